@@ -1,0 +1,118 @@
+import { Construct } from "constructs";
+import { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket";
+import { S3BucketPolicy } from "@cdktf/provider-aws/lib/s3-bucket-policy";
+import { S3BucketServerSideEncryptionConfigurationA } from "@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration";
+import { Lazy } from "cdktf";
+import { Environment } from "../../src/model";
+import { Cfr, recordControl } from "../../src/compliance";
+import { uniqueResourceName } from "../../src/naming";
+import { AwsAccountContext } from "./account-context";
+import { applyBucketBaseline, BucketBaseline, denyInsecureTransport } from "./bucket-hardening";
+import { PolicyDocument } from "./iam-policy";
+import { validateBucketName } from "./bucket-name";
+
+export interface AccessLogBucketProps {
+  /** The environment whose buckets log here. */
+  readonly environment: Environment;
+  /**
+   * The bucket's name.
+   * @default - `hipaa-access-logs-ENV-<hash of the construct path>`
+   */
+  readonly bucketName?: string;
+}
+
+/**
+ * The destination of an evidence bucket's server access logs: the record of who read or wrote
+ * evidence (45 CFR 164.308(a)(1)(ii)(D), 164.312(b)).
+ *
+ * It is hardened like the evidence bucket (no public access, ACLs disabled, versioning,
+ * TLS-only, deletes denied, `prevent_destroy`) with two differences S3 imposes on log targets:
+ * default encryption is SSE-S3, since S3 log delivery cannot write with a KMS key, and there is
+ * no Object Lock default retention, which log delivery does not support. It does not log its
+ * own access: a bucket cannot usefully log to itself.
+ */
+export class AccessLogBucket extends Construct {
+  public readonly bucket: S3Bucket;
+  public readonly bucketName: string;
+  public readonly bucketArn: string;
+  public readonly baseline: BucketBaseline;
+  public readonly policy: S3BucketPolicy;
+  private readonly sourceBucketArns: string[] = [];
+
+  constructor(scope: Construct, id: string, props: AccessLogBucketProps) {
+    super(scope, id);
+    const name = props.bucketName ?? uniqueResourceName(["hipaa-access-logs", props.environment.name], this.node.addr, 63);
+    validateBucketName(this.node.path, name);
+    const account = AwsAccountContext.of(this);
+
+    this.bucket = new S3Bucket(this, "Bucket", {
+      bucket: name,
+      forceDestroy: false,
+      tags: { Purpose: "HIPAA evidence access logs", Environment: props.environment.name, CFRSection: "164.308(a)(1)(ii)(D),164.312(b)" },
+      lifecycle: { preventDestroy: true },
+    });
+    this.bucketName = this.bucket.bucket;
+    this.bucketArn = this.bucket.arn;
+    this.baseline = applyBucketBaseline(this, this.bucket);
+
+    const encryption = new S3BucketServerSideEncryptionConfigurationA(this, "Encryption", {
+      bucket: this.bucket.id,
+      rule: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }],
+    });
+
+    const document = new PolicyDocument(this.node.path, [
+      denyInsecureTransport(this.bucketArn),
+      {
+        sid: "DenyLogDeletion",
+        effect: "Deny",
+        principals: "*",
+        actions: ["s3:DeleteObject", "s3:DeleteObjectVersion"],
+        resources: [`${this.bucketArn}/*`],
+      },
+    ]);
+    this.policy = new S3BucketPolicy(this, "Policy", {
+      bucket: this.bucket.id,
+      policy: Lazy.stringValue({
+        produce: () => {
+          const withDelivery = new PolicyDocument(this.node.path, document.statementList);
+          if (this.sourceBucketArns.length > 0) {
+            withDelivery.addStatement({
+              sid: "AllowS3ServerAccessLogDelivery",
+              effect: "Allow",
+              principals: { Service: ["logging.s3.amazonaws.com"] },
+              actions: ["s3:PutObject"],
+              resources: [`${this.bucketArn}/*`],
+              conditions: {
+                StringEquals: { "aws:SourceAccount": account.accountId },
+                ArnEquals: { "aws:SourceArn": [...this.sourceBucketArns] },
+              },
+            });
+          }
+          return withDelivery.render();
+        },
+      }),
+      dependsOn: [this.baseline.publicAccessBlock],
+    });
+
+    recordControl(this, {
+      section: Cfr.ACTIVITY_REVIEW,
+      resources: [this.bucket, this.policy],
+      how: "Server access logs of the evidence bucket are kept in a separate bucket whose objects cannot be deleted.",
+    });
+    recordControl(this, {
+      section: Cfr.TRANSMISSION_SECURITY,
+      resources: [this.policy],
+      how: "The log bucket policy denies any request made without TLS.",
+    });
+    recordControl(this, {
+      section: Cfr.ENCRYPTION,
+      resources: [encryption],
+      how: "Access logs are encrypted at rest with SSE-S3 (the only default encryption S3 log delivery supports).",
+    });
+  }
+
+  /** Lets S3 deliver server access logs of `sourceBucketArn` (this account only). */
+  public allowLogDeliveryFrom(sourceBucketArn: string): void {
+    this.sourceBucketArns.push(sourceBucketArn);
+  }
+}

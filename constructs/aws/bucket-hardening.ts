@@ -1,0 +1,48 @@
+import { Construct } from "constructs";
+import { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket";
+import { S3BucketOwnershipControls } from "@cdktf/provider-aws/lib/s3-bucket-ownership-controls";
+import { S3BucketPublicAccessBlock } from "@cdktf/provider-aws/lib/s3-bucket-public-access-block";
+import { S3BucketVersioningA } from "@cdktf/provider-aws/lib/s3-bucket-versioning";
+import { PolicyStatement } from "./iam-policy";
+
+/** The controls every bucket of the substrate carries, evidence and access-log buckets alike. */
+export interface BucketBaseline {
+  readonly publicAccessBlock: S3BucketPublicAccessBlock;
+  readonly ownershipControls: S3BucketOwnershipControls;
+  readonly versioning: S3BucketVersioningA;
+}
+
+/**
+ * All four public-access blocks, ACLs disabled (BucketOwnerEnforced: every object belongs to the
+ * bucket owner and access is decided by policy alone), and versioning.
+ */
+export function applyBucketBaseline(scope: Construct, bucket: S3Bucket): BucketBaseline {
+  const publicAccessBlock = new S3BucketPublicAccessBlock(scope, "PublicAccessBlock", {
+    bucket: bucket.id,
+    blockPublicAcls: true,
+    blockPublicPolicy: true,
+    ignorePublicAcls: true,
+    restrictPublicBuckets: true,
+  });
+  const ownershipControls = new S3BucketOwnershipControls(scope, "OwnershipControls", {
+    bucket: bucket.id,
+    rule: { objectOwnership: "BucketOwnerEnforced" },
+  });
+  const versioning = new S3BucketVersioningA(scope, "Versioning", {
+    bucket: bucket.id,
+    versioningConfiguration: { status: "Enabled" },
+  });
+  return { publicAccessBlock, ownershipControls, versioning };
+}
+
+/** Deny every request that does not arrive over TLS (45 CFR 164.312(e)(1)). */
+export function denyInsecureTransport(bucketArn: string): PolicyStatement {
+  return {
+    sid: "DenyInsecureTransport",
+    effect: "Deny",
+    principals: "*",
+    actions: ["s3:*"],
+    resources: [bucketArn, `${bucketArn}/*`],
+    conditions: { Bool: { "aws:SecureTransport": "false" } },
+  };
+}

@@ -1,0 +1,160 @@
+import { HipaaConfigError } from "../errors";
+
+const OWNER = /^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$/;
+const REPO = /^[A-Za-z0-9._-]{1,100}$/;
+const WORKFLOW_PATH = /^\.github\/workflows\/[A-Za-z0-9._\/-]+\.ya?ml$/;
+// A git tag: no wildcard or ref-breaking characters (git check-ref-format, simplified).
+const TAG = /^[A-Za-z0-9][A-Za-z0-9._\/+-]{0,127}$/;
+// A tag pattern: a literal prefix followed by one trailing `*` (e.g. `v*`, `v2.*`).
+const TAG_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._\/+-]{0,126}\*$/;
+
+function refuseWildcard(path: string, what: string, value: string): void {
+  if (/[*?\[\]]/.test(value)) {
+    throw new HipaaConfigError({
+      path,
+      problem: `${what} ${JSON.stringify(value)} contains a wildcard`,
+      cfr: "164.308(a)(4)",
+      fix: `name exactly one ${what}; a wildcard widens who can obtain the pipeline's credentials`,
+    });
+  }
+}
+
+export interface RepositoryRefProps {
+  /** The GitHub organization or user that owns the repository. */
+  readonly owner: string;
+  /** The repository name, without the owner. */
+  readonly name: string;
+  /**
+   * The owner's numeric id. Names can be renamed and re-registered by someone else; ids cannot,
+   * so trusts pin ids where the identity provider offers them.
+   * @default - unknown; constructs that pin ids will ask for it
+   */
+  readonly ownerId?: number;
+  /**
+   * The repository's numeric id (`repository_id` claim).
+   * @default - unknown; constructs that pin ids will ask for it
+   */
+  readonly repositoryId?: number;
+}
+
+/** A reference to one source repository, `owner/name`, validated when built. */
+export class RepositoryRef {
+  /** Parses `owner/repo`. */
+  public static parse(fullName: string, ids: { ownerId?: number; repositoryId?: number } = {}): RepositoryRef {
+    const parts = typeof fullName === "string" ? fullName.split("/") : [];
+    if (parts.length !== 2) {
+      refuseWildcard(`RepositoryRef ${JSON.stringify(fullName)}`, "repository", String(fullName));
+      throw new HipaaConfigError({
+        path: `RepositoryRef ${JSON.stringify(fullName)}`,
+        problem: `${JSON.stringify(fullName)} is not of the form owner/repo`,
+        fix: "write the repository as OWNER/REPO, e.g. hipaa-app-org/clinical-platform",
+      });
+    }
+    return new RepositoryRef({ owner: parts[0], name: parts[1], ...ids });
+  }
+
+  public readonly owner: string;
+  public readonly name: string;
+  public readonly ownerId?: number;
+  public readonly repositoryId?: number;
+
+  constructor(props: RepositoryRefProps) {
+    const where = `RepositoryRef "${props.owner}/${props.name}"`;
+    refuseWildcard(where, "owner", props.owner);
+    refuseWildcard(where, "repository", props.name);
+    if (!OWNER.test(props.owner)) {
+      throw new HipaaConfigError({
+        path: where,
+        problem: `owner ${JSON.stringify(props.owner)} is not a valid GitHub account name`,
+        fix: "use 1-39 letters, digits or single hyphens, not starting or ending with a hyphen",
+      });
+    }
+    if (!REPO.test(props.name) || props.name === "." || props.name === "..") {
+      throw new HipaaConfigError({
+        path: where,
+        problem: `repository name ${JSON.stringify(props.name)} is not valid`,
+        fix: "use 1-100 letters, digits, '.', '_' or '-'",
+      });
+    }
+    for (const [key, id] of [["ownerId", props.ownerId], ["repositoryId", props.repositoryId]] as const) {
+      if (id !== undefined && (!Number.isSafeInteger(id) || id <= 0)) {
+        throw new HipaaConfigError({
+          path: where,
+          problem: `${key} ${id} is not a positive integer`,
+          fix: `pass the numeric id GitHub reports (gh api repos/${props.owner}/${props.name} --jq .${key === "ownerId" ? "owner.id" : "id"})`,
+        });
+      }
+    }
+    this.owner = props.owner;
+    this.name = props.name;
+    this.ownerId = props.ownerId;
+    this.repositoryId = props.repositoryId;
+  }
+
+  /** `owner/name`. */
+  public get fullName(): string {
+    return `${this.owner}/${this.name}`;
+  }
+
+  public toString(): string {
+    return this.fullName;
+  }
+}
+
+export interface WorkflowRefProps {
+  /** The repository that holds the workflow (for a reusable workflow, the compliance repository). */
+  readonly repository: RepositoryRef;
+  /** The workflow file, `.github/workflows/NAME.yml`. */
+  readonly path: string;
+  /**
+   * The tag the workflow is pinned to: an exact tag (`v1.4.2`), or a version pattern with one
+   * trailing `*` (`v*`, `v1.*`) which trusts only accept when the tags are protected.
+   */
+  readonly tag: string;
+}
+
+/** A workflow file pinned to a tag: what `job_workflow_ref` names. */
+export class WorkflowRef {
+  public readonly repository: RepositoryRef;
+  public readonly path: string;
+  public readonly tag: string;
+  /** True when `tag` ends in a `*` version wildcard. */
+  public readonly isTagPattern: boolean;
+
+  constructor(props: WorkflowRefProps) {
+    const where = `WorkflowRef "${props.repository?.fullName}/${props.path}@${props.tag}"`;
+    refuseWildcard(where, "workflow path", props.path);
+    if (!WORKFLOW_PATH.test(props.path) || props.path.includes("..")) {
+      throw new HipaaConfigError({
+        path: where,
+        problem: `workflow path ${JSON.stringify(props.path)} is not a file under .github/workflows/`,
+        fix: "name the workflow file, e.g. .github/workflows/deploy-prod.yml",
+      });
+    }
+    const isPattern = props.tag.endsWith("*");
+    if (isPattern ? !TAG_PATTERN.test(props.tag) : !TAG.test(props.tag)) {
+      throw new HipaaConfigError({
+        path: where,
+        problem: `tag ${JSON.stringify(props.tag)} is neither an exact tag nor a version pattern with one trailing '*'`,
+        cfr: "164.312(c)(1)",
+        fix: "pin an exact release tag (v1.4.2) or a version pattern such as v* or v1.*; branches are not accepted",
+      });
+    }
+    if (props.tag.includes("..") || props.tag.endsWith(".lock") || props.tag.endsWith("/")) {
+      throw new HipaaConfigError({
+        path: where,
+        problem: `tag ${JSON.stringify(props.tag)} is not a valid git tag name`,
+        fix: "use a release tag such as v1.4.2",
+      });
+    }
+    this.repository = props.repository;
+    this.path = props.path;
+    this.tag = props.tag;
+    this.isTagPattern = isPattern;
+  }
+
+  /** The `job_workflow_ref` claim value, e.g. `org/compliance-workflows/.github/workflows/deploy.yml@refs/tags/v1.4.2`. */
+  public get jobWorkflowRef(): string {
+    return `${this.repository.fullName}/${this.path}@refs/tags/${this.tag}`;
+  }
+}
