@@ -18,7 +18,7 @@ import { applyBucketBaseline, BucketBaseline, denyInsecureTransport } from "./bu
 import { validateBucketName } from "./bucket-name";
 import { PolicyDocument, PolicyStatement, sidFrom } from "./iam-policy";
 import { kmsAdministrationStatement, KMS_DELETION_WINDOW_DAYS } from "./kms-policy";
-import { IAwsPrincipal } from "./principal";
+import { assertSameEnvironment, IAwsPrincipal } from "./principal";
 
 /** S3 Object Lock retention modes. */
 export enum ObjectLockMode {
@@ -263,6 +263,7 @@ export class EvidenceBucket extends Construct {
   }
 
   private grant(principal: IAwsPrincipal, intent: string, s3Actions: string[], resources: string[], kmsActions: string[]): void {
+    assertSameEnvironment(this.node.path, this.environment, principal);
     const sid = sidFrom(intent, principal.grantName);
     const s3: PolicyStatement = { sid, effect: "Allow", actions: s3Actions, resources };
     const kmsConditions = {
@@ -286,8 +287,10 @@ export class EvidenceBucket extends Construct {
       });
     }
     if (principal.addToPrincipalPolicy) {
-      principal.addToPrincipalPolicy(s3);
-      principal.addToPrincipalPolicy({ ...kms, resources: [this.encryptionKeyArn] });
+      // Identity-side statement ids name the bucket, since one role may be granted on several.
+      const identitySid = sidFrom(intent, this.node.path);
+      principal.addToPrincipalPolicy({ ...s3, sid: identitySid });
+      principal.addToPrincipalPolicy({ ...kms, sid: `${identitySid}Key`, resources: [this.encryptionKeyArn] });
     }
   }
 

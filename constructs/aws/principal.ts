@@ -1,5 +1,6 @@
 import { Token } from "cdktf";
 import { HipaaConfigError } from "../../src/errors";
+import { Environment } from "../../src/model";
 import { PolicyStatement } from "./iam-policy";
 
 /**
@@ -13,6 +14,11 @@ export interface IAwsPrincipal {
   readonly principalArn: string;
   /** A short stable name for statement ids, e.g. the role's purpose ("EvidenceWriter"). */
   readonly grantName: string;
+  /**
+   * The environment the principal acts in, when it is scoped to one. Resources of another
+   * environment refuse to grant to it, so no dev identity can hold production rights.
+   */
+  readonly environment?: Environment;
   /** Adds a statement to the principal's own identity policy, when the principal has one we manage. */
   addToPrincipalPolicy?(statement: PolicyStatement): void;
 }
@@ -53,5 +59,20 @@ export class AwsPrincipal {
       }
     }
     return { principalArn: arn, grantName };
+  }
+}
+
+/**
+ * Refuses a grant that would cross environments: a principal scoped to one environment may
+ * hold rights only on that environment's resources (45 CFR 164.308(a)(4)).
+ */
+export function assertSameEnvironment(path: string, resourceEnvironment: Environment, principal: IAwsPrincipal): void {
+  if (principal.environment && principal.environment.name !== resourceEnvironment.name) {
+    throw new HipaaConfigError({
+      path,
+      problem: `${principal.grantName} acts in environment "${principal.environment.name}" and cannot be granted rights on a resource of environment "${resourceEnvironment.name}"`,
+      cfr: "164.308(a)(4)",
+      fix: `grant ${principal.grantName} only on "${principal.environment.name}" resources; give "${resourceEnvironment.name}" its own role`,
+    });
   }
 }

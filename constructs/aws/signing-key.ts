@@ -8,7 +8,7 @@ import { Cfr, recordControl } from "../../src/compliance";
 import { AwsAccountContext } from "./account-context";
 import { PolicyDocument, PolicyStatement, sidFrom } from "./iam-policy";
 import { kmsAdministrationStatement, KMS_DELETION_WINDOW_DAYS } from "./kms-policy";
-import { IAwsPrincipal } from "./principal";
+import { assertSameEnvironment, IAwsPrincipal } from "./principal";
 
 /** Asymmetric key specs cosign can sign with through `awskms://`. */
 export enum SigningKeySpec {
@@ -155,8 +155,9 @@ export class SigningKey extends Construct {
   }
 
   private grant(principal: IAwsPrincipal, intent: string, actions: string[]): void {
+    assertSameEnvironment(this.node.path, this.environment, principal);
     const statement: PolicyStatement = { sid: sidFrom(intent, principal.grantName), effect: "Allow", actions };
     this.policy.addStatement({ ...statement, principals: { AWS: [principal.principalArn] }, resources: ["*"] });
-    principal.addToPrincipalPolicy?.({ ...statement, resources: [this.keyArn] });
+    principal.addToPrincipalPolicy?.({ ...statement, sid: sidFrom(intent, this.node.path), resources: [this.keyArn] });
   }
 }

@@ -1,3 +1,5 @@
 export * from "./environment";
 export * from "./retention";
 export * from "./repository";
+export * from "./gitlab";
+export * from "./github-oidc";

@@ -1,0 +1,40 @@
+import { Construct } from "constructs";
+import { Cfr, recordControl } from "../../src/compliance";
+import { EvidenceBucket } from "./evidence-bucket";
+import { PolicyStatement } from "./iam-policy";
+import { ScopedRole } from "./scoped-role";
+
+export interface EvidenceWriterRoleProps {
+  /** The bucket the role writes to; the role acts in the bucket's environment. */
+  readonly bucket: EvidenceBucket;
+  /** Who may assume it: a GitHub/GitLab OIDC trust or an IRSA trust (see role-trust helpers). */
+  readonly trust: PolicyStatement;
+  /** @default `hipaa-ENV-evidence-writer` */
+  readonly roleName?: string;
+  /** @default - none */
+  readonly permissionsBoundaryArn?: string;
+}
+
+/**
+ * The role CI assumes to emit evidence. Its only permissions come from the bucket's
+ * `grantWrite`: put objects and the KMS rights to encrypt them. It cannot read, list, delete,
+ * or change retention or legal holds.
+ */
+export class EvidenceWriterRole extends ScopedRole {
+  constructor(scope: Construct, id: string, props: EvidenceWriterRoleProps) {
+    super(scope, id, {
+      environment: props.bucket.environment,
+      grantName: "EvidenceWriter",
+      description: `Writes pipeline evidence to the ${props.bucket.environment.name} evidence bucket; put-only`,
+      trust: props.trust,
+      roleName: props.roleName,
+      permissionsBoundaryArn: props.permissionsBoundaryArn,
+    });
+    props.bucket.grantWrite(this);
+    recordControl(this, {
+      section: Cfr.AUDIT_CONTROLS,
+      resources: [this.role],
+      how: "CI writes evidence through a put-only role: no read, delete or retention change.",
+    });
+  }
+}
