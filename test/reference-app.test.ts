@@ -1,7 +1,7 @@
 import { TerraformStack, Testing } from "cdktf";
-import { buildReferenceApp, REFERENCE_ENVIRONMENTS } from "../examples/reference/main";
+import { buildReferenceApp, REFERENCE_ACCOUNTS, REFERENCE_ENVIRONMENTS } from "../examples/reference/main";
 import { Environment, EnvironmentTier } from "../src/model";
-import { refusal, resourcesOf, statements, SynthResult } from "./support/synth";
+import { actionsOf, refusal, resourcesOf, Statement, statements, SynthResult } from "./support/synth";
 
 function synthApp(environments = REFERENCE_ENVIRONMENTS): Map<string, SynthResult> {
   const app = buildReferenceApp(Testing.app(), environments);
@@ -22,7 +22,7 @@ describe("reference app", () => {
   test.each(REFERENCE_ENVIRONMENTS.map((e) => e.name))("%s: evidence bucket and signing key hold every required property", (name) => {
     const out = stacks.get(`clinical-${name}`)!;
     const provider = (out.tf as any).provider.aws[0];
-    expect(provider.allowed_account_ids).toEqual(["111122223333"]);
+    expect(provider.allowed_account_ids).toEqual([REFERENCE_ACCOUNTS[name]]);
 
     const buckets = Object.values(resourcesOf(out, "aws_s3_bucket"));
     expect(buckets).toHaveLength(2);
@@ -45,7 +45,7 @@ describe("reference app", () => {
 
     const keys = Object.values(resourcesOf(out, "aws_kms_key"));
     const signing = keys.find((k) => k.key_usage === "SIGN_VERIFY")!;
-    const evidence = keys.find((k) => k.key_usage === "ENCRYPT_DECRYPT")!;
+    const evidence = keys.find((k) => /^HIPAA evidence encryption/.test(k.description))!;
     expect(signing).toMatchObject({ customer_master_key_spec: "ECC_NIST_P256", deletion_window_in_days: 30, lifecycle: { prevent_destroy: true } });
     expect(signing.enable_key_rotation).toBeUndefined();
     expect(evidence).toMatchObject({ enable_key_rotation: true, deletion_window_in_days: 30, lifecycle: { prevent_destroy: true } });
@@ -69,5 +69,88 @@ describe("reference app", () => {
   test("duplicate environment names are refused", () => {
     const dup = [...REFERENCE_ENVIRONMENTS, new Environment({ name: "dev", tier: EnvironmentTier.STAGING })];
     expect(refusal(() => buildReferenceApp(Testing.app(), dup))).toContain('environment name "dev" appears more than once');
+  });
+
+  describe("identity and runner isolation (every stack)", () => {
+    const all = [...stacks.entries()];
+    const policiesOf = (out: SynthResult): string[] => [
+      ...Object.values(resourcesOf(out, "aws_iam_role")).map((r) => r.assume_role_policy),
+      ...Object.values(resourcesOf(out, "aws_iam_role_policy")).map((r) => r.policy),
+      ...Object.values(resourcesOf(out, "aws_s3_bucket_policy")).map((r) => r.policy),
+      ...Object.values(resourcesOf(out, "aws_kms_key")).map((r) => r.policy),
+    ];
+
+    test.each(all)("%s: every policy is JSON before Terraform evaluates it", (_, out) => {
+      for (const p of policiesOf(out)) expect(() => JSON.parse(p)).not.toThrow();
+    });
+
+    test.each(all)("%s: every role trusting GitHub pins aud, sub and repository_id with StringEquals; only job_workflow_ref may use a v* pattern", (_, out) => {
+      const gh = "token.actions.githubusercontent.com";
+      const trusts = Object.values(resourcesOf(out, "aws_iam_role"))
+        .flatMap((r) => statements(r.assume_role_policy))
+        .filter((s: Statement) => String(s.Principal?.Federated ?? "").includes("GithubOidc"));
+      expect(trusts.length).toBeGreaterThanOrEqual(2);
+      for (const t of trusts) {
+        const eq = t.Condition!.StringEquals;
+        expect(eq[`${gh}:aud`]).toBe("sts.amazonaws.com");
+        expect(eq[`${gh}:sub`]).toMatch(/^repo:hipaa-app-org\/clinical-platform:environment:[a-z]+$/);
+        expect(eq[`${gh}:repository_id`]).toBe("260064828");
+        for (const v of Object.values(eq)) expect(v).not.toMatch(/[*?]/);
+        for (const [k, v] of Object.entries(t.Condition!.StringLike ?? {})) {
+          expect(k).toBe(`${gh}:job_workflow_ref`);
+          expect(v).toMatch(/^hipaa-app-org\/compliance-workflows\/\.github\/workflows\/[a-z-]+\.yml@refs\/tags\/v\*$/);
+        }
+      }
+    });
+
+    test.each(all)("%s: every IRSA trust pins sub and aud", (_, out) => {
+      const irsa = Object.values(resourcesOf(out, "aws_iam_role"))
+        .flatMap((r) => statements(r.assume_role_policy))
+        .filter((s: Statement) => s.Sid === "IrsaServiceAccount");
+      expect(irsa).toHaveLength(3);
+      for (const t of irsa) {
+        const keys = Object.keys(t.Condition!.StringEquals);
+        expect(keys.some((k) => k.endsWith(":sub"))).toBe(true);
+        expect(keys.some((k) => k.endsWith(":aud"))).toBe(true);
+      }
+    });
+
+    test.each(all)("%s: every node group is tainted, has no remote_access and a hardened launch template", (_, out) => {
+      const groups = Object.values(resourcesOf(out, "aws_eks_node_group"));
+      expect(groups).toHaveLength(3);
+      const templates = resourcesOf(out, "aws_launch_template");
+      for (const g of groups) {
+        expect(g.taint.length).toBeGreaterThan(0);
+        expect(g.remote_access).toBeUndefined();
+        const templateName = /aws_launch_template\.([^.]+)\.id/.exec(g.launch_template.id)![1];
+        const t = templates[templateName];
+        expect(t.metadata_options.http_tokens).toBe("required");
+        expect(t.metadata_options.http_put_response_hop_limit).toBe(1);
+        for (const b of t.block_device_mappings) expect(b.ebs.encrypted).toBe("true");
+      }
+    });
+
+    test.each(all)("%s: no policy grants a wildcard action", (_, out) => {
+      for (const p of policiesOf(out)) {
+        for (const s of statements(p).filter((x) => x.Effect === "Allow")) expect(actionsOf(s).some((a) => a === "*" || a.endsWith(":*"))).toBe(false);
+      }
+    });
+
+    test("no non-production policy names a production account or resource, and the reverse", () => {
+      const prodAccount = REFERENCE_ACCOUNTS.production;
+      const others = Object.entries(REFERENCE_ACCOUNTS).filter(([e]) => e !== "production");
+      for (const [name, out] of all) {
+        const text = policiesOf(out).join("\n") + JSON.stringify(resourcesOf(out, "aws_eks_access_policy_association")) + JSON.stringify(resourcesOf(out, "aws_eks_access_entry"));
+        if (name === "clinical-production") {
+          for (const [env, account] of others) {
+            expect(text).not.toContain(account);
+            expect(text).not.toMatch(new RegExp(`clinical-${env}\\b|environment:${env}\\b|ci-${env}-`));
+          }
+        } else {
+          expect(text).not.toContain(prodAccount);
+          expect(text).not.toMatch(/clinical-production|environment:production|ci-production-/);
+        }
+      }
+    });
   });
 });

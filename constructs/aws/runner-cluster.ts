@@ -5,7 +5,7 @@ import { IamOpenidConnectProvider } from "@cdktf/provider-aws/lib/iam-openid-con
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicyAttachment } from "@cdktf/provider-aws/lib/iam-role-policy-attachment";
 import { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
-import { Fn, Token } from "cdktf";
+import { Fn, TerraformLocal, Token } from "cdktf";
 import { HipaaConfigError } from "../../src/errors";
 import { Environment, validateEnvironments } from "../../src/model";
 import { Cfr, recordControl } from "../../src/compliance";
@@ -60,6 +60,15 @@ export interface RunnerClusterProps {
 export const EKS_CONTROL_PLANE_LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"];
 const CLOUDWATCH_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
 
+/**
+ * The issuer host as a Terraform local, so trust policies reference `${local.x}` rather than
+ * embedding a `replace(..., "https://", "")` call whose quotes would make the policy text
+ * unparseable as JSON for reviewers and scanners before Terraform evaluates it.
+ */
+function issuerHostLocal(scope: Construct, issuerUrl: string): string {
+  return new TerraformLocal(scope, "IrsaIssuerHost", Fn.replace(issuerUrl, "https://", "")).asString;
+}
+
 class ExistingRunnerCluster extends Construct implements IRunnerCluster {
   public readonly clusterName: string;
   public readonly clusterArn: string;
@@ -80,7 +89,7 @@ class ExistingRunnerCluster extends Construct implements IRunnerCluster {
     }
     this.clusterName = props.clusterName;
     this.clusterArn = props.clusterArn;
-    this.oidcIssuerHost = Token.isUnresolved(props.oidcIssuerUrl) ? Fn.replace(props.oidcIssuerUrl, "https://", "") : props.oidcIssuerUrl.replace(/^https:\/\//, "");
+    this.oidcIssuerHost = Token.isUnresolved(props.oidcIssuerUrl) ? issuerHostLocal(this, props.oidcIssuerUrl) : props.oidcIssuerUrl.replace(/^https:\/\//, "");
     this.oidcProviderArn = props.oidcProviderArn;
     this.environments = validateEnvironments(props.environments, `${this.path}/environments`);
   }
@@ -195,7 +204,7 @@ export class RunnerCluster extends Construct implements IRunnerCluster {
     });
     this.clusterName = this.cluster.name;
     this.clusterArn = this.cluster.arn;
-    this.oidcIssuerHost = Fn.replace(oidc.url, "https://", "");
+    this.oidcIssuerHost = issuerHostLocal(this, oidc.url);
     this.oidcProviderArn = oidc.arn;
 
     recordControl(this, {

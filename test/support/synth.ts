@@ -36,7 +36,9 @@ export function resourcesOf(result: SynthResult, type: string): Record<string, R
  * so this matches cdktf's logical-ID scheme: path components joined by "_" plus a hash.
  */
 export function logicalIdAt(result: SynthResult, type: string, path: string): string {
-  const prefix = path.split("/").join("_");
+  // cdktf drops a component that the previous one ends with ("SigningKey/Key" -> "SigningKey").
+  const parts = path.split("/").filter((c, i, all) => i === 0 || !all[i - 1].endsWith(c));
+  const prefix = parts.join("_");
   const matches = Object.keys(resourcesOf(result, type)).filter((id) => id === prefix || new RegExp(`^${prefix}_[0-9A-F]{8}$`).test(id));
   if (matches.length !== 1) throw new Error(`expected one ${type} at ${path}, found ${matches.length} in ${Object.keys(resourcesOf(result, type)).join(", ")}`);
   return matches[0];

@@ -1,0 +1,7 @@
+export { EvidenceBucket, RunnerCluster, RunnerPool, RunnerPurpose, SigningKey } from "../../constructs/aws";
+import { resourceAt, statements, SynthResult } from "./synth";
+
+/** The statements of a runner pool's pod-role inline policy. */
+export function statementsOf(out: SynthResult, pool: string) {
+  return statements(resourceAt(out, "aws_iam_role_policy", `${pool}/PodRole/Permissions`).policy);
+}
