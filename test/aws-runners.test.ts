@@ -53,7 +53,6 @@ describe("RunnerCluster (created)", () => {
 describe("RunnerPool", () => {
   const { stack } = runnerStack();
   const out = synth(stack);
-  const groups = resourcesOf(out, "aws_eks_node_group");
   const templates = resourcesOf(out, "aws_launch_template");
 
   test("matches the expected Terraform JSON", () => {
