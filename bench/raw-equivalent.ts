@@ -3,7 +3,18 @@
  * app, declared directly with the provider classes and hand-written policy strings, as a team
  * without the library would write them.
  */
-import { App, TerraformStack } from "cdktf";
+import { App, Fn, TerraformLocal, TerraformStack, Token } from "cdktf";
+import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
+import { DataAwsSubnets } from "@cdktf/provider-aws/lib/data-aws-subnets";
+import { EksAccessEntry } from "@cdktf/provider-aws/lib/eks-access-entry";
+import { EksAccessPolicyAssociation } from "@cdktf/provider-aws/lib/eks-access-policy-association";
+import { EksCluster } from "@cdktf/provider-aws/lib/eks-cluster";
+import { EksNodeGroup } from "@cdktf/provider-aws/lib/eks-node-group";
+import { IamOpenidConnectProvider } from "@cdktf/provider-aws/lib/iam-openid-connect-provider";
+import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
+import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
+import { IamRolePolicyAttachment } from "@cdktf/provider-aws/lib/iam-role-policy-attachment";
+import { LaunchTemplate } from "@cdktf/provider-aws/lib/launch-template";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { DataAwsCallerIdentity } from "@cdktf/provider-aws/lib/data-aws-caller-identity";
 import { DataAwsPartition } from "@cdktf/provider-aws/lib/data-aws-partition";
@@ -64,5 +75,92 @@ export function buildRawEquivalent(app: App, environments: readonly Environment[
     });
     const signing = new KmsKey(stack, "signing_key", { keyUsage: "SIGN_VERIFY", customerMasterKeySpec: "ECC_NIST_P256", deletionWindowInDays: 30, policy: adminPolicy, lifecycle: { preventDestroy: true } });
     new KmsAlias(stack, "signing_alias", { name: `alias/cosign-${env.name}`, targetKeyId: signing.keyId });
+    buildRawIdentityAndRunners(stack, env, root, partition, evidence, key, signing);
+  }
+}
+
+const GH = "token.actions.githubusercontent.com";
+
+function role(stack: TerraformStack, id: string, trust: object, statements: object[]): IamRole {
+  const r = new IamRole(stack, id, { name: id, assumeRolePolicy: JSON.stringify({ Version: "2012-10-17", Statement: [trust] }), maxSessionDuration: 3600 });
+  if (statements.length > 0) new IamRolePolicy(stack, `${id}_policy`, { role: r.id, policy: JSON.stringify({ Version: "2012-10-17", Statement: statements }) });
+  return r;
+}
+
+function buildRawIdentityAndRunners(stack: TerraformStack, env: Environment, root: string, partition: string, evidence: S3Bucket, evidenceKey: KmsKey, signing: KmsKey): void {
+  const github = new IamOpenidConnectProvider(stack, "github", { url: `https://${GH}`, clientIdList: ["sts.amazonaws.com"] });
+  const ghTrust = (workflow: string) => ({
+    Effect: "Allow",
+    Principal: { Federated: github.arn },
+    Action: "sts:AssumeRoleWithWebIdentity",
+    Condition: {
+      StringEquals: { [`${GH}:aud`]: "sts.amazonaws.com", [`${GH}:sub`]: `repo:hipaa-app-org/clinical-platform:environment:${env.name}`, [`${GH}:repository_id`]: "260064828" },
+      StringLike: { [`${GH}:job_workflow_ref`]: `hipaa-app-org/compliance-workflows/.github/workflows/${workflow}@refs/tags/v*` },
+    },
+  });
+  const write = [
+    { Effect: "Allow", Action: ["s3:PutObject"], Resource: `${evidence.arn}/*` },
+    { Effect: "Allow", Action: ["kms:GenerateDataKey", "kms:Decrypt"], Resource: evidenceKey.arn },
+  ];
+  const deploy = role(stack, `deploy_${env.name}`, ghTrust("deploy.yml"), [{ Effect: "Allow", Action: "eks:DescribeCluster", Resource: `arn:aws:eks:us-east-1:111122223333:cluster/clinical-${env.name}` }]);
+  role(stack, `evidence_writer_${env.name}`, ghTrust("hipaa-build.yml"), write);
+  role(stack, `auditor_${env.name}`, { Effect: "Allow", Principal: { AWS: "arn:aws:iam::111122223333:role/auditor" }, Action: "sts:AssumeRole" }, [
+    { Effect: "Allow", Action: ["s3:GetObject", "s3:ListBucket"], Resource: [evidence.arn, `${evidence.arn}/*`] },
+  ]);
+  new EksAccessEntry(stack, "deploy_entry", { clusterName: `clinical-${env.name}`, principalArn: deploy.arn });
+  new EksAccessPolicyAssociation(stack, "deploy_policy", {
+    clusterName: `clinical-${env.name}`,
+    principalArn: deploy.arn,
+    policyArn: "arn:aws:eks::aws:cluster-access-policy/AmazonEKSEditPolicy",
+    accessScope: { type: "namespace", namespaces: ["clinical-platform"] },
+  });
+
+  const subnets = new DataAwsSubnets(stack, "subnets", { filter: [{ name: "tag:hipaa-substrate/tier", values: ["private"] }] });
+  const keyPolicy = JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { AWS: root }, Action: ["kms:DescribeKey", "kms:PutKeyPolicy"], Resource: "*" }] });
+  const secrets = new KmsKey(stack, "cluster_key", { enableKeyRotation: true, policy: keyPolicy, lifecycle: { preventDestroy: true } });
+  const logs = new CloudwatchLogGroup(stack, "cluster_logs", { name: `/aws/eks/runners-${env.name}/cluster`, retentionInDays: 2192, kmsKeyId: secrets.arn });
+  const clusterRole = role(stack, `cluster_${env.name}`, { Effect: "Allow", Principal: { Service: "eks.amazonaws.com" }, Action: ["sts:AssumeRole", "sts:TagSession"] }, []);
+  new IamRolePolicyAttachment(stack, "cluster_policy", { role: clusterRole.name, policyArn: `arn:${partition}:iam::aws:policy/AmazonEKSClusterPolicy` });
+  const cluster = new EksCluster(stack, "cluster", {
+    name: `runners-${env.name}`,
+    roleArn: clusterRole.arn,
+    vpcConfig: { subnetIds: subnets.ids, endpointPrivateAccess: true, endpointPublicAccess: false },
+    encryptionConfig: { resources: ["secrets"], provider: { keyArn: secrets.arn } },
+    enabledClusterLogTypes: ["api", "audit", "authenticator", "controllerManager", "scheduler"],
+    accessConfig: { authenticationMode: "API", bootstrapClusterCreatorAdminPermissions: false },
+    deletionProtection: true,
+    dependsOn: [logs],
+  });
+  const irsa = new IamOpenidConnectProvider(stack, "irsa", { url: cluster.identity.get(0).oidc.get(0).issuer, clientIdList: ["sts.amazonaws.com"] });
+  const host = new TerraformLocal(stack, "irsa_host", Fn.replace(irsa.url, "https://", "")).asString;
+  for (const purpose of ["build", "evidence", "deploy"]) {
+    const volumeKey = new KmsKey(stack, `${purpose}_volume_key`, { enableKeyRotation: true, policy: keyPolicy });
+    const nodeRole = role(stack, `${purpose}_node_${env.name}`, { Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }, []);
+    for (const policy of ["AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly"]) {
+      new IamRolePolicyAttachment(stack, `${purpose}_${policy}`, { role: nodeRole.name, policyArn: `arn:${partition}:iam::aws:policy/${policy}` });
+    }
+    const ebs = { encrypted: "true", kmsKeyId: volumeKey.arn, volumeType: "gp3" };
+    const template = new LaunchTemplate(stack, `${purpose}_template`, {
+      metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1 },
+      blockDeviceMappings: [{ deviceName: "/dev/xvda", ebs: { ...ebs, volumeSize: 4 } }, { deviceName: "/dev/xvdb", ebs: { ...ebs, volumeSize: 20 } }],
+    });
+    new EksNodeGroup(stack, `${purpose}_nodes`, {
+      clusterName: cluster.name,
+      nodeRoleArn: nodeRole.arn,
+      subnetIds: subnets.ids,
+      amiType: "BOTTLEROCKET_x86_64",
+      scalingConfig: { minSize: 1, desiredSize: 1, maxSize: 3 },
+      launchTemplate: { id: template.id, version: Token.asString(template.latestVersion) },
+      taint: [{ key: "hipaa.substrate/environment", value: env.name, effect: "NO_SCHEDULE" }],
+      labels: { "hipaa.substrate/environment": env.name, "hipaa.substrate/purpose": purpose },
+    });
+    const podPermissions =
+      purpose === "build" ? [{ Effect: "Allow", Action: ["kms:Sign"], Resource: signing.arn }] : purpose === "evidence" ? write : [{ Effect: "Allow", Action: "eks:DescribeCluster", Resource: "*" }];
+    role(stack, `${purpose}_pod_${env.name}`, {
+      Effect: "Allow",
+      Principal: { Federated: irsa.arn },
+      Action: "sts:AssumeRoleWithWebIdentity",
+      Condition: { StringEquals: { [`${host}:sub`]: `system:serviceaccount:ci-${env.name}-${purpose}:runner`, [`${host}:aud`]: "sts.amazonaws.com" } },
+    }, podPermissions);
   }
 }

@@ -35,7 +35,7 @@ function measure(mode: "library" | "raw", units: number): Measurement {
 
 const rows: string[] = [];
 const pad = (s: string | number, n: number) => String(s).padStart(n);
-rows.push(`${pad("units", 6)} | ${pad("resources", 9)} | ${pad("library wall ms", 15)} | ${pad("synth ms", 8)} | ${pad("peak MB", 7)} | ${pad("raw wall ms", 11)} | ${pad("synth ms", 8)} | ${pad("peak MB", 7)} | ${pad("wall ratio", 10)} | ${pad("mem ratio", 9)}`);
+rows.push(`${pad("units", 6)} | ${pad("resources", 9)} | ${pad("raw resources", 13)} | ${pad("library wall ms", 15)} | ${pad("synth ms", 8)} | ${pad("peak MB", 7)} | ${pad("raw wall ms", 11)} | ${pad("synth ms", 8)} | ${pad("peak MB", 7)} | ${pad("wall ratio", 10)} | ${pad("mem ratio", 9)}`);
 rows.push("-".repeat(rows[0].length));
 for (const units of sizes) {
   const lib = measure("library", units);
@@ -44,6 +44,7 @@ for (const units of sizes) {
     [
       pad(units, 6),
       pad(lib.resources, 9),
+      pad(raw.resources, 13),
       pad(lib.wallMs.toFixed(0), 15),
       pad(lib.synthMs.toFixed(0), 8),
       pad((lib.maxRssKb / 1024).toFixed(0), 7),
