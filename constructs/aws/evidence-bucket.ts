@@ -9,7 +9,7 @@ import { S3BucketPolicy } from "@cdktf/provider-aws/lib/s3-bucket-policy";
 import { S3BucketServerSideEncryptionConfigurationA } from "@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration";
 import { Token } from "cdktf";
 import { HipaaConfigError } from "../../src/errors";
-import { Environment, RetentionPeriod } from "../../src/model";
+import { assertSameEnvironment, Environment, RetentionPeriod } from "../../src/model";
 import { Cfr, recordControl, recordException } from "../../src/compliance";
 import { uniqueResourceName } from "../../src/naming";
 import { AccessLogBucket } from "./access-log-bucket";
@@ -18,7 +18,7 @@ import { applyBucketBaseline, BucketBaseline, denyInsecureTransport } from "./bu
 import { validateBucketName } from "./bucket-name";
 import { PolicyDocument, PolicyStatement, sidFrom } from "./iam-policy";
 import { kmsAdministrationStatement, KMS_DELETION_WINDOW_DAYS } from "./kms-policy";
-import { assertSameEnvironment, IAwsPrincipal } from "./principal";
+import { IAwsPrincipal } from "./principal";
 
 /** S3 Object Lock retention modes. */
 export enum ObjectLockMode {

@@ -62,17 +62,4 @@ export class AwsPrincipal {
   }
 }
 
-/**
- * Refuses a grant that would cross environments: a principal scoped to one environment may
- * hold rights only on that environment's resources (45 CFR 164.308(a)(4)).
- */
-export function assertSameEnvironment(path: string, resourceEnvironment: Environment, principal: IAwsPrincipal): void {
-  if (principal.environment && principal.environment.name !== resourceEnvironment.name) {
-    throw new HipaaConfigError({
-      path,
-      problem: `${principal.grantName} acts in environment "${principal.environment.name}" and cannot be granted rights on a resource of environment "${resourceEnvironment.name}"`,
-      cfr: "164.308(a)(4)",
-      fix: `grant ${principal.grantName} only on "${principal.environment.name}" resources; give "${resourceEnvironment.name}" its own role`,
-    });
-  }
-}
+

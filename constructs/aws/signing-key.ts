@@ -3,12 +3,12 @@ import { KmsAlias } from "@cdktf/provider-aws/lib/kms-alias";
 import { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import { Token } from "cdktf";
 import { HipaaConfigError } from "../../src/errors";
-import { Environment } from "../../src/model";
+import { assertSameEnvironment, Environment } from "../../src/model";
 import { Cfr, recordControl } from "../../src/compliance";
 import { AwsAccountContext } from "./account-context";
 import { PolicyDocument, PolicyStatement, sidFrom } from "./iam-policy";
 import { kmsAdministrationStatement, KMS_DELETION_WINDOW_DAYS } from "./kms-policy";
-import { assertSameEnvironment, IAwsPrincipal } from "./principal";
+import { IAwsPrincipal } from "./principal";
 
 /** Asymmetric key specs cosign can sign with through `awskms://`. */
 export enum SigningKeySpec {
