@@ -8,4 +8,5 @@ export * from "./errors";
 export * from "./model";
 export * from "./compliance";
 export * from "../constructs/aws";
+export * from "../constructs/gcp";
 export * from "../stacks";

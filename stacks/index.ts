@@ -1,1 +1,2 @@
 export * from "./aws-environment-stack";
+export * from "./gcp-environment-stack";

@@ -1,0 +1,222 @@
+import { Construct } from "constructs";
+import { ArtifactRegistryRepositoryIamMember } from "@cdktf/provider-google/lib/artifact-registry-repository-iam-member";
+import { ContainerNodePool } from "@cdktf/provider-google/lib/container-node-pool";
+import { ProjectIamMember } from "@cdktf/provider-google/lib/project-iam-member";
+import { ServiceAccount } from "@cdktf/provider-google/lib/service-account";
+import { ServiceAccountIamMember } from "@cdktf/provider-google/lib/service-account-iam-member";
+import { HipaaConfigError } from "../../src/errors";
+import { Environment } from "../../src/model";
+import { Cfr, recordControl } from "../../src/compliance";
+import { stableSuffix } from "../../src/naming";
+import { CloudKmsSigningKey } from "./cloud-kms-signing-key";
+import { GcsEvidenceBucket } from "./gcs-evidence-bucket";
+import { GkeDeployAccess, GkeDeployTarget } from "./gke-deploy-access";
+import { IGkeRunnerCluster } from "./gke-runner-cluster";
+import { IGcpPrincipal } from "./principal";
+
+/** What a runner pool's jobs do; each purpose gets only its own permissions. */
+export enum GkeRunnerPurpose {
+  BUILD = "build",
+  EVIDENCE = "evidence",
+  DEPLOY = "deploy",
+}
+
+export interface GkeRunnerPoolProps {
+  readonly cluster: IGkeRunnerCluster;
+  readonly environment: Environment;
+  readonly purpose: GkeRunnerPurpose;
+  /** BUILD: the environment's signing key. */
+  readonly signingKey?: CloudKmsSigningKey;
+  /** BUILD: Artifact Registry repositories (`projects/P/locations/L/repositories/R`) to push to. */
+  readonly artifactRepositories?: readonly string[];
+  /** EVIDENCE: the environment's evidence bucket. */
+  readonly evidenceBucket?: GcsEvidenceBucket;
+  /** DEPLOY: the environment's workload cluster. */
+  readonly deployTarget?: GkeDeployTarget;
+  /** @default `ci-ENV-PURPOSE` */
+  readonly namespace?: string;
+  /** @default "runner" */
+  readonly kubernetesServiceAccount?: string;
+  /** @default "e2-standard-4" */
+  readonly machineType?: string;
+  /** @default { min: 1, max: 3 } */
+  readonly autoscaling?: { readonly min: number; readonly max: number };
+  /** Boot disk key. @default the cluster's node disk key */
+  readonly bootDiskKmsKeyId?: string;
+  /**
+   * Node metadata mode. Only "GKE_METADATA" is accepted: anything else exposes the node's
+   * service account to pods and defeats Workload Identity.
+   * @default "GKE_METADATA"
+   */
+  readonly workloadMetadataMode?: string;
+}
+
+export const GKE_ENVIRONMENT_KEY = "hipaa-substrate/environment";
+export const GKE_PURPOSE_KEY = "hipaa-substrate/purpose";
+const K8S_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+/** A service account id within GCP's 6-30 character limit, deterministic. */
+function accountId(prefix: string, env: string, purpose: string): string {
+  const full = `${prefix}-${env}-${purpose}`;
+  return full.length <= 30 ? full : `${full.slice(0, 21).replace(/-+$/, "")}-${stableSuffix(full)}`;
+}
+
+/**
+ * A GKE node pool of CI runners for one environment and one purpose: COS_CONTAINERD, shielded
+ * (secure boot, integrity monitoring), GKE_METADATA, boot disk CMEK, auto-repair and
+ * auto-upgrade, a taint and labels naming environment and purpose, and a dedicated node service
+ * account with only roles/container.defaultNodeServiceAccount and roles/artifactregistry.reader.
+ * Its runner pods' Kubernetes service account maps to a runner service account that holds only
+ * its purpose's permissions on its own environment's resources.
+ */
+export class GkeRunnerPool extends Construct implements IGcpPrincipal {
+  public readonly environment: Environment;
+  public readonly purpose: GkeRunnerPurpose;
+  public readonly nodePool: ContainerNodePool;
+  public readonly nodeServiceAccount: ServiceAccount;
+  public readonly runnerServiceAccount: ServiceAccount;
+  public readonly member: string;
+  public readonly grantName: string;
+  public readonly namespace: string;
+  public readonly kubernetesServiceAccount: string;
+
+  constructor(scope: Construct, id: string, props: GkeRunnerPoolProps) {
+    super(scope, id);
+    const path = this.node.path;
+    validateGkePool(path, props);
+    const env = props.environment.name;
+    const purpose = props.purpose;
+    const cluster = props.cluster;
+    this.environment = props.environment;
+    this.purpose = purpose;
+    this.namespace = props.namespace ?? `ci-${env}-${purpose}`;
+    this.kubernetesServiceAccount = props.kubernetesServiceAccount ?? "runner";
+    this.grantName = `${purpose[0].toUpperCase()}${purpose.slice(1)}Runner`;
+    const project = cluster.projectId;
+
+    this.nodeServiceAccount = new ServiceAccount(this, "NodeServiceAccount", {
+      project,
+      accountId: accountId("node", env, purpose),
+      displayName: `Nodes of the ${env} ${purpose} runner pool`,
+    });
+    const nodeRoles = ["roles/container.defaultNodeServiceAccount", "roles/artifactregistry.reader"].map(
+      (role) => new ProjectIamMember(this, `Node-${role.split("/")[1]}`, { project, role, member: this.nodeServiceAccount.member }),
+    );
+    const bootDiskKey = props.bootDiskKmsKeyId ?? cluster.nodeDiskKmsKeyId!;
+    const autoscaling = props.autoscaling ?? { min: 1, max: 3 };
+    this.nodePool = new ContainerNodePool(this, "NodePool", {
+      name: `${env}-${purpose}-runners`.slice(0, 40),
+      project,
+      location: cluster.location,
+      cluster: cluster.clusterName,
+      autoscaling: { minNodeCount: autoscaling.min, maxNodeCount: autoscaling.max },
+      management: { autoRepair: true, autoUpgrade: true },
+      nodeConfig: {
+        machineType: props.machineType ?? "e2-standard-4",
+        imageType: "COS_CONTAINERD",
+        serviceAccount: this.nodeServiceAccount.email,
+        oauthScopes: ["https://www.googleapis.com/auth/cloud-platform"],
+        bootDiskKmsKey: bootDiskKey,
+        shieldedInstanceConfig: { enableSecureBoot: true, enableIntegrityMonitoring: true },
+        workloadMetadataConfig: { mode: "GKE_METADATA" },
+        metadata: { "disable-legacy-endpoints": "true" },
+        labels: { [GKE_ENVIRONMENT_KEY]: env, [GKE_PURPOSE_KEY]: purpose },
+        taint: [
+          { key: GKE_ENVIRONMENT_KEY, value: env, effect: "NO_SCHEDULE" },
+          { key: GKE_PURPOSE_KEY, value: purpose, effect: "NO_SCHEDULE" },
+        ],
+      },
+      dependsOn: nodeRoles,
+    });
+
+    this.runnerServiceAccount = new ServiceAccount(this, "RunnerServiceAccount", {
+      project,
+      accountId: accountId("runner", env, purpose),
+      displayName: `Runner pods of the ${env} ${purpose} pool (${this.namespace}/${this.kubernetesServiceAccount})`,
+    });
+    this.member = this.runnerServiceAccount.member;
+    const binding = new ServiceAccountIamMember(this, "WorkloadIdentityBinding", {
+      serviceAccountId: this.runnerServiceAccount.name,
+      role: "roles/iam.workloadIdentityUser",
+      member: `serviceAccount:${cluster.workloadPool}[${this.namespace}/${this.kubernetesServiceAccount}]`,
+    });
+    this.grantPurpose(props);
+
+    recordControl(this, {
+      section: Cfr.ACCESS_CONTROL,
+      resources: [this.nodePool, this.nodeServiceAccount],
+      how: `GKE pool for ${env}/${purpose} only: tainted and labelled, GKE_METADATA, shielded, CMEK boot disks, dedicated node service account.`,
+    });
+    recordControl(this, {
+      section: Cfr.AUTHENTICATION,
+      resources: [binding],
+      how: `Only ${cluster.workloadPool}[${this.namespace}/${this.kubernetesServiceAccount}] may act as the runner service account.`,
+    });
+  }
+
+  private grantPurpose(props: GkeRunnerPoolProps): void {
+    switch (props.purpose) {
+      case GkeRunnerPurpose.BUILD:
+        props.signingKey!.grantSign(this);
+        (props.artifactRepositories ?? []).forEach((repository) => {
+          const [, project, , location, , name] = repository.split("/");
+          new ArtifactRegistryRepositoryIamMember(this, `Push-${name}`, { project, location, repository: name, role: "roles/artifactregistry.writer", member: this.member });
+        });
+        break;
+      case GkeRunnerPurpose.EVIDENCE:
+        props.evidenceBucket!.grantWrite(this);
+        break;
+      case GkeRunnerPurpose.DEPLOY:
+        new GkeDeployAccess(this, "DeployAccess", this, props.deployTarget!);
+        break;
+    }
+  }
+}
+
+function validateGkePool(path: string, props: GkeRunnerPoolProps): void {
+  const env = props.environment;
+  if (!props.cluster.environments.some((e) => e.name === env.name)) {
+    throw new HipaaConfigError({
+      path,
+      problem: `environment "${env.name}" is not one of the environments of cluster ${props.cluster.path} (${props.cluster.environments.map((e) => e.name).join(", ")})`,
+      cfr: Cfr.ACCESS_MANAGEMENT,
+      fix: "add the environment to the cluster's environments, or put the pool on that environment's own cluster",
+    });
+  }
+  if (props.workloadMetadataMode !== undefined && props.workloadMetadataMode !== "GKE_METADATA") {
+    throw new HipaaConfigError({
+      path,
+      problem: `workload metadata mode ${props.workloadMetadataMode} lets pods use the node's service account`,
+      cfr: Cfr.ACCESS_CONTROL,
+      fix: "leave workloadMetadataMode unset (GKE_METADATA)",
+    });
+  }
+  if (!props.bootDiskKmsKeyId && !props.cluster.nodeDiskKmsKeyId) {
+    throw new HipaaConfigError({ path, problem: "no boot disk key: the cluster provides none", cfr: Cfr.ENCRYPTION, fix: "pass bootDiskKmsKeyId" });
+  }
+  for (const [what, value] of [["namespace", props.namespace], ["Kubernetes service account", props.kubernetesServiceAccount]] as const) {
+    if (value !== undefined && !K8S_NAME.test(value)) {
+      throw new HipaaConfigError({ path, problem: `${what} ${JSON.stringify(value)} is not a Kubernetes name`, cfr: Cfr.AUTHENTICATION, fix: `name exactly one ${what}` });
+    }
+  }
+  const allowed: Record<GkeRunnerPurpose, string[]> = {
+    [GkeRunnerPurpose.BUILD]: ["signingKey", "artifactRepositories"],
+    [GkeRunnerPurpose.EVIDENCE]: ["evidenceBucket"],
+    [GkeRunnerPurpose.DEPLOY]: ["deployTarget"],
+  };
+  const required: Record<GkeRunnerPurpose, string> = { build: "signingKey", evidence: "evidenceBucket", deploy: "deployTarget" };
+  const given = (["signingKey", "artifactRepositories", "evidenceBucket", "deployTarget"] as const).filter((k) => props[k] !== undefined);
+  const foreign = given.filter((k) => !allowed[props.purpose].includes(k));
+  if (foreign.length > 0) {
+    throw new HipaaConfigError({ path, problem: `a ${props.purpose} pool was given ${foreign.join(", ")}, which belong to another purpose`, cfr: Cfr.ACCESS_MANAGEMENT, fix: `give a ${props.purpose} pool only ${allowed[props.purpose].join(" / ")}` });
+  }
+  if (!given.includes(required[props.purpose] as (typeof given)[number])) {
+    throw new HipaaConfigError({ path, problem: `a ${props.purpose} pool needs ${required[props.purpose]}`, fix: `pass the ${env.name} environment's ${required[props.purpose]}` });
+  }
+  if (props.deployTarget && props.deployTarget.environment.name !== env.name) {
+    throw new HipaaConfigError({ path, problem: `the deploy target belongs to environment "${props.deployTarget.environment.name}", not "${env.name}"`, cfr: Cfr.ACCESS_MANAGEMENT, fix: "a pool deploys only to its own environment's cluster" });
+  }
+  if (props.artifactRepositories?.some((r) => !/^projects\/[a-z][-a-z0-9]{4,28}[a-z0-9]\/locations\/[a-z0-9-]+\/repositories\/[a-z][-a-z0-9]*$/.test(r))) {
+    throw new HipaaConfigError({ path, problem: `artifactRepositories ${JSON.stringify(props.artifactRepositories)} must name repositories exactly`, cfr: Cfr.ACCESS_CONTROL, fix: "pass projects/P/locations/L/repositories/R" });
+  }
+}

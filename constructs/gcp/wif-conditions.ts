@@ -1,0 +1,112 @@
+import { HipaaConfigError } from "../../src/errors";
+import { Environment, GithubOidcSubject, GitlabOidcSubject } from "../../src/model";
+
+/**
+ * What a Workload Identity Federation provider needs for one CI system, derived from the same
+ * typed subjects the AWS trusts use: issuer, attribute mapping, the attribute condition (CEL)
+ * and the principalSet attributes the service-account binding names.
+ */
+export interface WifTrustSpec {
+  readonly issuerUri: string;
+  readonly attributeMapping: Readonly<Record<string, string>>;
+  readonly attributeCondition: string;
+  /** `attribute.KEY/VALUE` suffixes of the principalSets allowed to impersonate the deploy service account. */
+  readonly principalSetAttributes: readonly string[];
+  readonly environment: Environment;
+}
+
+const GOOGLE_SUBJECT_MAX = 127;
+const CONDITION_MAX = 4096;
+
+function celString(value: string): string {
+  return `'${value.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
+}
+
+function oneEnvironment(path: string, environments: readonly Environment[]): Environment {
+  if (environments.length === 0) {
+    throw new HipaaConfigError({ path, problem: "no subject is trusted", cfr: "164.312(d)", fix: "pass at least one subject (repository + environment)" });
+  }
+  const names = new Set(environments.map((e) => e.name));
+  if (names.size > 1) {
+    throw new HipaaConfigError({
+      path,
+      problem: `subjects span environments ${[...names].join(", ")}`,
+      cfr: "164.308(a)(4)",
+      fix: "give each environment its own pool, provider and deploy service account",
+    });
+  }
+  return environments[0];
+}
+
+function checkLimits(path: string, subjects: readonly string[], condition: string): void {
+  const long = subjects.find((s) => s.length > GOOGLE_SUBJECT_MAX);
+  if (long) {
+    throw new HipaaConfigError({
+      path,
+      problem: `sub ${JSON.stringify(long)} is ${long.length} characters; google.subject is capped at ${GOOGLE_SUBJECT_MAX}`,
+      fix: "use a shorter subject format (classic or immutable) for this repository",
+    });
+  }
+  if (condition.length > CONDITION_MAX) {
+    throw new HipaaConfigError({ path, problem: `the attribute condition is ${condition.length} characters (limit ${CONDITION_MAX})`, fix: "split the repositories over several providers" });
+  }
+}
+
+/** GitHub Actions: the condition pins owner and repository by id, the environment and, when pinned, the workflow ref. */
+export function githubWifSpec(path: string, subjects: readonly GithubOidcSubject[]): WifTrustSpec {
+  const environment = oneEnvironment(path, subjects.map((s) => s.environment));
+  const clauses = subjects.map((s) => {
+    const parts = [
+      `assertion.repository_owner_id == ${celString(String(s.repository.ownerId))}`,
+      `assertion.repository_id == ${celString(String(s.repository.repositoryId))}`,
+      `assertion.environment == ${celString(s.environment.name)}`,
+    ];
+    if (s.workflow) {
+      const ref = s.workflow.jobWorkflowRef;
+      parts.push(s.workflow.isTagPattern ? `assertion.job_workflow_ref.startsWith(${celString(ref.slice(0, -1))})` : `assertion.job_workflow_ref == ${celString(ref)}`);
+    }
+    return `(${parts.join(" && ")})`;
+  });
+  const attributeCondition = clauses.join(" || ");
+  checkLimits(path, subjects.map((s) => s.subject), attributeCondition);
+  return {
+    issuerUri: GithubOidcSubject.ISSUER,
+    attributeMapping: {
+      "google.subject": "assertion.sub",
+      "attribute.repository": "assertion.repository",
+      "attribute.repository_id": "assertion.repository_id",
+      "attribute.repository_owner_id": "assertion.repository_owner_id",
+      "attribute.environment": "assertion.environment",
+      "attribute.job_workflow_ref": "assertion.job_workflow_ref",
+    },
+    attributeCondition,
+    principalSetAttributes: [...new Set(subjects.map((s) => `attribute.repository_id/${s.repository.repositoryId}`))],
+    environment,
+  };
+}
+
+/** GitLab CI: the condition pins the project path, the ref type and ref, and that the ref is protected where required. */
+export function gitlabWifSpec(path: string, subjects: readonly GitlabOidcSubject[], issuerUri = "https://gitlab.com"): WifTrustSpec {
+  const environment = oneEnvironment(path, subjects.map((s) => s.environment));
+  const clauses = subjects.map((s) => {
+    const ref = s.isPattern ? `assertion.ref.startsWith(${celString(s.ref.slice(0, -1))})` : `assertion.ref == ${celString(s.ref)}`;
+    const parts = [`assertion.project_path == ${celString(s.project.path)}`, `assertion.ref_type == ${celString(s.refType)}`, ref];
+    if (s.refProtected) parts.push("assertion.ref_protected == 'true'");
+    return `(${parts.join(" && ")})`;
+  });
+  const attributeCondition = clauses.join(" || ");
+  checkLimits(path, subjects.map((s) => s.subject), attributeCondition);
+  return {
+    issuerUri,
+    attributeMapping: {
+      "google.subject": "assertion.sub",
+      "attribute.project_path": "assertion.project_path",
+      "attribute.ref": "assertion.ref",
+      "attribute.ref_type": "assertion.ref_type",
+      "attribute.ref_protected": "assertion.ref_protected",
+    },
+    attributeCondition,
+    principalSetAttributes: [...new Set(subjects.map((s) => `attribute.project_path/${s.project.path}`))],
+    environment,
+  };
+}
