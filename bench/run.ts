@@ -20,7 +20,7 @@ interface Measurement {
 
 const sizes = (process.env.BENCH_SIZES ?? "1,10,100").split(",").map(Number);
 
-function measure(mode: "library" | "raw", units: number): Measurement {
+function measure(mode: "library" | "raw" | "gcp", units: number): Measurement {
   const outdir = mkdtempSync(join(tmpdir(), `hipaa-bench-${mode}-`));
   const start = process.hrtime.bigint();
   const child = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", join(__dirname, "synth-once.ts"), mode, String(units), outdir], {
@@ -56,4 +56,15 @@ for (const units of sizes) {
     ].join(" | "),
   );
 }
+console.log("AWS reference app (examples/reference) vs the same resources declared with raw provider classes");
 console.log(rows.join("\n"));
+
+// The GCP + GitLab example has no raw twin yet; its own cost per size.
+const gcpRows = [`${pad("units", 6)} | ${pad("resources", 9)} | ${pad("gcp wall ms", 11)} | ${pad("synth ms", 8)} | ${pad("peak MB", 7)}`];
+gcpRows.push("-".repeat(gcpRows[0].length));
+for (const units of sizes) {
+  const gcp = measure("gcp", units);
+  gcpRows.push([pad(units, 6), pad(gcp.resources, 9), pad(gcp.wallMs.toFixed(0), 11), pad(gcp.synthMs.toFixed(0), 8), pad((gcp.maxRssKb / 1024).toFixed(0), 7)].join(" | "));
+}
+console.log("\nGCP + GitLab example (examples/gcp-gitlab)");
+console.log(gcpRows.join("\n"));

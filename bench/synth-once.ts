@@ -9,6 +9,7 @@ import { tmpdir } from "os";
 import { Environment, EnvironmentTier } from "../src/model";
 import { buildReferenceApp } from "../examples/reference/main";
 import { buildRawEquivalent } from "./raw-equivalent";
+import { buildGcpGitlabApp } from "../examples/gcp-gitlab/main";
 
 const [mode, unitsArg, outdirArg] = process.argv.slice(2);
 const units = Number(unitsArg);
@@ -20,6 +21,7 @@ const start = performance.now();
 const app = new App({ outdir });
 if (mode === "library") buildReferenceApp(app, environments);
 else if (mode === "raw") buildRawEquivalent(app, environments);
+else if (mode === "gcp") buildGcpGitlabApp(app, environments);
 else throw new Error(`unknown mode ${mode}`);
 app.synth();
 const synthMs = performance.now() - start;

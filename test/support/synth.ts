@@ -1,5 +1,6 @@
 import { App, TerraformStack, Testing } from "cdktf";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
+import { GoogleProvider } from "@cdktf/provider-google/lib/provider";
 import { Environment, EnvironmentTier } from "../../src/model";
 
 export const production = new Environment({ name: "production", tier: EnvironmentTier.PRODUCTION });
@@ -86,4 +87,12 @@ export function refusal(fn: () => unknown): string {
     return (e as Error).message;
   }
   throw new Error("expected a refusal, but nothing was thrown");
+}
+
+/** A stack with a Google provider, inside a Testing app. */
+export function gcpStack(id = "test"): { app: App; stack: TerraformStack } {
+  const app = Testing.app();
+  const stack = new TerraformStack(app, id);
+  new GoogleProvider(stack, "google", { project: "hipaa-health-prod", region: "us-central1" });
+  return { app, stack };
 }

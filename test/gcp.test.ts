@@ -1,0 +1,297 @@
+import {
+  CiWorkloadIdentity,
+  CloudKmsProtectionLevel,
+  CloudKmsSigningKey,
+  GcpPrincipal,
+  GcsEvidenceBucket,
+  GcsStorageClass,
+  GkeRunnerCluster,
+  GkeRunnerPool,
+  GkeRunnerPurpose,
+} from "../constructs/gcp";
+import { Environment, EnvironmentTier, GithubOidcSubject, GithubSubjectFormat, GitlabOidcSubject, GitlabProjectRef, GitlabRefType, RepositoryRef, RetentionPeriod, WorkflowRef } from "../src/model";
+import { collectControlRecords } from "../src/compliance";
+import { dev, gcpStack, production, refAt, refusal, resourceAt, resourcesOf, synth } from "./support/synth";
+
+const PROJECT = { projectId: "hipaa-health-prod", location: "us-central1" };
+const NUMBER = "404040404040";
+const repo = RepositoryRef.parse("hipaa-app-org/clinical-platform", { ownerId: 1342004, repositoryId: 260064828 });
+const compliance = RepositoryRef.parse("hipaa-app-org/compliance-workflows", { ownerId: 1342004, repositoryId: 260064901 });
+const prodSubject = new GithubOidcSubject({
+  repository: repo,
+  environment: production,
+  format: GithubSubjectFormat.CLASSIC,
+  workflow: new WorkflowRef({ repository: compliance, path: ".github/workflows/deploy-prod.yml", tag: "v*" }),
+  workflowTagsProtected: true,
+});
+
+describe("GcsEvidenceBucket", () => {
+  const { stack } = gcpStack();
+  const bucket = new GcsEvidenceBucket(stack, "Evidence", { environment: production, ...PROJECT });
+  bucket.grantWrite(GcpPrincipal.fromMember("serviceAccount:ci@hipaa-health-prod.iam.gserviceaccount.com", "Ci", production));
+  bucket.grantRead(GcpPrincipal.fromMember("group:auditors@hipaa-health.example", "Auditors"));
+  const out = synth(stack);
+  const b = resourceAt(out, "google_storage_bucket", "Evidence/Bucket");
+
+  test("matches the expected Terraform JSON", () => {
+    expect(out.tf).toMatchSnapshot();
+  });
+
+  test("locked six-year retention, UBLA, public access prevention, prevent_destroy, no versioning", () => {
+    expect(b.retention_policy).toEqual({ retention_period: 189216000, is_locked: true });
+    expect(b.retention_policy.retention_period).toBeGreaterThanOrEqual(189_216_000);
+    expect(b.uniform_bucket_level_access).toBe(true);
+    expect(b.public_access_prevention).toBe("enforced");
+    expect(b.force_destroy).toBe(false);
+    expect(b.lifecycle).toEqual({ prevent_destroy: true });
+    expect(b.versioning).toBeUndefined();
+  });
+
+  test("CMEK with the storage service agent's grant as a dependency", () => {
+    expect(b.encryption.default_kms_key_name).toBe(refAt(out, "google_kms_crypto_key", "Evidence/Key", "id"));
+    const grant = resourceAt(out, "google_kms_crypto_key_iam_member", "Evidence/StorageAgentKeyGrant");
+    expect(grant.role).toBe("roles/cloudkms.cryptoKeyEncrypterDecrypter");
+    expect(grant.member).toMatch(/^serviceAccount:\$\{data\.google_storage_project_service_account\.[^}]+\.email_address\}$/);
+    expect(b.depends_on).toEqual([expect.stringMatching(/^google_kms_crypto_key_iam_member\.Evidence_StorageAgentKeyGrant_/)]);
+    expect(resourceAt(out, "google_kms_crypto_key", "Evidence/Key")).toMatchObject({ rotation_period: "7776000s", purpose: "ENCRYPT_DECRYPT", lifecycle: { prevent_destroy: true } });
+  });
+
+  test("usage logs to a separate locked bucket the analytics group may write", () => {
+    const logs = resourceAt(out, "google_storage_bucket", "Evidence/LogBucket");
+    expect(b.logging.log_bucket).toBe(refAt(out, "google_storage_bucket", "Evidence/LogBucket", "name"));
+    expect(logs.retention_policy.is_locked).toBe(true);
+    expect(logs.uniform_bucket_level_access).toBe(true);
+    expect(resourceAt(out, "google_storage_bucket_iam_member", "Evidence/UsageLogDelivery")).toMatchObject({ role: "roles/storage.objectCreator", member: "group:cloud-storage-analytics@google.com" });
+  });
+
+  test("lifecycle only changes storage class, never deletes", () => {
+    expect(b.lifecycle_rule.map((r: any) => r.action.type)).toEqual(["SetStorageClass", "SetStorageClass"]);
+  });
+
+  test("writers get object-create only, auditors object-view only", () => {
+    const members = Object.values(resourcesOf(out, "google_storage_bucket_iam_member")).map((m) => [m.role, m.member]);
+    expect(members).toEqual(
+      expect.arrayContaining([
+        ["roles/storage.objectCreator", "serviceAccount:ci@hipaa-health-prod.iam.gserviceaccount.com"],
+        ["roles/storage.objectViewer", "group:auditors@hipaa-health.example"],
+      ]),
+    );
+  });
+
+  test("refusals: short retention, unlocked in PHI, unlocked without reason, bad transitions, public members, cross-environment writers", () => {
+    const { stack: s } = gcpStack();
+    expect(refusal(() => new GcsEvidenceBucket(s, "A", { environment: production, ...PROJECT, retention: RetentionPeriod.years(1) }))).toContain(
+      "is shorter than six years (189,216,000 s) (45 CFR 164.316(b)(2)(i))",
+    );
+    expect(refusal(() => new GcsEvidenceBucket(s, "B", { environment: production, ...PROJECT, lockRetention: false, unlockedRetentionReason: "x".repeat(40) }))).toContain(
+      'environment "production" handles PHI',
+    );
+    expect(refusal(() => new GcsEvidenceBucket(s, "C", { environment: dev, ...PROJECT, lockRetention: false }))).toContain("unlockedRetentionReason");
+    expect(
+      refusal(() => new GcsEvidenceBucket(s, "D", { environment: production, ...PROJECT, transitions: [{ days: 30, storageClass: GcsStorageClass.NEARLINE }, { days: 40, storageClass: GcsStorageClass.COLDLINE }] })),
+    ).toContain("before its 30-day minimum storage duration");
+    expect(refusal(() => GcpPrincipal.fromMember("allUsers", "Public"))).toContain("allUsers, allAuthenticatedUsers and wildcards are refused");
+    const e = new GcsEvidenceBucket(s, "E", { environment: production, ...PROJECT });
+    expect(refusal(() => e.grantWrite(GcpPrincipal.fromMember("serviceAccount:dev@x.iam.gserviceaccount.com", "DevCi", dev)))).toContain('acts in environment "dev"');
+  });
+
+  test("an unlocked policy outside PHI with a reason is recorded", () => {
+    const { stack: s } = gcpStack();
+    new GcsEvidenceBucket(s, "Dev", { environment: dev, ...PROJECT, lockRetention: false, unlockedRetentionReason: "Dev holds synthetic data only and is rebuilt weekly." });
+    expect(resourceAt(synth(s), "google_storage_bucket", "Dev/Bucket").retention_policy.is_locked).toBe(false);
+    expect(collectControlRecords(s).exceptions).toEqual([expect.objectContaining({ section: "164.312(b)", what: "GCS retention policy not locked" })]);
+  });
+});
+
+describe("CloudKmsSigningKey", () => {
+  const { stack } = gcpStack();
+  const key = new CloudKmsSigningKey(stack, "Signing", { environment: production, ...PROJECT, administratorMembers: ["group:kms-admins@hipaa-health.example"] });
+  key.grantSign(GcpPrincipal.fromMember("serviceAccount:build@hipaa-health-prod.iam.gserviceaccount.com", "Build"));
+  key.grantVerify(GcpPrincipal.fromMember("serviceAccount:admission@hipaa-health-prod.iam.gserviceaccount.com", "Admission"));
+  const out = synth(stack);
+  const k = resourceAt(out, "google_kms_crypto_key", "Signing/Key");
+
+  test("matches the expected Terraform JSON", () => {
+    expect(out.tf).toMatchSnapshot();
+  });
+
+  test("ASYMMETRIC_SIGN, EC P-256 in an HSM, no rotation, 30-day destroy schedule, prevent_destroy", () => {
+    expect(k).toMatchObject({
+      purpose: "ASYMMETRIC_SIGN",
+      version_template: { algorithm: "EC_SIGN_P256_SHA256", protection_level: "HSM" },
+      destroy_scheduled_duration: "2592000s",
+      lifecycle: { prevent_destroy: true },
+    });
+    expect(k.rotation_period).toBeUndefined();
+    expect(resourceAt(out, "google_kms_key_ring", "Signing/KeyRing").lifecycle).toEqual({ prevent_destroy: true });
+  });
+
+  test("signers get signerVerifier + viewer, verifiers publicKeyViewer, admins admin; no member holds both", () => {
+    const byMember = new Map<string, string[]>();
+    for (const m of Object.values(resourcesOf(out, "google_kms_crypto_key_iam_member"))) byMember.set(m.member, [...(byMember.get(m.member) ?? []), m.role]);
+    expect(byMember.get("serviceAccount:build@hipaa-health-prod.iam.gserviceaccount.com")).toEqual(["roles/cloudkms.signerVerifier", "roles/cloudkms.viewer"]);
+    expect(byMember.get("serviceAccount:admission@hipaa-health-prod.iam.gserviceaccount.com")).toEqual(["roles/cloudkms.publicKeyViewer"]);
+    expect(byMember.get("group:kms-admins@hipaa-health.example")).toEqual(["roles/cloudkms.admin"]);
+    for (const roles of byMember.values()) expect(roles.includes("roles/cloudkms.admin") && roles.length > 1).toBe(false);
+  });
+
+  test("exposes a gcpkms:// URI pinned to version 1", () => {
+    expect(stackResolve(out, key.cosignKeyUri)).toBe(`gcpkms://${refAt(out, "google_kms_crypto_key", "Signing/Key", "id")}/versions/1`);
+  });
+
+  test("refusals: rotation, software protection in PHI, admin who signs", () => {
+    const { stack: s } = gcpStack();
+    const message = refusal(() => new CloudKmsSigningKey(s, "A", { environment: production, ...PROJECT, rotationPeriod: "7776000s" }));
+    expect(message).toContain("Cloud KMS does not rotate asymmetric keys");
+    expect(message).toContain("add a new key version");
+    expect(refusal(() => new CloudKmsSigningKey(s, "B", { environment: production, ...PROJECT, protectionLevel: CloudKmsProtectionLevel.SOFTWARE, softwareProtectionReason: "x".repeat(30) }))).toContain(
+      "outside an HSM in PHI environment",
+    );
+    const c = new CloudKmsSigningKey(s, "C", { environment: production, ...PROJECT, administratorMembers: ["group:kms-admins@hipaa-health.example"] });
+    expect(refusal(() => c.grantSign(GcpPrincipal.fromMember("group:kms-admins@hipaa-health.example", "Admins")))).toContain("administers this key and cannot also hold a crypto role");
+  });
+});
+
+function stackResolve(out: ReturnType<typeof synth>, value: string): string {
+  void out;
+  // Tokens render through an output; the Testing app resolves them at synth.
+  const { stack } = gcpStack("resolve");
+  const { TerraformOutput, Testing } = require("cdktf");
+  new TerraformOutput(stack, "v", { value });
+  return JSON.parse(Testing.synth(stack)).output.v.value;
+}
+
+describe("CiWorkloadIdentity", () => {
+  test("GitHub: condition pins owner and repository ids, environment and workflow; binding by project-number principalSet", () => {
+    const { stack } = gcpStack();
+    CiWorkloadIdentity.github(stack, "Github", { projectId: PROJECT.projectId, projectNumber: NUMBER, subjects: [prodSubject] });
+    const out = synth(stack);
+    expect(out.tf).toMatchSnapshot();
+    const provider = resourceAt(out, "google_iam_workload_identity_pool_provider", "Github/Provider");
+    expect(provider.attribute_condition).toBe(
+      "(assertion.repository_owner_id == '1342004' && assertion.repository_id == '260064828' && assertion.environment == 'production' && assertion.job_workflow_ref.startsWith('hipaa-app-org/compliance-workflows/.github/workflows/deploy-prod.yml@refs/tags/v'))",
+    );
+    expect(provider.attribute_mapping["google.subject"]).toBe("assertion.sub");
+    expect(provider.attribute_mapping["attribute.repository_id"]).toBe("assertion.repository_id");
+    expect(provider.oidc).toEqual({ issuer_uri: "https://token.actions.githubusercontent.com" });
+    const binding = Object.values(resourcesOf(out, "google_service_account_iam_member"))[0];
+    expect(binding.role).toBe("roles/iam.workloadIdentityUser");
+    expect(binding.member).toBe(`principalSet://iam.googleapis.com/${refAt(out, "google_iam_workload_identity_pool", "Github/Pool", "name")}/attribute.repository_id/260064828`);
+  });
+
+  test("GitLab: condition pins project path, ref type, ref and protection", () => {
+    const { stack } = gcpStack();
+    const subject = new GitlabOidcSubject({ project: new GitlabProjectRef("hipaa-health/compliance-platform"), environment: production, refType: GitlabRefType.TAG, ref: "v*", refProtected: true });
+    CiWorkloadIdentity.gitlab(stack, "Gitlab", { projectId: PROJECT.projectId, projectNumber: NUMBER, subjects: [subject] });
+    const provider = resourceAt(synth(stack), "google_iam_workload_identity_pool_provider", "Gitlab/Provider");
+    expect(provider.attribute_condition).toBe(
+      "(assertion.project_path == 'hipaa-health/compliance-platform' && assertion.ref_type == 'tag' && assertion.ref.startsWith('v') && assertion.ref_protected == 'true')",
+    );
+  });
+
+  test("refusals: no subject, subjects of two environments, a subject too long for google.subject, a bad project number", () => {
+    const { stack } = gcpStack();
+    const base = { projectId: PROJECT.projectId, projectNumber: NUMBER };
+    expect(refusal(() => CiWorkloadIdentity.github(stack, "A", { ...base, subjects: [] }))).toContain("no subject is trusted");
+    const staging = new Environment({ name: "staging", tier: EnvironmentTier.STAGING });
+    const stagingSubject = new GithubOidcSubject({ repository: repo, environment: staging, format: GithubSubjectFormat.CLASSIC });
+    expect(refusal(() => CiWorkloadIdentity.github(stack, "B", { ...base, subjects: [prodSubject, stagingSubject] }))).toContain("subjects span environments production, staging");
+    const exact = new WorkflowRef({ repository: compliance, path: ".github/workflows/deploy-production-with-a-long-name.yml", tag: "v3.2.1" });
+    const custom = new GithubOidcSubject({ repository: repo, environment: production, format: GithubSubjectFormat.CUSTOM, workflow: exact });
+    expect(refusal(() => CiWorkloadIdentity.github(stack, "C", { ...base, subjects: [custom] }))).toContain("google.subject is capped at 127");
+    expect(refusal(() => CiWorkloadIdentity.github(stack, "D", { ...base, projectNumber: "hipaa-health-prod", subjects: [prodSubject] }))).toContain("is not a project number");
+  });
+});
+
+describe("GKE runners", () => {
+  const { stack } = gcpStack();
+  const cluster = new GkeRunnerCluster(stack, "Cluster", {
+    clusterName: "hipaa-production-runners",
+    projectId: PROJECT.projectId,
+    projectNumber: NUMBER,
+    location: PROJECT.location,
+    environments: [production],
+    network: "hipaa-vpc",
+    subnetwork: "runners",
+    podsRangeName: "pods",
+    servicesRangeName: "services",
+  });
+  const key = new CloudKmsSigningKey(stack, "Signing", { environment: production, ...PROJECT });
+  const bucket = new GcsEvidenceBucket(stack, "EvidenceBucket", { environment: production, ...PROJECT });
+  const target = { projectId: PROJECT.projectId, location: PROJECT.location, clusterName: "hipaa-production-workloads", environment: production };
+  new GkeRunnerPool(stack, "Build", { cluster, environment: production, purpose: GkeRunnerPurpose.BUILD, signingKey: key, artifactRepositories: ["projects/hipaa-health-prod/locations/us-central1/repositories/clinical-images"] });
+  new GkeRunnerPool(stack, "Evidence", { cluster, environment: production, purpose: GkeRunnerPurpose.EVIDENCE, evidenceBucket: bucket });
+  new GkeRunnerPool(stack, "Deploy", { cluster, environment: production, purpose: GkeRunnerPurpose.DEPLOY, deployTarget: target });
+  const out = synth(stack);
+
+  test("matches the expected Terraform JSON", () => {
+    expect(out.tf).toMatchSnapshot();
+  });
+
+  test("cluster: private, Workload Identity, shielded nodes, release channel, secrets CMEK, no default compute SA", () => {
+    const c = resourceAt(out, "google_container_cluster", "Cluster/Cluster");
+    expect(c.private_cluster_config).toMatchObject({ enable_private_nodes: true, enable_private_endpoint: true });
+    expect(c.workload_identity_config).toEqual({ workload_pool: "hipaa-health-prod.svc.id.goog" });
+    expect(c.enable_shielded_nodes).toBe(true);
+    expect(c.release_channel).toEqual({ channel: "REGULAR" });
+    expect(c.database_encryption.state).toBe("ENCRYPTED");
+    expect(c.remove_default_node_pool).toBe(true);
+    expect(c.deletion_protection).toBe(true);
+    expect(c.node_config.service_account).toMatch(/google_service_account\.Cluster_BootstrapNodeServiceAccount_/);
+  });
+
+  test.each(["Build", "Evidence", "Deploy"])("%s pool: GKE_METADATA, secure boot, integrity monitoring, COS_CONTAINERD, auto-repair/upgrade, taint, labels, boot CMEK, dedicated SA", (pool) => {
+    const p = resourceAt(out, "google_container_node_pool", `${pool}/NodePool`);
+    const purpose = pool.toLowerCase();
+    expect(p.management).toEqual({ auto_repair: true, auto_upgrade: true });
+    expect(p.node_config).toMatchObject({
+      image_type: "COS_CONTAINERD",
+      workload_metadata_config: { mode: "GKE_METADATA" },
+      shielded_instance_config: { enable_secure_boot: true, enable_integrity_monitoring: true },
+      labels: { "hipaa-substrate/environment": "production", "hipaa-substrate/purpose": purpose },
+      taint: [
+        { key: "hipaa-substrate/environment", value: "production", effect: "NO_SCHEDULE" },
+        { key: "hipaa-substrate/purpose", value: purpose, effect: "NO_SCHEDULE" },
+      ],
+    });
+    expect(p.node_config.boot_disk_kms_key).toBe(refAt(out, "google_kms_crypto_key", "Cluster/NodeDiskKey", "id"));
+    expect(p.node_config.service_account).toBe(refAt(out, "google_service_account", `${pool}/NodeServiceAccount`, "email"));
+  });
+
+  test("node service accounts hold only the default node role and registry read", () => {
+    const nodeRoles = Object.values(resourcesOf(out, "google_project_iam_member")).filter((m) => /NodeServiceAccount/.test(m.member));
+    expect(new Set(nodeRoles.map((m) => m.role))).toEqual(new Set(["roles/container.defaultNodeServiceAccount", "roles/artifactregistry.reader"]));
+  });
+
+  test("runner service accounts are bound to their namespace/KSA and hold only their purpose's rights", () => {
+    const bindings = Object.values(resourcesOf(out, "google_service_account_iam_member")).map((b) => b.member);
+    expect(bindings.sort()).toEqual([
+      "serviceAccount:hipaa-health-prod.svc.id.goog[ci-production-build/runner]",
+      "serviceAccount:hipaa-health-prod.svc.id.goog[ci-production-deploy/runner]",
+      "serviceAccount:hipaa-health-prod.svc.id.goog[ci-production-evidence/runner]",
+    ]);
+    const deploy = resourceAt(out, "google_project_iam_member", "Deploy/DeployAccess/Binding");
+    expect(deploy.role).toBe("roles/container.developer");
+    expect(deploy.condition.expression).toBe(
+      'resource.name == "projects/hipaa-health-prod/locations/us-central1/clusters/hipaa-production-workloads" || resource.name.startsWith("projects/hipaa-health-prod/locations/us-central1/clusters/hipaa-production-workloads/")',
+    );
+    expect(resourceAt(out, "google_storage_bucket_iam_member", "EvidenceBucket/WriteEvidenceRunner").role).toBe("roles/storage.objectCreator");
+  });
+
+  test("refusals: metadata mode, unknown environment, another environment's target, foreign purpose", () => {
+    expect(refusal(() => new GkeRunnerPool(stack, "X1", { cluster, environment: production, purpose: GkeRunnerPurpose.EVIDENCE, evidenceBucket: bucket, workloadMetadataMode: "GCE_METADATA" }))).toContain(
+      "lets pods use the node's service account",
+    );
+    const devBucket = new GcsEvidenceBucket(stack, "DevBucket", { environment: dev, ...PROJECT });
+    expect(refusal(() => new GkeRunnerPool(stack, "X2", { cluster, environment: dev, purpose: GkeRunnerPurpose.EVIDENCE, evidenceBucket: devBucket }))).toContain('environment "dev" is not one of the environments');
+    expect(refusal(() => new GkeRunnerPool(stack, "X3", { cluster, environment: production, purpose: GkeRunnerPurpose.DEPLOY, deployTarget: { ...target, environment: dev } }))).toContain(
+      'belongs to environment "dev"',
+    );
+    expect(refusal(() => new GkeRunnerPool(stack, "X4", { cluster, environment: production, purpose: GkeRunnerPurpose.DEPLOY, deployTarget: target, evidenceBucket: bucket }))).toContain(
+      "belong to another purpose",
+    );
+    expect(refusal(() => new GkeRunnerPool(stack, "X5", { cluster, environment: production, purpose: GkeRunnerPurpose.EVIDENCE, evidenceBucket: devBucket }))).toContain(
+      'EvidenceRunner acts in environment "production"',
+    );
+  });
+});
