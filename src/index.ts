@@ -9,4 +9,5 @@ export * from "./model";
 export * from "./compliance";
 export * from "../constructs/aws";
 export * from "../constructs/gcp";
+export * from "../constructs/github";
 export * from "../stacks";

@@ -20,11 +20,11 @@ export interface AwsGithubTrustOptions {
   /** One deploy role per subject; every subject must be for this stack's environment. */
   readonly deployments: readonly GithubOidcSubject[];
   /**
-   * The subject of the job that emits evidence (typically the compliance repository's evidence
-   * workflow); it gets a put-only EvidenceWriterRole.
+   * Subjects of the jobs that emit evidence (the compliance repository's evidence workflow, as
+   * called by each repository); each gets a put-only EvidenceWriterRole.
    * @default - no OIDC evidence writer (the evidence runner pool still writes through IRSA)
    */
-  readonly evidenceWriter?: GithubOidcSubject;
+  readonly evidenceWriters?: readonly GithubOidcSubject[];
   /** @default - the provider is created (one per account) */
   readonly existingOidcProviderArn?: string;
 }
@@ -102,7 +102,7 @@ export class AwsEnvironmentStack extends TerraformStack {
   public readonly signingKey: SigningKey;
   public readonly githubDeployRoles: readonly GithubDeployRole[];
   public readonly gitlabDeployRoles: readonly GitlabDeployRole[];
-  public readonly evidenceWriterRole?: EvidenceWriterRole;
+  public readonly evidenceWriterRoles: readonly EvidenceWriterRole[];
   public readonly evidenceAuditorRole?: EvidenceAuditorRole;
   public readonly runnerCluster?: IRunnerCluster;
   public readonly runnerPools: readonly RunnerPool[];
@@ -122,19 +122,24 @@ export class AwsEnvironmentStack extends TerraformStack {
     this.githubDeployRoles = [];
     if (props.github) {
       const provider = CiOidcProvider.githubActions(this, "GithubOidc", { existingProviderArn: props.github.existingOidcProviderArn });
-      const subjects = [...props.github.deployments, ...(props.github.evidenceWriter ? [props.github.evidenceWriter] : [])];
-      for (const subject of subjects) this.assertEnvironment(subject.environment, `GitHub subject ${subject.subject}`);
+      const writers = props.github.evidenceWriters ?? [];
+      for (const subject of [...props.github.deployments, ...writers]) this.assertEnvironment(subject.environment, `GitHub subject ${subject.subject}`);
       this.githubDeployRoles = props.github.deployments.map(
         // Construct ids derive from the repository name, never a position, so adding a
         // repository does not change any existing role's address.
         (subject) => new GithubDeployRole(this, `GithubDeploy-${subject.repository.owner}-${subject.repository.name}`, { oidcProvider: provider, subject }),
       );
-      if (props.github.evidenceWriter) {
-        this.evidenceWriterRole = new EvidenceWriterRole(this, "EvidenceWriter", {
-          bucket: this.evidenceBucket,
-          trust: githubActionsTrust(`${this.node.path}/EvidenceWriter`, provider.providerArn, props.github.evidenceWriter, provider.audience),
-        });
-      }
+      this.evidenceWriterRoles = writers.map(
+        (subject) =>
+          new EvidenceWriterRole(this, `EvidenceWriter-${subject.repository.owner}-${subject.repository.name}`, {
+            bucket: this.evidenceBucket,
+            trust: githubActionsTrust(`${this.node.path}/EvidenceWriter`, provider.providerArn, subject, provider.audience),
+            roleName: `hipaa-${env.name}-evidence-writer-${subject.repository.name}`.slice(0, 64),
+            grantName: `EvidenceWriter${subject.repository.name.replace(/[^A-Za-z0-9]/g, "")}`.slice(0, 64),
+          }),
+      );
+    } else {
+      this.evidenceWriterRoles = [];
     }
 
     this.gitlabDeployRoles = [];

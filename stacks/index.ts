@@ -1,2 +1,3 @@
 export * from "./aws-environment-stack";
 export * from "./gcp-environment-stack";
+export * from "./hipaa-substrate";

@@ -13,6 +13,8 @@ export interface EvidenceWriterRoleProps {
   readonly roleName?: string;
   /** @default - none */
   readonly permissionsBoundaryArn?: string;
+  /** Statement-id name, unique per bucket. @default "EvidenceWriter" */
+  readonly grantName?: string;
 }
 
 /**
@@ -24,7 +26,7 @@ export class EvidenceWriterRole extends ScopedRole {
   constructor(scope: Construct, id: string, props: EvidenceWriterRoleProps) {
     super(scope, id, {
       environment: props.bucket.environment,
-      grantName: "EvidenceWriter",
+      grantName: props.grantName ?? "EvidenceWriter",
       description: `Writes pipeline evidence to the ${props.bucket.environment.name} evidence bucket; put-only`,
       trust: props.trust,
       roleName: props.roleName,

@@ -1,24 +1,15 @@
 /**
- * The reference substrate, mirroring the seeds' "GitHub Actions on AWS" engagement: one AWS
- * stack per environment (dev, staging, validation with synthetic PHI, production), each in its
- * own AWS account, with its evidence bucket, cosign key, GitHub OIDC trust pinned to the
- * clinical-platform repository, its environment and the compliance repository's tagged
- * reusable workflow, evidence writer and auditor roles, and its own runner cluster with build,
- * evidence and deploy pools.
+ * The reference substrate, mirroring the seeds' "GitHub Actions on AWS" engagement: a
+ * HipaaSubstrate for the hipaa-app-org organization with four environments (dev, staging,
+ * validation with synthetic PHI, production), each in its own AWS account, and two application
+ * repositories whose deploys run the compliance-workflows repository's reusable workflows at
+ * protected release tags.
  *
- * `npx cdktf synth` at the repository root writes it to cdktf.out/ with no cloud credentials.
+ * `npx cdktf synth` at the repository root writes, with no cloud credentials, to cdktf.out/stacks/:
+ * clinical-github (GitHub governance) and clinical-<env> (each environment's AWS substrate).
  */
 import { App } from "cdktf";
-import {
-  AwsEnvironmentStack,
-  Environment,
-  EnvironmentTier,
-  GithubOidcSubject,
-  GithubSubjectFormat,
-  RepositoryRef,
-  validateEnvironments,
-  WorkflowRef,
-} from "../../src";
+import { Environment, EnvironmentTier, GithubPlan, GithubSubjectFormat, HipaaSubstrate, SubstrateRepository } from "../../src";
 
 export const REFERENCE_ENVIRONMENTS: readonly Environment[] = [
   new Environment({ name: "dev", tier: EnvironmentTier.DEVELOPMENT }),
@@ -35,49 +26,41 @@ export const REFERENCE_ACCOUNTS: Readonly<Record<string, string>> = {
   production: "444444444444",
 };
 
-export const CLINICAL_PLATFORM = RepositoryRef.parse("hipaa-app-org/clinical-platform", { ownerId: 1342004, repositoryId: 260064828 });
-export const COMPLIANCE_WORKFLOWS = RepositoryRef.parse("hipaa-app-org/compliance-workflows", { ownerId: 1342004, repositoryId: 260064901 });
+export const REFERENCE_REPOSITORIES: readonly SubstrateRepository[] = [
+  { name: "clinical-platform", repositoryId: 260064828, deploysTo: ["dev", "staging", "validation", "production"], subjectFormat: GithubSubjectFormat.CLASSIC },
+  { name: "patient-portal", repositoryId: 260064950, deploysTo: ["staging", "production"], subjectFormat: GithubSubjectFormat.IMMUTABLE },
+];
 
-export function buildReferenceApp(app: App, environments: readonly Environment[] = REFERENCE_ENVIRONMENTS): App {
-  validateEnvironments(environments);
-  for (const environment of environments) {
-    const env = environment.name;
-    const accountId = REFERENCE_ACCOUNTS[env] ?? "555555555555";
-    const workflow = (file: string) => new WorkflowRef({ repository: COMPLIANCE_WORKFLOWS, path: `.github/workflows/${file}`, tag: "v*" });
-    new AwsEnvironmentStack(app, `clinical-${env}`, {
-      environment,
+/** An account id for an environment the reference does not list (the bench's generated ones). */
+function accountFor(env: string): string {
+  return REFERENCE_ACCOUNTS[env] ?? String(100000000000 + [...env].reduce((h, c) => (h * 31 + c.charCodeAt(0)) % 899999999999, 7));
+}
+
+export function buildReferenceApp(
+  app: App,
+  environments: readonly Environment[] = REFERENCE_ENVIRONMENTS,
+  repositories: readonly SubstrateRepository[] = REFERENCE_REPOSITORIES,
+): App {
+  const accounts = Object.fromEntries(environments.map((e) => [e.name, accountFor(e.name)]));
+  new HipaaSubstrate(app, "clinical", {
+    organization: "hipaa-app-org",
+    organizationId: 1342004,
+    githubPlan: GithubPlan.ENTERPRISE,
+    complianceRepo: "compliance-workflows",
+    complianceRepoId: 260064901,
+    complianceTeam: { id: 5501, slug: "compliance" },
+    approverTeamIds: [5502],
+    environments,
+    repositories,
+    aws: {
       region: "us-east-1",
-      accountId,
-      github: {
-        deployments: [
-          new GithubOidcSubject({
-            repository: CLINICAL_PLATFORM,
-            environment,
-            format: GithubSubjectFormat.CLASSIC,
-            workflow: workflow(environment.isProduction ? "deploy-prod.yml" : "deploy.yml"),
-            workflowTagsProtected: true,
-          }),
-        ],
-        evidenceWriter: new GithubOidcSubject({
-          repository: CLINICAL_PLATFORM,
-          environment,
-          format: GithubSubjectFormat.CLASSIC,
-          workflow: workflow("hipaa-build.yml"),
-          workflowTagsProtected: true,
-        }),
-      },
-      auditorPrincipalArns: [`arn:aws:iam::${accountId}:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_HipaaAuditor_0123456789abcdef`],
-      workloadCluster: {
-        clusterName: `clinical-${env}`,
-        clusterArn: `arn:aws:eks:us-east-1:${accountId}:cluster/clinical-${env}`,
-        namespaces: ["clinical-platform"],
-      },
-      runners: {
-        privateSubnetTags: { "hipaa-substrate/tier": "private" },
-        ecrRepositoryArns: [`arn:aws:ecr:us-east-1:${accountId}:repository/clinical-platform`],
-      },
-    });
-  }
+      accounts,
+      auditorPrincipalArns: Object.fromEntries(
+        environments.map((e) => [e.name, [`arn:aws:iam::${accounts[e.name]}:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_HipaaAuditor_0123456789abcdef`]]),
+      ),
+      runners: { privateSubnetTags: { "hipaa-substrate/tier": "private" }, deployNamespaces: ["clinical-platform"] },
+    },
+  });
   return app;
 }
 

@@ -3,3 +3,4 @@ export * from "./retention";
 export * from "./repository";
 export * from "./gitlab";
 export * from "./github-oidc";
+export * from "./github-plan";

@@ -1,6 +1,7 @@
 import { App, TerraformStack, Testing } from "cdktf";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { GoogleProvider } from "@cdktf/provider-google/lib/provider";
+import { GithubProvider } from "@cdktf/provider-github/lib/provider";
 import { Environment, EnvironmentTier } from "../../src/model";
 
 export const production = new Environment({ name: "production", tier: EnvironmentTier.PRODUCTION });
@@ -94,5 +95,13 @@ export function gcpStack(id = "test"): { app: App; stack: TerraformStack } {
   const app = Testing.app();
   const stack = new TerraformStack(app, id);
   new GoogleProvider(stack, "google", { project: "hipaa-health-prod", region: "us-central1" });
+  return { app, stack };
+}
+
+/** A stack with a GitHub provider, inside a Testing app. */
+export function githubStack(id = "test"): { app: App; stack: TerraformStack } {
+  const app = Testing.app();
+  const stack = new TerraformStack(app, id);
+  new GithubProvider(stack, "github", { owner: "hipaa-app-org" });
   return { app, stack };
 }
