@@ -53,7 +53,7 @@ describe("HipaaSubstrate", () => {
     const templates = Object.values(resourcesOf(stacks.get("clinical-github")!, "github_actions_repository_oidc_subject_claim_customization_template"));
     let compared = 0;
     for (const repo of REFERENCE_REPOSITORIES) {
-      const template = templates.find((t) => t.repository === repo.name)!;
+      const template = templates.find((t) => t.repository === repo.name)! as { use_default: boolean; include_claim_keys?: string[] };
       for (const env of repo.deploysTo) {
         const claims = {
           repository: `hipaa-app-org/${repo.name}`,
