@@ -30,9 +30,23 @@ import { S3BucketPolicy } from "@cdktf/provider-aws/lib/s3-bucket-policy";
 import { S3BucketPublicAccessBlock } from "@cdktf/provider-aws/lib/s3-bucket-public-access-block";
 import { S3BucketServerSideEncryptionConfigurationA } from "@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration";
 import { S3BucketVersioningA } from "@cdktf/provider-aws/lib/s3-bucket-versioning";
+import { GithubProvider } from "@cdktf/provider-github/lib/provider";
+import { Repository } from "@cdktf/provider-github/lib/repository";
+import { RepositoryFile } from "@cdktf/provider-github/lib/repository-file";
+import { RepositoryRuleset } from "@cdktf/provider-github/lib/repository-ruleset";
+import { RepositoryEnvironment } from "@cdktf/provider-github/lib/repository-environment";
+import { RepositoryEnvironmentDeploymentPolicy } from "@cdktf/provider-github/lib/repository-environment-deployment-policy";
+import { ActionsRepositoryOidcSubjectClaimCustomizationTemplate } from "@cdktf/provider-github/lib/actions-repository-oidc-subject-claim-customization-template";
+import { ActionsRunnerGroup } from "@cdktf/provider-github/lib/actions-runner-group";
 import { Environment } from "../src/model";
 
-export function buildRawEquivalent(app: App, environments: readonly Environment[]): void {
+export interface RawRepository {
+  readonly name: string;
+  readonly repositoryId: number;
+}
+
+export function buildRawEquivalent(app: App, environments: readonly Environment[], repositories: readonly RawRepository[]): void {
+  buildRawGithub(app, environments, repositories);
   for (const env of environments) {
     const stack = new TerraformStack(app, `raw-${env.name}`);
     new AwsProvider(stack, "aws", { region: "us-east-1", allowedAccountIds: ["111122223333"] });
@@ -75,7 +89,7 @@ export function buildRawEquivalent(app: App, environments: readonly Environment[
     });
     const signing = new KmsKey(stack, "signing_key", { keyUsage: "SIGN_VERIFY", customerMasterKeySpec: "ECC_NIST_P256", deletionWindowInDays: 30, policy: adminPolicy, lifecycle: { preventDestroy: true } });
     new KmsAlias(stack, "signing_alias", { name: `alias/cosign-${env.name}`, targetKeyId: signing.keyId });
-    buildRawIdentityAndRunners(stack, env, root, partition, evidence, key, signing);
+    buildRawIdentityAndRunners(stack, env, repositories, root, partition, evidence, key, signing);
   }
 }
 
@@ -87,14 +101,14 @@ function role(stack: TerraformStack, id: string, trust: object, statements: obje
   return r;
 }
 
-function buildRawIdentityAndRunners(stack: TerraformStack, env: Environment, root: string, partition: string, evidence: S3Bucket, evidenceKey: KmsKey, signing: KmsKey): void {
+function buildRawIdentityAndRunners(stack: TerraformStack, env: Environment, repositories: readonly RawRepository[], root: string, partition: string, evidence: S3Bucket, evidenceKey: KmsKey, signing: KmsKey): void {
   const github = new IamOpenidConnectProvider(stack, "github", { url: `https://${GH}`, clientIdList: ["sts.amazonaws.com"] });
-  const ghTrust = (workflow: string) => ({
+  const ghTrust = (repo: string, repoId: number, workflow: string) => ({
     Effect: "Allow",
     Principal: { Federated: github.arn },
     Action: "sts:AssumeRoleWithWebIdentity",
     Condition: {
-      StringEquals: { [`${GH}:aud`]: "sts.amazonaws.com", [`${GH}:sub`]: `repo:hipaa-app-org/clinical-platform:environment:${env.name}`, [`${GH}:repository_id`]: "260064828" },
+      StringEquals: { [`${GH}:aud`]: "sts.amazonaws.com", [`${GH}:sub`]: `repo:hipaa-app-org/${repo}:environment:${env.name}`, [`${GH}:repository_id`]: String(repoId) },
       StringLike: { [`${GH}:job_workflow_ref`]: `hipaa-app-org/compliance-workflows/.github/workflows/${workflow}@refs/tags/v*` },
     },
   });
@@ -102,18 +116,22 @@ function buildRawIdentityAndRunners(stack: TerraformStack, env: Environment, roo
     { Effect: "Allow", Action: ["s3:PutObject"], Resource: `${evidence.arn}/*` },
     { Effect: "Allow", Action: ["kms:GenerateDataKey", "kms:Decrypt"], Resource: evidenceKey.arn },
   ];
-  const deploy = role(stack, `deploy_${env.name}`, ghTrust("deploy.yml"), [{ Effect: "Allow", Action: "eks:DescribeCluster", Resource: `arn:aws:eks:us-east-1:111122223333:cluster/clinical-${env.name}` }]);
-  role(stack, `evidence_writer_${env.name}`, ghTrust("hipaa-build.yml"), write);
+  for (const repo of repositories) {
+    const deploy = role(stack, `deploy_${repo.name}_${env.name}`, ghTrust(repo.name, repo.repositoryId, "deploy.yml"), [
+      { Effect: "Allow", Action: "eks:DescribeCluster", Resource: `arn:aws:eks:us-east-1:111122223333:cluster/clinical-${env.name}` },
+    ]);
+    role(stack, `evidence_writer_${repo.name}_${env.name}`, ghTrust(repo.name, repo.repositoryId, "hipaa-build.yml"), write);
+    new EksAccessEntry(stack, `deploy_entry_${repo.name}`, { clusterName: `clinical-${env.name}`, principalArn: deploy.arn });
+    new EksAccessPolicyAssociation(stack, `deploy_policy_${repo.name}`, {
+      clusterName: `clinical-${env.name}`,
+      principalArn: deploy.arn,
+      policyArn: "arn:aws:eks::aws:cluster-access-policy/AmazonEKSEditPolicy",
+      accessScope: { type: "namespace", namespaces: ["clinical-platform"] },
+    });
+  }
   role(stack, `auditor_${env.name}`, { Effect: "Allow", Principal: { AWS: "arn:aws:iam::111122223333:role/auditor" }, Action: "sts:AssumeRole" }, [
     { Effect: "Allow", Action: ["s3:GetObject", "s3:ListBucket"], Resource: [evidence.arn, `${evidence.arn}/*`] },
   ]);
-  new EksAccessEntry(stack, "deploy_entry", { clusterName: `clinical-${env.name}`, principalArn: deploy.arn });
-  new EksAccessPolicyAssociation(stack, "deploy_policy", {
-    clusterName: `clinical-${env.name}`,
-    principalArn: deploy.arn,
-    policyArn: "arn:aws:eks::aws:cluster-access-policy/AmazonEKSEditPolicy",
-    accessScope: { type: "namespace", namespaces: ["clinical-platform"] },
-  });
 
   const subnets = new DataAwsSubnets(stack, "subnets", { filter: [{ name: "tag:hipaa-substrate/tier", values: ["private"] }] });
   const keyPolicy = JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { AWS: root }, Action: ["kms:DescribeKey", "kms:PutKeyPolicy"], Resource: "*" }] });
@@ -162,5 +180,44 @@ function buildRawIdentityAndRunners(stack: TerraformStack, env: Environment, roo
       Action: "sts:AssumeRoleWithWebIdentity",
       Condition: { StringEquals: { [`${host}:sub`]: `system:serviceaccount:ci-${env.name}-${purpose}:runner`, [`${host}:aud`]: "sts.amazonaws.com" } },
     }, podPermissions);
+  }
+}
+
+function buildRawGithub(app: App, environments: readonly Environment[], repositories: readonly RawRepository[]): void {
+  const stack = new TerraformStack(app, "raw-github");
+  new GithubProvider(stack, "github", { owner: "hipaa-app-org" });
+  const compliance = new Repository(stack, "compliance", { name: "compliance-workflows", visibility: "private", vulnerabilityAlerts: true, lifecycle: { preventDestroy: true } });
+  new RepositoryFile(stack, "codeowners", { repository: compliance.name, file: ".github/CODEOWNERS", content: "* @hipaa-app-org/compliance\n" });
+  new RepositoryRuleset(stack, "branch", {
+    name: "default-branch", repository: compliance.name, target: "branch", enforcement: "active",
+    conditions: { refName: { include: ["~DEFAULT_BRANCH"], exclude: [] } },
+    rules: { deletion: true, nonFastForward: true, requiredLinearHistory: true, pullRequest: { requiredApprovingReviewCount: 2, requireCodeOwnerReview: true } },
+  });
+  new RepositoryRuleset(stack, "tags", {
+    name: "tags", repository: compliance.name, target: "tag", enforcement: "active",
+    conditions: { refName: { include: ["refs/tags/v*"], exclude: [] } }, rules: { update: true, deletion: true, nonFastForward: true },
+  });
+  new RepositoryRuleset(stack, "tag_creation", {
+    name: "tag-creation", repository: compliance.name, target: "tag", enforcement: "active",
+    conditions: { refName: { include: ["refs/tags/v*"], exclude: [] } }, rules: { creation: true },
+    bypassActors: [{ actorId: 5501, actorType: "Team", bypassMode: "always" }],
+  });
+  for (const repo of repositories) {
+    new ActionsRepositoryOidcSubjectClaimCustomizationTemplate(stack, `template_${repo.name}`, { repository: repo.name, useDefault: true });
+    for (const env of environments) {
+      const e = new RepositoryEnvironment(stack, `env_${repo.name}_${env.name}`, {
+        repository: repo.name, environment: env.name, reviewers: [{ teams: [5502] }], preventSelfReview: true, canAdminsBypass: false,
+        waitTimer: env.isProduction ? 10 : 0, deploymentBranchPolicy: { protectedBranches: false, customBranchPolicies: true },
+      });
+      new RepositoryEnvironmentDeploymentPolicy(stack, `policy_${repo.name}_${env.name}`, env.isProduction
+        ? { repository: repo.name, environment: e.environment, tagPattern: "v*.*.*" }
+        : { repository: repo.name, environment: e.environment, branchPattern: "main" });
+    }
+  }
+  for (const env of environments) {
+    new ActionsRunnerGroup(stack, `runners_${env.name}`, {
+      name: `hipaa-${env.name}`, visibility: "selected", selectedRepositoryIds: repositories.map((r) => r.repositoryId), allowsPublicRepositories: false,
+      restrictedToWorkflows: true, selectedWorkflows: ["hipaa-app-org/compliance-workflows/.github/workflows/deploy.yml@refs/tags/v*"],
+    });
   }
 }

@@ -18,31 +18,33 @@ interface Measurement {
   wallMs: number;
 }
 
-const sizes = (process.env.BENCH_SIZES ?? "1,10,100").split(",").map(Number);
+// `<environments>x<repositories>`; units = their product.
+const sizes = (process.env.BENCH_SIZES ?? "1x1,2x5,4x25").split(",");
 
-function measure(mode: "library" | "raw" | "gcp", units: number): Measurement {
+function measure(mode: "library" | "raw" | "gcp", shape: string): Measurement {
   const outdir = mkdtempSync(join(tmpdir(), `hipaa-bench-${mode}-`));
   const start = process.hrtime.bigint();
-  const child = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", join(__dirname, "synth-once.ts"), mode, String(units), outdir], {
+  const child = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", join(__dirname, "synth-once.ts"), mode, shape, outdir], {
     encoding: "utf8",
     maxBuffer: 16 * 1024 * 1024,
   });
   const wallMs = Number(process.hrtime.bigint() - start) / 1e6;
   rmSync(outdir, { recursive: true, force: true });
-  if (child.status !== 0) throw new Error(`${mode} x${units} failed:\n${child.stderr}`);
+  if (child.status !== 0) throw new Error(`${mode} ${shape} failed:\n${child.stderr}`);
   return { ...JSON.parse(child.stdout.trim().split("\n").pop()!), wallMs };
 }
 
 const rows: string[] = [];
 const pad = (s: string | number, n: number) => String(s).padStart(n);
-rows.push(`${pad("units", 6)} | ${pad("resources", 9)} | ${pad("raw resources", 13)} | ${pad("library wall ms", 15)} | ${pad("synth ms", 8)} | ${pad("peak MB", 7)} | ${pad("raw wall ms", 11)} | ${pad("synth ms", 8)} | ${pad("peak MB", 7)} | ${pad("wall ratio", 10)} | ${pad("mem ratio", 9)}`);
+rows.push(`${pad("units", 11)} | ${pad("resources", 9)} | ${pad("raw resources", 13)} | ${pad("library wall ms", 15)} | ${pad("synth ms", 8)} | ${pad("peak MB", 7)} | ${pad("raw wall ms", 11)} | ${pad("synth ms", 8)} | ${pad("peak MB", 7)} | ${pad("wall ratio", 10)} | ${pad("mem ratio", 9)}`);
 rows.push("-".repeat(rows[0].length));
-for (const units of sizes) {
-  const lib = measure("library", units);
-  const raw = measure("raw", units);
+for (const shape of sizes) {
+  const lib = measure("library", shape);
+  const raw = measure("raw", shape);
+  const units = `${lib.units} (${shape})`;
   rows.push(
     [
-      pad(units, 6),
+      pad(units, 11),
       pad(lib.resources, 9),
       pad(raw.resources, 13),
       pad(lib.wallMs.toFixed(0), 15),
@@ -60,11 +62,12 @@ console.log("AWS reference app (examples/reference) vs the same resources declar
 console.log(rows.join("\n"));
 
 // The GCP + GitLab example has no raw twin yet; its own cost per size.
-const gcpRows = [`${pad("units", 6)} | ${pad("resources", 9)} | ${pad("gcp wall ms", 11)} | ${pad("synth ms", 8)} | ${pad("peak MB", 7)}`];
+const gcpRows = [`${pad("units", 11)} | ${pad("resources", 9)} | ${pad("gcp wall ms", 11)} | ${pad("synth ms", 8)} | ${pad("peak MB", 7)}`];
 gcpRows.push("-".repeat(gcpRows[0].length));
-for (const units of sizes) {
-  const gcp = measure("gcp", units);
-  gcpRows.push([pad(units, 6), pad(gcp.resources, 9), pad(gcp.wallMs.toFixed(0), 11), pad(gcp.synthMs.toFixed(0), 8), pad((gcp.maxRssKb / 1024).toFixed(0), 7)].join(" | "));
+for (const shape of sizes) {
+  const gcp = measure("gcp", `${shape.split("x")[0]}x1`);
+  const units = `${gcp.units} env`;
+  gcpRows.push([pad(units, 11), pad(gcp.resources, 9), pad(gcp.wallMs.toFixed(0), 11), pad(gcp.synthMs.toFixed(0), 8), pad((gcp.maxRssKb / 1024).toFixed(0), 7)].join(" | "));
 }
 console.log("\nGCP + GitLab example (examples/gcp-gitlab)");
 console.log(gcpRows.join("\n"));

@@ -6,21 +6,28 @@ import { App } from "cdktf";
 import { mkdtempSync, readdirSync, readFileSync } from "fs";
 import { join } from "path";
 import { tmpdir } from "os";
-import { Environment, EnvironmentTier } from "../src/model";
+import { Environment, EnvironmentTier, GithubSubjectFormat } from "../src/model";
 import { buildReferenceApp } from "../examples/reference/main";
 import { buildRawEquivalent } from "./raw-equivalent";
 import { buildGcpGitlabApp } from "../examples/gcp-gitlab/main";
 
-const [mode, unitsArg, outdirArg] = process.argv.slice(2);
-const units = Number(unitsArg);
+// `<envs>x<repos>`: a unit is one environment x repository pair.
+const [mode, shapeArg, outdirArg] = process.argv.slice(2);
+const [envCount, repoCount] = shapeArg.split("x").map(Number);
 const outdir = outdirArg ?? mkdtempSync(join(tmpdir(), "hipaa-bench-"));
 const tiers = [EnvironmentTier.DEVELOPMENT, EnvironmentTier.STAGING, EnvironmentTier.VALIDATION, EnvironmentTier.PRODUCTION];
-const environments = Array.from({ length: units }, (_, i) => new Environment({ name: `env-${String(i).padStart(3, "0")}`, tier: tiers[i % tiers.length] }));
+const environments = Array.from({ length: envCount }, (_, i) => new Environment({ name: `env-${String(i).padStart(3, "0")}`, tier: tiers[(tiers.length - 1 + i) % tiers.length] }));
+const repositories = Array.from({ length: repoCount }, (_, i) => ({
+  name: `service-${String(i).padStart(3, "0")}`,
+  repositoryId: 300000000 + i,
+  deploysTo: environments.map((e) => e.name),
+  subjectFormat: GithubSubjectFormat.CLASSIC,
+}));
 
 const start = performance.now();
 const app = new App({ outdir });
-if (mode === "library") buildReferenceApp(app, environments);
-else if (mode === "raw") buildRawEquivalent(app, environments);
+if (mode === "library") buildReferenceApp(app, environments, repositories);
+else if (mode === "raw") buildRawEquivalent(app, environments, repositories);
 else if (mode === "gcp") buildGcpGitlabApp(app, environments);
 else throw new Error(`unknown mode ${mode}`);
 app.synth();
@@ -31,4 +38,5 @@ for (const stack of readdirSync(join(outdir, "stacks"))) {
   const tf = JSON.parse(readFileSync(join(outdir, "stacks", stack, "cdk.tf.json"), "utf8"));
   for (const byName of Object.values<Record<string, unknown>>(tf.resource ?? {})) resources += Object.keys(byName).length;
 }
+const units = envCount * repoCount;
 process.stdout.write(JSON.stringify({ mode, units, resources, synthMs, maxRssKb: process.resourceUsage().maxRSS }) + "\n");
