@@ -3,7 +3,7 @@ import { TerraformStack } from "cdktf";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { DataAwsSubnets } from "@cdktf/provider-aws/lib/data-aws-subnets";
 import { HipaaConfigError } from "../src/errors";
-import { Environment, GithubOidcSubject, GitlabOidcSubject } from "../src/model";
+import { Environment, GithubOidcSubject, GitlabOidcSubject, RunnerPurpose } from "../src/model";
 import { EvidenceAuditorRole } from "../constructs/aws/evidence-auditor-role";
 import { EvidenceBucket, EvidenceBucketProps } from "../constructs/aws/evidence-bucket";
 import { EvidenceWriterRole } from "../constructs/aws/evidence-writer-role";
@@ -13,7 +13,7 @@ import { CiOidcProvider } from "../constructs/aws/oidc-provider";
 import { githubActionsTrust } from "../constructs/aws/role-trust";
 import { IRunnerCluster, RunnerCluster } from "../constructs/aws/runner-cluster";
 import { ClusterDeployAccess, DeployTarget } from "../constructs/aws/cluster-deploy-access";
-import { RunnerPool, RunnerPurpose } from "../constructs/aws/runner-pool";
+import { RunnerPool } from "../constructs/aws/runner-pool";
 import { SigningKey, SigningKeyProps } from "../constructs/aws/signing-key";
 
 export interface AwsGithubTrustOptions {

@@ -3,14 +3,14 @@ import { TerraformStack } from "cdktf";
 import { GoogleProvider } from "@cdktf/provider-google/lib/provider";
 import { ProjectIamAuditConfig } from "@cdktf/provider-google/lib/project-iam-audit-config";
 import { HipaaConfigError } from "../src/errors";
-import { Environment, GithubOidcSubject, GitlabOidcSubject } from "../src/model";
+import { Environment, GithubOidcSubject, GitlabOidcSubject, RunnerPurpose } from "../src/model";
 import { Cfr, recordControl } from "../src/compliance";
 import { CiWorkloadIdentity } from "../constructs/gcp/ci-workload-identity";
 import { CloudKmsSigningKey, CloudKmsSigningKeyProps } from "../constructs/gcp/cloud-kms-signing-key";
 import { GcsEvidenceBucket, GcsEvidenceBucketProps } from "../constructs/gcp/gcs-evidence-bucket";
 import { GkeRunnerCluster, GkeRunnerClusterProps, IGkeRunnerCluster } from "../constructs/gcp/gke-runner-cluster";
 import { GkeDeployAccess, GkeDeployTarget } from "../constructs/gcp/gke-deploy-access";
-import { GkeRunnerPool, GkeRunnerPurpose } from "../constructs/gcp/gke-runner-pool";
+import { GkeRunnerPool } from "../constructs/gcp/gke-runner-pool";
 import { GcpPrincipal } from "../constructs/gcp/principal";
 
 export interface GcpRunnerOptions {
@@ -114,9 +114,9 @@ export class GcpEnvironmentStack extends TerraformStack {
       this.runnerCluster = cluster;
       const common = { cluster, environment: env };
       this.runnerPools = [
-        new GkeRunnerPool(this, "BuildRunners", { ...common, purpose: GkeRunnerPurpose.BUILD, signingKey: this.signingKey, artifactRepositories: r.artifactRepositories }),
-        new GkeRunnerPool(this, "EvidenceRunners", { ...common, purpose: GkeRunnerPurpose.EVIDENCE, evidenceBucket: this.evidenceBucket }),
-        new GkeRunnerPool(this, "DeployRunners", { ...common, purpose: GkeRunnerPurpose.DEPLOY, deployTarget: { ...r.deployTarget, environment: env } }),
+        new GkeRunnerPool(this, "BuildRunners", { ...common, purpose: RunnerPurpose.BUILD, signingKey: this.signingKey, artifactRepositories: r.artifactRepositories }),
+        new GkeRunnerPool(this, "EvidenceRunners", { ...common, purpose: RunnerPurpose.EVIDENCE, evidenceBucket: this.evidenceBucket }),
+        new GkeRunnerPool(this, "DeployRunners", { ...common, purpose: RunnerPurpose.DEPLOY, deployTarget: { ...r.deployTarget, environment: env } }),
       ];
     }
   }

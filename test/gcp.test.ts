@@ -7,8 +7,8 @@ import {
   GcsStorageClass,
   GkeRunnerCluster,
   GkeRunnerPool,
-  GkeRunnerPurpose,
 } from "../constructs/gcp";
+import { RunnerPurpose } from "../src/model";
 import { Environment, EnvironmentTier, GithubOidcSubject, GithubSubjectFormat, GitlabOidcSubject, GitlabProjectRef, GitlabRefType, RepositoryRef, RetentionPeriod, WorkflowRef } from "../src/model";
 import { collectControlRecords } from "../src/compliance";
 import { dev, gcpStack, production, refAt, refusal, resourceAt, resourcesOf, synth } from "./support/synth";
@@ -219,9 +219,9 @@ describe("GKE runners", () => {
   const key = new CloudKmsSigningKey(stack, "Signing", { environment: production, ...PROJECT });
   const bucket = new GcsEvidenceBucket(stack, "EvidenceBucket", { environment: production, ...PROJECT });
   const target = { projectId: PROJECT.projectId, location: PROJECT.location, clusterName: "hipaa-production-workloads", environment: production };
-  new GkeRunnerPool(stack, "Build", { cluster, environment: production, purpose: GkeRunnerPurpose.BUILD, signingKey: key, artifactRepositories: ["projects/hipaa-health-prod/locations/us-central1/repositories/clinical-images"] });
-  new GkeRunnerPool(stack, "Evidence", { cluster, environment: production, purpose: GkeRunnerPurpose.EVIDENCE, evidenceBucket: bucket });
-  new GkeRunnerPool(stack, "Deploy", { cluster, environment: production, purpose: GkeRunnerPurpose.DEPLOY, deployTarget: target });
+  new GkeRunnerPool(stack, "Build", { cluster, environment: production, purpose: RunnerPurpose.BUILD, signingKey: key, artifactRepositories: ["projects/hipaa-health-prod/locations/us-central1/repositories/clinical-images"] });
+  new GkeRunnerPool(stack, "Evidence", { cluster, environment: production, purpose: RunnerPurpose.EVIDENCE, evidenceBucket: bucket });
+  new GkeRunnerPool(stack, "Deploy", { cluster, environment: production, purpose: RunnerPurpose.DEPLOY, deployTarget: target });
   const out = synth(stack);
 
   test("matches the expected Terraform JSON", () => {
@@ -279,18 +279,18 @@ describe("GKE runners", () => {
   });
 
   test("refusals: metadata mode, unknown environment, another environment's target, foreign purpose", () => {
-    expect(refusal(() => new GkeRunnerPool(stack, "X1", { cluster, environment: production, purpose: GkeRunnerPurpose.EVIDENCE, evidenceBucket: bucket, workloadMetadataMode: "GCE_METADATA" }))).toContain(
+    expect(refusal(() => new GkeRunnerPool(stack, "X1", { cluster, environment: production, purpose: RunnerPurpose.EVIDENCE, evidenceBucket: bucket, workloadMetadataMode: "GCE_METADATA" }))).toContain(
       "lets pods use the node's service account",
     );
     const devBucket = new GcsEvidenceBucket(stack, "DevBucket", { environment: dev, ...PROJECT });
-    expect(refusal(() => new GkeRunnerPool(stack, "X2", { cluster, environment: dev, purpose: GkeRunnerPurpose.EVIDENCE, evidenceBucket: devBucket }))).toContain('environment "dev" is not one of the environments');
-    expect(refusal(() => new GkeRunnerPool(stack, "X3", { cluster, environment: production, purpose: GkeRunnerPurpose.DEPLOY, deployTarget: { ...target, environment: dev } }))).toContain(
+    expect(refusal(() => new GkeRunnerPool(stack, "X2", { cluster, environment: dev, purpose: RunnerPurpose.EVIDENCE, evidenceBucket: devBucket }))).toContain('environment "dev" is not one of the environments');
+    expect(refusal(() => new GkeRunnerPool(stack, "X3", { cluster, environment: production, purpose: RunnerPurpose.DEPLOY, deployTarget: { ...target, environment: dev } }))).toContain(
       'belongs to environment "dev"',
     );
-    expect(refusal(() => new GkeRunnerPool(stack, "X4", { cluster, environment: production, purpose: GkeRunnerPurpose.DEPLOY, deployTarget: target, evidenceBucket: bucket }))).toContain(
+    expect(refusal(() => new GkeRunnerPool(stack, "X4", { cluster, environment: production, purpose: RunnerPurpose.DEPLOY, deployTarget: target, evidenceBucket: bucket }))).toContain(
       "belong to another purpose",
     );
-    expect(refusal(() => new GkeRunnerPool(stack, "X5", { cluster, environment: production, purpose: GkeRunnerPurpose.EVIDENCE, evidenceBucket: devBucket }))).toContain(
+    expect(refusal(() => new GkeRunnerPool(stack, "X5", { cluster, environment: production, purpose: RunnerPurpose.EVIDENCE, evidenceBucket: devBucket }))).toContain(
       'EvidenceRunner acts in environment "production"',
     );
   });

@@ -6,7 +6,7 @@ import { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import { LaunchTemplate } from "@cdktf/provider-aws/lib/launch-template";
 import { Token } from "cdktf";
 import { HipaaConfigError } from "../../src/errors";
-import { Environment } from "../../src/model";
+import { Environment, RunnerPurpose, validatePurposeResources } from "../../src/model";
 import { Cfr, recordControl } from "../../src/compliance";
 import { AwsAccountContext } from "./account-context";
 import { ClusterDeployAccess, DeployTarget } from "./cluster-deploy-access";
@@ -17,16 +17,6 @@ import { irsaTrust } from "./role-trust";
 import { IRunnerCluster } from "./runner-cluster";
 import { ScopedRole } from "./scoped-role";
 import { SigningKey } from "./signing-key";
-
-/** What a runner pool's jobs do; each purpose gets only its own permissions. */
-export enum RunnerPurpose {
-  /** Build, scan, push images and sign them. */
-  BUILD = "build",
-  /** Write evidence bundles to the environment's evidence bucket. */
-  EVIDENCE = "evidence",
-  /** Deploy to the environment's workload cluster. */
-  DEPLOY = "deploy",
-}
 
 /** Bottlerocket AMI types EKS managed node groups accept. */
 export enum RunnerAmiType {
@@ -271,9 +261,6 @@ function validatePool(path: string, props: RunnerPoolProps): void {
       fix: "add the environment to the cluster's environments, or put the pool on that environment's own cluster",
     });
   }
-  if (!Object.values(RunnerPurpose).includes(props.purpose)) {
-    throw new HipaaConfigError({ path, problem: `purpose ${JSON.stringify(props.purpose)} is not one of ${Object.values(RunnerPurpose).join(", ")}`, fix: "use a RunnerPurpose value" });
-  }
   if (props.sshKeyName !== undefined) {
     throw new HipaaConfigError({
       path,
@@ -297,29 +284,14 @@ function validatePool(path: string, props: RunnerPoolProps): void {
   if (s && !(Number.isInteger(s.min) && Number.isInteger(s.desired) && Number.isInteger(s.max) && s.min >= 0 && s.min <= s.desired && s.desired <= s.max && s.max >= 1)) {
     throw new HipaaConfigError({ path, problem: `scaling ${JSON.stringify(s)} is not 0 <= min <= desired <= max, max >= 1`, fix: "e.g. { min: 1, desired: 1, max: 3 }" });
   }
-  const purposeResources: Record<RunnerPurpose, string[]> = {
-    [RunnerPurpose.BUILD]: ["signingKey", "ecrRepositoryArns"],
-    [RunnerPurpose.EVIDENCE]: ["evidenceBucket"],
-    [RunnerPurpose.DEPLOY]: ["deployTarget"],
-  };
-  const required: Record<RunnerPurpose, string> = {
-    [RunnerPurpose.BUILD]: "signingKey",
-    [RunnerPurpose.EVIDENCE]: "evidenceBucket",
-    [RunnerPurpose.DEPLOY]: "deployTarget",
-  };
-  const given = (["signingKey", "ecrRepositoryArns", "evidenceBucket", "deployTarget"] as const).filter((k) => props[k] !== undefined);
-  const foreign = given.filter((k) => !purposeResources[props.purpose].includes(k));
-  if (foreign.length > 0) {
-    throw new HipaaConfigError({
-      path,
-      problem: `a ${props.purpose} pool was given ${foreign.join(", ")}, which belong to another purpose`,
-      cfr: Cfr.ACCESS_MANAGEMENT,
-      fix: `give a ${props.purpose} pool only ${purposeResources[props.purpose].join(" / ")}; each purpose has its own pool and role`,
-    });
-  }
-  if (props[required[props.purpose] as keyof RunnerPoolProps] === undefined) {
-    throw new HipaaConfigError({ path, problem: `a ${props.purpose} pool needs ${required[props.purpose]}`, fix: `pass the ${env.name} environment's ${required[props.purpose]}` });
-  }
+  validatePurposeResources(
+    path,
+    props.purpose,
+    (["signingKey", "ecrRepositoryArns", "evidenceBucket", "deployTarget"] as const).filter((k) => props[k] !== undefined),
+    { build: ["signingKey", "ecrRepositoryArns"], evidence: ["evidenceBucket"], deploy: ["deployTarget"] },
+    { build: "signingKey", evidence: "evidenceBucket", deploy: "deployTarget" },
+    env.name,
+  );
   if (props.deployTarget && props.deployTarget.environment.name !== env.name) {
     throw new HipaaConfigError({
       path,
@@ -332,3 +304,4 @@ function validatePool(path: string, props: RunnerPoolProps): void {
     throw new HipaaConfigError({ path, problem: `ecrRepositoryArns ${JSON.stringify(props.ecrRepositoryArns)} must name repositories exactly`, cfr: Cfr.ACCESS_CONTROL, fix: "pass full ECR repository ARNs" });
   }
 }
+

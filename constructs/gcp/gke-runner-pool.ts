@@ -5,7 +5,7 @@ import { ProjectIamMember } from "@cdktf/provider-google/lib/project-iam-member"
 import { ServiceAccount } from "@cdktf/provider-google/lib/service-account";
 import { ServiceAccountIamMember } from "@cdktf/provider-google/lib/service-account-iam-member";
 import { HipaaConfigError } from "../../src/errors";
-import { Environment } from "../../src/model";
+import { Environment, RunnerPurpose, validatePurposeResources } from "../../src/model";
 import { Cfr, recordControl } from "../../src/compliance";
 import { stableSuffix } from "../../src/naming";
 import { CloudKmsSigningKey } from "./cloud-kms-signing-key";
@@ -14,17 +14,10 @@ import { GkeDeployAccess, GkeDeployTarget } from "./gke-deploy-access";
 import { IGkeRunnerCluster } from "./gke-runner-cluster";
 import { IGcpPrincipal } from "./principal";
 
-/** What a runner pool's jobs do; each purpose gets only its own permissions. */
-export enum GkeRunnerPurpose {
-  BUILD = "build",
-  EVIDENCE = "evidence",
-  DEPLOY = "deploy",
-}
-
 export interface GkeRunnerPoolProps {
   readonly cluster: IGkeRunnerCluster;
   readonly environment: Environment;
-  readonly purpose: GkeRunnerPurpose;
+  readonly purpose: RunnerPurpose;
   /** BUILD: the environment's signing key. */
   readonly signingKey?: CloudKmsSigningKey;
   /** BUILD: Artifact Registry repositories (`projects/P/locations/L/repositories/R`) to push to. */
@@ -71,7 +64,7 @@ function accountId(prefix: string, env: string, purpose: string): string {
  */
 export class GkeRunnerPool extends Construct implements IGcpPrincipal {
   public readonly environment: Environment;
-  public readonly purpose: GkeRunnerPurpose;
+  public readonly purpose: RunnerPurpose;
   public readonly nodePool: ContainerNodePool;
   public readonly nodeServiceAccount: ServiceAccount;
   public readonly runnerServiceAccount: ServiceAccount;
@@ -156,17 +149,17 @@ export class GkeRunnerPool extends Construct implements IGcpPrincipal {
 
   private grantPurpose(props: GkeRunnerPoolProps): void {
     switch (props.purpose) {
-      case GkeRunnerPurpose.BUILD:
+      case RunnerPurpose.BUILD:
         props.signingKey!.grantSign(this);
         (props.artifactRepositories ?? []).forEach((repository) => {
           const [, project, , location, , name] = repository.split("/");
           new ArtifactRegistryRepositoryIamMember(this, `Push-${name}`, { project, location, repository: name, role: "roles/artifactregistry.writer", member: this.member });
         });
         break;
-      case GkeRunnerPurpose.EVIDENCE:
+      case RunnerPurpose.EVIDENCE:
         props.evidenceBucket!.grantWrite(this);
         break;
-      case GkeRunnerPurpose.DEPLOY:
+      case RunnerPurpose.DEPLOY:
         new GkeDeployAccess(this, "DeployAccess", this, props.deployTarget!);
         break;
     }
@@ -199,20 +192,14 @@ function validateGkePool(path: string, props: GkeRunnerPoolProps): void {
       throw new HipaaConfigError({ path, problem: `${what} ${JSON.stringify(value)} is not a Kubernetes name`, cfr: Cfr.AUTHENTICATION, fix: `name exactly one ${what}` });
     }
   }
-  const allowed: Record<GkeRunnerPurpose, string[]> = {
-    [GkeRunnerPurpose.BUILD]: ["signingKey", "artifactRepositories"],
-    [GkeRunnerPurpose.EVIDENCE]: ["evidenceBucket"],
-    [GkeRunnerPurpose.DEPLOY]: ["deployTarget"],
-  };
-  const required: Record<GkeRunnerPurpose, string> = { build: "signingKey", evidence: "evidenceBucket", deploy: "deployTarget" };
-  const given = (["signingKey", "artifactRepositories", "evidenceBucket", "deployTarget"] as const).filter((k) => props[k] !== undefined);
-  const foreign = given.filter((k) => !allowed[props.purpose].includes(k));
-  if (foreign.length > 0) {
-    throw new HipaaConfigError({ path, problem: `a ${props.purpose} pool was given ${foreign.join(", ")}, which belong to another purpose`, cfr: Cfr.ACCESS_MANAGEMENT, fix: `give a ${props.purpose} pool only ${allowed[props.purpose].join(" / ")}` });
-  }
-  if (!given.includes(required[props.purpose] as (typeof given)[number])) {
-    throw new HipaaConfigError({ path, problem: `a ${props.purpose} pool needs ${required[props.purpose]}`, fix: `pass the ${env.name} environment's ${required[props.purpose]}` });
-  }
+  validatePurposeResources(
+    path,
+    props.purpose,
+    (["signingKey", "artifactRepositories", "evidenceBucket", "deployTarget"] as const).filter((k) => props[k] !== undefined),
+    { build: ["signingKey", "artifactRepositories"], evidence: ["evidenceBucket"], deploy: ["deployTarget"] },
+    { build: "signingKey", evidence: "evidenceBucket", deploy: "deployTarget" },
+    env.name,
+  );
   if (props.deployTarget && props.deployTarget.environment.name !== env.name) {
     throw new HipaaConfigError({ path, problem: `the deploy target belongs to environment "${props.deployTarget.environment.name}", not "${env.name}"`, cfr: Cfr.ACCESS_MANAGEMENT, fix: "a pool deploys only to its own environment's cluster" });
   }

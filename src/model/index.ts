@@ -4,3 +4,4 @@ export * from "./repository";
 export * from "./gitlab";
 export * from "./github-oidc";
 export * from "./github-plan";
+export * from "./runner-purpose";

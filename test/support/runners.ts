@@ -1,4 +1,5 @@
-export { EvidenceBucket, RunnerCluster, RunnerPool, RunnerPurpose, SigningKey } from "../../constructs/aws";
+export { EvidenceBucket, RunnerCluster, RunnerPool, SigningKey } from "../../constructs/aws";
+export { RunnerPurpose } from "../../src/model";
 import { resourceAt, statements, SynthResult } from "./synth";
 
 /** The statements of a runner pool's pod-role inline policy. */

@@ -1,0 +1,43 @@
+import { HipaaConfigError } from "../errors";
+
+/** What a runner pool's jobs do; each purpose gets only its own permissions (seed: the three pools). */
+export enum RunnerPurpose {
+  /** Build, scan, push images and sign them. */
+  BUILD = "build",
+  /** Write evidence bundles to the environment's evidence bucket. */
+  EVIDENCE = "evidence",
+  /** Deploy to the environment's workload cluster. */
+  DEPLOY = "deploy",
+}
+
+/**
+ * Refuses a pool given resources of another purpose, or missing its own: a build pool never
+ * holds evidence rights, an evidence pool never reaches a cluster (45 CFR 164.308(a)(4)).
+ * @param given the names of the purpose-specific props that were passed
+ * @param allowed the props each purpose may take
+ * @param required the prop each purpose needs
+ */
+export function validatePurposeResources(
+  path: string,
+  purpose: RunnerPurpose,
+  given: readonly string[],
+  allowed: Readonly<Record<RunnerPurpose, readonly string[]>>,
+  required: Readonly<Record<RunnerPurpose, string>>,
+  environmentName: string,
+): void {
+  if (!Object.values(RunnerPurpose).includes(purpose)) {
+    throw new HipaaConfigError({ path, problem: `purpose ${JSON.stringify(purpose)} is not one of ${Object.values(RunnerPurpose).join(", ")}`, fix: "use a RunnerPurpose value" });
+  }
+  const foreign = given.filter((k) => !allowed[purpose].includes(k));
+  if (foreign.length > 0) {
+    throw new HipaaConfigError({
+      path,
+      problem: `a ${purpose} pool was given ${foreign.join(", ")}, which belong to another purpose`,
+      cfr: "164.308(a)(4)",
+      fix: `give a ${purpose} pool only ${allowed[purpose].join(" / ")}; each purpose has its own pool and identity`,
+    });
+  }
+  if (!given.includes(required[purpose])) {
+    throw new HipaaConfigError({ path, problem: `a ${purpose} pool needs ${required[purpose]}`, fix: `pass the ${environmentName} environment's ${required[purpose]}` });
+  }
+}
