@@ -8,7 +8,7 @@
  * `cd examples/gcp-gitlab && npx cdktf synth` writes it to examples/gcp-gitlab/cdktf.out/.
  */
 import { App } from "cdktf";
-import { Environment, EnvironmentTier, GcpEnvironmentStack, GitlabOidcSubject, GitlabProjectRef, GitlabRefType, validateEnvironments } from "../../src";
+import { Environment, EnvironmentTier, GcpEnvironmentStack, GitlabOidcSubject, GitlabProjectRef, GitlabRefType, HipaaCompliance, validateEnvironments } from "../../src";
 
 export const GCP_ENVIRONMENTS: readonly Environment[] = [
   new Environment({ name: "dev", tier: EnvironmentTier.DEVELOPMENT }),
@@ -68,5 +68,6 @@ export function buildGcpGitlabApp(app: App, environments: readonly Environment[]
 if (require.main === module) {
   const app = new App();
   buildGcpGitlabApp(app);
+  HipaaCompliance.enable(app);
   app.synth();
 }

@@ -9,7 +9,7 @@
  * clinical-github (GitHub governance) and clinical-<env> (each environment's AWS substrate).
  */
 import { App } from "cdktf";
-import { Environment, EnvironmentTier, GithubPlan, GithubSubjectFormat, HipaaSubstrate, SubstrateRepository } from "../../src";
+import { Environment, EnvironmentTier, GithubPlan, GithubSubjectFormat, HipaaCompliance, HipaaSubstrate, SubstrateRepository } from "../../src";
 
 export const REFERENCE_ENVIRONMENTS: readonly Environment[] = [
   new Environment({ name: "dev", tier: EnvironmentTier.DEVELOPMENT }),
@@ -67,5 +67,7 @@ export function buildReferenceApp(
 if (require.main === module) {
   const app = new App();
   buildReferenceApp(app);
+  // The synth-time gate: any failing resource fails synthesis; control maps land next to the stacks.
+  HipaaCompliance.enable(app);
   app.synth();
 }

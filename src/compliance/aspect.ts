@@ -1,0 +1,121 @@
+import { mkdirSync, writeFileSync } from "fs";
+import { join } from "path";
+import { IConstruct } from "constructs";
+import { App, Aspects, IAspect, TerraformResource, TerraformStack } from "cdktf";
+import { HipaaConfigError } from "../errors";
+import { ALL_RULES, evaluate, Finding, Rule, unitFromJson } from "./checker";
+import { buildControlMap, ControlMap, renderControlMapMarkdown } from "./control-map";
+import { terraformAddress } from "./record";
+
+export interface HipaaComplianceOptions {
+  /** @default ALL_RULES */
+  readonly rules?: readonly Rule[];
+  /**
+   * Write `control-map.json` and `control-map.md` next to each synthesized stack (and a combined
+   * pair at the root of the output directory).
+   * @default true
+   */
+  readonly writeControlMap?: boolean;
+}
+
+interface Suppression {
+  readonly rule: string;
+  readonly reason: string;
+}
+
+const SUPPRESSIONS = new WeakMap<IConstruct, Suppression[]>();
+const ENABLED = Symbol.for("cdktf-hipaa-substrate.HipaaComplianceEnabled");
+const COMBINED = new Map<string, Map<string, ControlMap>>();
+const MIN_REASON = 20;
+
+/** A finding after suppressions: a failure with a recorded reason becomes `suppressed`. */
+export interface JudgedFinding extends Omit<Finding, "verdict"> {
+  readonly verdict: "pass" | "fail" | "suppressed";
+  readonly constructPath?: string;
+  readonly suppressionReason?: string;
+}
+
+/**
+ * The synth-time gate: every stack under the scope is judged with the HIPAA rules after it is
+ * prepared, ours and the user's resources alike. A failing resource fails `cdktf synth` with its
+ * construct path, the rule, the CFR sections and the fix; a suppression needs a written reason and
+ * is reported in the control map, never silent.
+ */
+export class HipaaCompliance implements IAspect {
+  /**
+   * Judges every stack under `scope` (the App, or one stack) at synthesis. cdktf invokes aspects
+   * per stack, so the aspect is attached to each stack that exists now: call this after the
+   * stacks are created.
+   */
+  public static enable(scope: IConstruct, options: HipaaComplianceOptions = {}): void {
+    const aspect = new HipaaCompliance(options);
+    const stacks = scope.node.findAll().filter((c): c is TerraformStack => TerraformStack.isStack(c));
+    if (stacks.length === 0) {
+      throw new HipaaConfigError({ path: scope.node.path || "app", problem: "there is no stack to check yet", fix: "call HipaaCompliance.enable(app) after creating the stacks" });
+    }
+    for (const stack of stacks) Aspects.of(stack).add(aspect);
+  }
+
+  /**
+   * Accepts a failing rule on one resource, with the reason an auditor reads in the control map.
+   * @param resource the Terraform resource construct (e.g. `bucket.bucket`)
+   */
+  public static suppress(resource: IConstruct, rule: string, reason: string): void {
+    if (!reason || reason.trim().length < MIN_REASON) {
+      throw new HipaaConfigError({
+        path: resource.node.path,
+        problem: `suppression of ${rule} has no reason (or one shorter than ${MIN_REASON} characters)`,
+        fix: "say why the rule does not apply or how the risk is otherwise controlled; the reason is evidence in the control map",
+      });
+    }
+    if (!TerraformResource.isTerraformResource(resource)) {
+      throw new HipaaConfigError({ path: resource.node.path, problem: `${rule} can only be suppressed on a Terraform resource`, fix: "pass the resource construct, e.g. evidenceBucket.bucket" });
+    }
+    SUPPRESSIONS.set(resource, [...(SUPPRESSIONS.get(resource) ?? []), { rule, reason: reason.trim() }]);
+  }
+
+  /** Judges one stack now (without writing anything). */
+  public static check(stack: TerraformStack, rules: readonly Rule[] = ALL_RULES): JudgedFinding[] {
+    const unit = unitFromJson(stack.node.id, stack.toTerraform());
+    const byAddress = new Map<string, IConstruct>();
+    for (const c of stack.node.findAll()) if (TerraformResource.isTerraformResource(c)) byAddress.set(terraformAddress(c), c);
+    return evaluate([unit], rules).map((f) => {
+      const construct = byAddress.get(f.resource);
+      const suppression = construct ? SUPPRESSIONS.get(construct)?.find((s) => s.rule === f.rule) : undefined;
+      const judged: JudgedFinding = { ...f, constructPath: construct?.node.path };
+      return f.verdict === "fail" && suppression ? { ...judged, verdict: "suppressed", suppressionReason: suppression.reason } : judged;
+    });
+  }
+
+  private constructor(private readonly options: HipaaComplianceOptions) {}
+
+  public visit(node: IConstruct): void {
+    if (!TerraformStack.isStack(node)) return;
+    const marked = node as unknown as Record<symbol, boolean>;
+    if (marked[ENABLED]) return;
+    Object.defineProperty(node, ENABLED, { value: true });
+    node.node.addValidation({ validate: () => this.validateStack(node) });
+  }
+
+  private validateStack(stack: TerraformStack): string[] {
+    const findings = HipaaCompliance.check(stack, this.options.rules ?? ALL_RULES);
+    if (this.options.writeControlMap !== false) writeControlMaps(stack, buildControlMap(stack, findings));
+    return findings
+      .filter((f) => f.verdict === "fail")
+      .map((f) => `${f.constructPath ?? f.resource}: ${f.rule} failed (45 CFR ${f.controls.join(", ")}): ${f.message}. To accept it, HipaaCompliance.suppress(resource, "${f.rule}", "<reason>")`);
+  }
+}
+
+function writeControlMaps(stack: TerraformStack, map: ControlMap): void {
+  const outdir = App.of(stack).outdir;
+  const stackDir = join(outdir, "stacks", stack.node.id);
+  mkdirSync(stackDir, { recursive: true });
+  writeFileSync(join(stackDir, "control-map.json"), `${JSON.stringify(map, null, 2)}\n`);
+  writeFileSync(join(stackDir, "control-map.md"), renderControlMapMarkdown([map]));
+  const all = COMBINED.get(outdir) ?? new Map<string, ControlMap>();
+  all.set(stack.node.id, map);
+  COMBINED.set(outdir, all);
+  const maps = [...all.values()].sort((a, b) => a.stack.localeCompare(b.stack));
+  writeFileSync(join(outdir, "control-map.json"), `${JSON.stringify({ stacks: maps }, null, 2)}\n`);
+  writeFileSync(join(outdir, "control-map.md"), renderControlMapMarkdown(maps));
+}

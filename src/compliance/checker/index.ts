@@ -1,0 +1,5 @@
+export * from "./terraform";
+export * from "./links";
+export * from "./rule";
+export * from "./load";
+export * from "./rules";

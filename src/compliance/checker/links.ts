@@ -1,0 +1,95 @@
+import { str, TfResource, TfUnit, TfValue } from "./terraform";
+
+/**
+ * Companion resources: the resources that configure another one by reference
+ * (`bucket = "${aws_s3_bucket.x.id}"`) or by literal name (`bucket = "my-bucket"`), indexed once
+ * per unit so each rule looks them up in constant time.
+ */
+export class ResourceIndex {
+  private readonly byAddress = new Map<string, TfResource>();
+  private readonly referrers = new Map<string, TfResource[]>();
+  private readonly byType = new Map<string, TfResource[]>();
+
+  constructor(public readonly unit: TfUnit) {
+    for (const r of unit.resources) {
+      this.byAddress.set(r.address, r);
+      const sameType = this.byType.get(r.type);
+      if (sameType) sameType.push(r);
+      else this.byType.set(r.type, [r]);
+    }
+    // Literal names a companion may use instead of a reference.
+    const byLiteralName = new Map<string, string>();
+    for (const r of unit.resources) {
+      for (const key of ["bucket", "name"]) {
+        const v = str(r.body[key]);
+        if (v && !v.includes("${")) byLiteralName.set(`${r.type}:${v}`, r.address);
+      }
+    }
+    for (const r of unit.resources) {
+      const targets = new Set<string>();
+      collectReferences(r.body, targets);
+      for (const key of ["bucket", "repository", "crypto_key_id", "cluster"]) {
+        const v = str(r.body[key]);
+        if (!v || v.includes("${")) continue;
+        for (const subjectType of ["aws_s3_bucket", "github_repository", "google_storage_bucket"]) {
+          const address = byLiteralName.get(`${subjectType}:${v}`);
+          if (address && address !== r.address) targets.add(address);
+        }
+      }
+      for (const t of targets) {
+        const list = this.referrers.get(t);
+        if (list) list.push(r);
+        else this.referrers.set(t, [r]);
+      }
+    }
+  }
+
+  private readonly memo = new Map<string, unknown>();
+
+  /** A value computed once per unit (e.g. the set of log-target buckets) for rules to share. */
+  public memoize<T>(key: string, compute: () => T): T {
+    if (!this.memo.has(key)) this.memo.set(key, compute());
+    return this.memo.get(key) as T;
+  }
+
+  public get(address: string): TfResource | undefined {
+    return this.byAddress.get(address);
+  }
+
+  public ofType(type: string): readonly TfResource[] {
+    return this.byType.get(type) ?? [];
+  }
+
+  /** Resources of `type` that refer to `subject` (by reference or literal name). */
+  public companions(subject: TfResource, type: string): TfResource[] {
+    return (this.referrers.get(subject.address) ?? []).filter((r) => r.type === type);
+  }
+
+  /** The resource a reference expression points at, e.g. `${aws_kms_key.k.arn}` -> aws_kms_key.k. */
+  public resolve(value: TfValue): TfResource | undefined {
+    const refs = new Set<string>();
+    collectReferences(value, refs);
+    for (const ref of refs) {
+      const r = this.byAddress.get(ref);
+      if (r) return r;
+    }
+    return undefined;
+  }
+}
+
+const REFERENCE = /\b(data\.)?([a-z][a-z0-9_]*)\.([A-Za-z_][A-Za-z0-9_-]*)/g;
+
+/** Every `type.name` / `data.type.name` referenced inside `${...}` in a value. */
+export function collectReferences(value: TfValue, into: Set<string>): void {
+  if (typeof value === "string") {
+    if (!value.includes("${")) return;
+    for (const m of value.matchAll(REFERENCE)) {
+      if (m[2] === "var" || m[2] === "local" || m[2] === "each" || m[2] === "count") continue;
+      into.add(`${m[1] ?? ""}${m[2]}.${m[3]}`);
+    }
+  } else if (Array.isArray(value)) {
+    for (const v of value) collectReferences(v, into);
+  } else if (value !== null && typeof value === "object") {
+    for (const v of Object.values(value)) collectReferences(v, into);
+  }
+}

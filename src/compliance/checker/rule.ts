@@ -1,0 +1,68 @@
+import { ResourceIndex } from "./links";
+import { TfResource, TfUnit } from "./terraform";
+
+export type Severity = "critical" | "high" | "medium" | "low";
+export type Verdict = "pass" | "fail";
+
+/** What a rule decides about one resource; `undefined` means the rule does not apply. */
+export interface Judgement {
+  readonly verdict: Verdict;
+  readonly message: string;
+}
+
+/**
+ * A rule is data plus a pure function (cdk-nag's shape): the id, what it checks, the CFR sections
+ * it serves, the resource types it judges, the fix, and the other scanners' rules that mean the
+ * same (claimed only where the semantics match, and proven against their fixtures).
+ */
+export interface Rule {
+  readonly id: string;
+  readonly title: string;
+  readonly severity: Severity;
+  readonly controls: readonly string[];
+  readonly resourceTypes: readonly string[];
+  readonly fix: string;
+  readonly equivalents: readonly string[];
+  readonly evaluate: (resource: TfResource, index: ResourceIndex) => Judgement | undefined;
+}
+
+export interface Finding {
+  readonly rule: string;
+  readonly equivalents: readonly string[];
+  /** `type.name` */
+  readonly resource: string;
+  readonly file: string;
+  readonly verdict: Verdict;
+  readonly controls: readonly string[];
+  readonly message: string;
+}
+
+export const pass = (message: string): Judgement => ({ verdict: "pass", message });
+export const fail = (message: string): Judgement => ({ verdict: "fail", message });
+
+/** Judges every resource of every unit with every applicable rule: one finding per (rule, resource). */
+export function evaluate(units: readonly TfUnit[], rules: readonly Rule[]): Finding[] {
+  const byType = new Map<string, Rule[]>();
+  for (const rule of rules) for (const t of rule.resourceTypes) byType.set(t, [...(byType.get(t) ?? []), rule]);
+  const findings: Finding[] = [];
+  for (const unit of units) {
+    const index = new ResourceIndex(unit);
+    for (const resource of unit.resources) {
+      for (const rule of byType.get(resource.type) ?? []) {
+        if (resource.mode !== "managed") continue;
+        const j = rule.evaluate(resource, index);
+        if (!j) continue;
+        findings.push({
+          rule: rule.id,
+          equivalents: rule.equivalents,
+          resource: resource.address,
+          file: unit.file,
+          verdict: j.verdict,
+          controls: rule.controls,
+          message: j.verdict === "fail" ? `${j.message}. Fix: ${rule.fix}` : j.message,
+        });
+      }
+    }
+  }
+  return findings;
+}

@@ -1,0 +1,89 @@
+import { IConstruct } from "constructs";
+import { hipaaControls } from "./catalog";
+import { ALL_RULES } from "./checker";
+import { collectControlRecords } from "./record";
+
+/** One resource's verdict under one rule, as the auditor reads it. */
+export interface ControlMapVerdict {
+  readonly resource: string;
+  readonly constructPath?: string;
+  readonly rule: string;
+  readonly verdict: "pass" | "fail" | "suppressed";
+  readonly message: string;
+  readonly suppressionReason?: string;
+}
+
+export interface ControlMapSection {
+  readonly section: string;
+  readonly title: string;
+  readonly auditorQuestion: string;
+  readonly rules: readonly { readonly id: string; readonly title: string; readonly equivalents: readonly string[] }[];
+  readonly verdicts: readonly ControlMapVerdict[];
+  /** Which construct implements the section, through which resources, and how. */
+  readonly implementedBy: readonly { readonly construct: string; readonly resources: readonly string[]; readonly how: string }[];
+  /** Weakenings accepted with a written reason at construction. */
+  readonly exceptions: readonly { readonly construct: string; readonly what: string; readonly reason: string }[];
+}
+
+export interface ControlMap {
+  readonly stack: string;
+  readonly summary: { readonly pass: number; readonly fail: number; readonly suppressed: number };
+  readonly sections: readonly ControlMapSection[];
+}
+
+interface FindingLike {
+  readonly rule: string;
+  readonly resource: string;
+  readonly verdict: "pass" | "fail" | "suppressed";
+  readonly controls: readonly string[];
+  readonly message: string;
+  readonly constructPath?: string;
+  readonly suppressionReason?: string;
+}
+
+/** The control map of one stack: for every CFR section, its question, rules, verdicts and implementers. */
+export function buildControlMap(stack: IConstruct, findings: readonly FindingLike[]): ControlMap {
+  const records = collectControlRecords(stack);
+  const sections = hipaaControls().map((control) => ({
+    section: control.section,
+    title: control.title,
+    auditorQuestion: control.auditorQuestion,
+    rules: ALL_RULES.filter((r) => r.controls.includes(control.section)).map((r) => ({ id: r.id, title: r.title, equivalents: r.equivalents })),
+    verdicts: findings
+      .filter((f) => f.controls.includes(control.section))
+      .map((f) => ({ resource: f.resource, constructPath: f.constructPath, rule: f.rule, verdict: f.verdict, message: f.message, suppressionReason: f.suppressionReason })),
+    implementedBy: records.implementations.filter((i) => i.section === control.section).map((i) => ({ construct: i.constructPath, resources: i.resources, how: i.how })),
+    exceptions: records.exceptions.filter((e) => e.section === control.section).map((e) => ({ construct: e.constructPath, what: e.what, reason: e.reason })),
+  }));
+  const count = (v: string) => findings.filter((f) => f.verdict === v).length;
+  return { stack: stack.node.id, summary: { pass: count("pass"), fail: count("fail"), suppressed: count("suppressed") }, sections };
+}
+
+/** The Markdown an auditor reads. */
+export function renderControlMapMarkdown(maps: readonly ControlMap[]): string {
+  const lines: string[] = ["# HIPAA control map", ""];
+  for (const map of maps) {
+    lines.push(`## Stack \`${map.stack}\``, "", `${map.summary.pass} passed, ${map.summary.fail} failed, ${map.summary.suppressed} suppressed with a reason.`, "");
+    for (const s of map.sections) {
+      lines.push(`### 45 CFR ${s.section} ${s.title}`, "", `> ${s.auditorQuestion}`, "");
+      if (s.implementedBy.length > 0) {
+        lines.push("Implemented by:", "");
+        for (const i of s.implementedBy) lines.push(`- \`${i.construct}\` (${i.resources.map((r) => `\`${r}\``).join(", ")}): ${i.how}`);
+        lines.push("");
+      }
+      for (const e of s.exceptions) lines.push(`- **Accepted exception** at \`${e.construct}\`: ${e.what}. Reason: ${e.reason}`);
+      if (s.exceptions.length > 0) lines.push("");
+      if (s.verdicts.length > 0) {
+        lines.push("| resource | rule | verdict | note |", "| --- | --- | --- | --- |");
+        for (const v of s.verdicts) {
+          const note = v.verdict === "suppressed" ? `suppressed: ${v.suppressionReason}` : v.message;
+          lines.push(`| \`${v.resource}\` | ${v.rule} | ${v.verdict} | ${note.replace(/\|/g, "\\|")} |`);
+        }
+        lines.push("");
+      } else if (s.implementedBy.length === 0) {
+        lines.push("No resource in this stack addresses this section.", "");
+      }
+    }
+  }
+  return `${lines.join("\n")}\n`;
+}

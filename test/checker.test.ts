@@ -1,0 +1,209 @@
+import { mkdtempSync, writeFileSync, existsSync } from "fs";
+import { tmpdir } from "os";
+import { join } from "path";
+import { ALL_RULES, evaluate, loadUnits, unitFromJson } from "../src/compliance";
+import { main } from "../src/cli";
+import { peerScores } from "../tools/peer-score";
+
+function judge(doc: unknown, rule?: string) {
+  const findings = evaluate([unitFromJson("main.tf.json", doc)], ALL_RULES);
+  return rule ? findings.filter((f) => f.rule === rule) : findings;
+}
+
+function verdicts(doc: unknown, rule: string): Record<string, string> {
+  return Object.fromEntries(judge(doc, rule).map((f) => [f.resource, f.verdict]));
+}
+
+describe("loading and linking", () => {
+  test("HCL converted by hcl2json and cdktf-shaped JSON give the same verdicts", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "hipaa-checker-"));
+    writeFileSync(
+      join(dir, "main.tf"),
+      `resource "aws_s3_bucket" "b" { bucket = "evidence" }
+resource "aws_s3_bucket_versioning" "v" {
+  bucket = aws_s3_bucket.b.id
+  versioning_configuration { status = "Enabled" }
+}
+resource "aws_s3_bucket_public_access_block" "p" {
+  bucket = "evidence"
+  block_public_acls = true
+}`,
+    );
+    const [hcl] = await loadUnits([join(dir, "main.tf")]);
+    const json = unitFromJson("main.tf.json", {
+      resource: {
+        aws_s3_bucket: { b: { bucket: "evidence" } },
+        aws_s3_bucket_versioning: { v: { bucket: "${aws_s3_bucket.b.id}", versioning_configuration: { status: "Enabled" } } },
+        aws_s3_bucket_public_access_block: { p: { bucket: "evidence", block_public_acls: true } },
+      },
+    });
+    const strip = (fs: ReturnType<typeof evaluate>) => fs.map((f) => `${f.rule} ${f.resource} ${f.verdict}`).sort();
+    expect(strip(evaluate([hcl], ALL_RULES))).toEqual(strip(evaluate([json], ALL_RULES)));
+    const byRule = Object.fromEntries(evaluate([hcl], ALL_RULES).map((f) => [f.rule, f.verdict]));
+    expect(byRule["HIPAA-S3-VERSIONING"]).toBe("pass"); // linked by reference
+    expect(byRule["HIPAA-S3-BLOCK-PUBLIC-ACLS"]).toBe("pass"); // linked by literal bucket name
+    expect(byRule["HIPAA-S3-BLOCK-PUBLIC-POLICY"]).toBe("fail");
+  });
+
+  test("references resolve only within their own unit", () => {
+    const a = unitFromJson("a.tf.json", { resource: { aws_s3_bucket: { b: {} } } });
+    const b = unitFromJson("b.tf.json", { resource: { aws_s3_bucket_versioning: { v: { bucket: "${aws_s3_bucket.b.id}", versioning_configuration: { status: "Enabled" } } } } });
+    expect(evaluate([a, b], ALL_RULES).find((f) => f.rule === "HIPAA-S3-VERSIONING")!.verdict).toBe("fail");
+  });
+});
+
+describe("HIPAA rules no public scanner has", () => {
+  test("Object Lock: GOVERNANCE mode or under six years fails an evidence bucket", () => {
+    const bucket = (mode: string, days: number) => ({
+      resource: {
+        aws_s3_bucket: { e: { object_lock_enabled: true } },
+        aws_s3_bucket_object_lock_configuration: { l: { bucket: "${aws_s3_bucket.e.id}", rule: { default_retention: { mode, days } } } },
+      },
+    });
+    expect(verdicts(bucket("COMPLIANCE", 2190), "HIPAA-S3-OBJECT-LOCK")).toEqual({ "aws_s3_bucket.e": "pass" });
+    expect(verdicts(bucket("GOVERNANCE", 2190), "HIPAA-S3-OBJECT-LOCK")).toEqual({ "aws_s3_bucket.e": "fail" });
+    expect(verdicts(bucket("COMPLIANCE", 365), "HIPAA-S3-OBJECT-LOCK")).toEqual({ "aws_s3_bucket.e": "fail" });
+    expect(verdicts({ resource: { aws_s3_bucket: { e: { tags: { Purpose: "evidence" } } } } }, "HIPAA-S3-OBJECT-LOCK")).toEqual({ "aws_s3_bucket.e": "fail" });
+  });
+
+  test("GitHub trust: repo:org/* fails (Checkov accepts it), an exact sub with a v* workflow tag passes, a repo-wide sub fails", () => {
+    const role = (conditions: object) => ({
+      resource: {
+        aws_iam_openid_connect_provider: { gh: { url: "https://token.actions.githubusercontent.com", client_id_list: ["sts.amazonaws.com"] } },
+        aws_iam_role: {
+          r: {
+            assume_role_policy: JSON.stringify({
+              Statement: [{ Effect: "Allow", Principal: { Federated: "${aws_iam_openid_connect_provider.gh.arn}" }, Action: "sts:AssumeRoleWithWebIdentity", Condition: conditions }],
+            }),
+          },
+        },
+      },
+    });
+    const aud = { "token.actions.githubusercontent.com:aud": "sts.amazonaws.com" };
+    expect(verdicts(role({ StringLike: { "token.actions.githubusercontent.com:sub": "repo:org/*" }, StringEquals: aud }), "HIPAA-IAM-GITHUB-OIDC-TRUST")).toEqual({ "aws_iam_role.r": "fail" });
+    expect(
+      verdicts(
+        role({
+          StringEquals: { ...aud, "token.actions.githubusercontent.com:sub": "repo:org/app:environment:production" },
+          StringLike: { "token.actions.githubusercontent.com:job_workflow_ref": "org/cw/.github/workflows/deploy.yml@refs/tags/v*" },
+        }),
+        "HIPAA-IAM-GITHUB-OIDC-TRUST",
+      ),
+    ).toEqual({ "aws_iam_role.r": "pass" });
+    expect(verdicts(role({ StringEquals: { ...aud, "token.actions.githubusercontent.com:sub": "repo:org/app:ref:refs/heads/main" } }), "HIPAA-IAM-GITHUB-OIDC-TRUST")).toEqual({ "aws_iam_role.r": "fail" });
+    expect(verdicts(role({ StringEquals: { "token.actions.githubusercontent.com:sub": "repo:org/app:environment:production" } }), "HIPAA-IAM-GITHUB-OIDC-TRUST")).toEqual({ "aws_iam_role.r": "fail" });
+  });
+
+  test("IRSA trust must pin one service account and the audience", () => {
+    const role = (eq: object) => ({
+      resource: {
+        aws_iam_role: {
+          r: { assume_role_policy: JSON.stringify({ Statement: [{ Effect: "Allow", Principal: { Federated: "arn:aws:iam::1:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/X" }, Action: "sts:AssumeRoleWithWebIdentity", Condition: { StringEquals: eq } }] }) },
+        },
+      },
+    });
+    const host = "oidc.eks.us-east-1.amazonaws.com/id/X";
+    expect(verdicts(role({ [`${host}:sub`]: "system:serviceaccount:ci:runner", [`${host}:aud`]: "sts.amazonaws.com" }), "HIPAA-IAM-IRSA-TRUST")).toEqual({ "aws_iam_role.r": "pass" });
+    expect(verdicts(role({ [`${host}:sub`]: "system:serviceaccount:ci:runner" }), "HIPAA-IAM-IRSA-TRUST")).toEqual({ "aws_iam_role.r": "fail" });
+  });
+
+  test("EKS node groups: SSH or a hop limit above 1 fails", () => {
+    const doc = (extra: object, hop: number) => ({
+      resource: {
+        aws_launch_template: { lt: { metadata_options: { http_tokens: "required", http_put_response_hop_limit: hop }, block_device_mappings: [{ ebs: { encrypted: "true" } }] } },
+        aws_eks_node_group: { g: { launch_template: { id: "${aws_launch_template.lt.id}" }, taint: [{ key: "k", effect: "NO_SCHEDULE" }], ...extra } },
+      },
+    });
+    expect(verdicts(doc({}, 1), "HIPAA-EKS-NODE-GROUP-HARDENED")).toEqual({ "aws_eks_node_group.g": "pass" });
+    expect(verdicts(doc({}, 2), "HIPAA-EKS-NODE-GROUP-HARDENED")).toEqual({ "aws_eks_node_group.g": "fail" });
+    expect(verdicts(doc({ remote_access: { ec2_ssh_key: "ops" } }, 1), "HIPAA-EKS-NODE-GROUP-HARDENED")).toEqual({ "aws_eks_node_group.g": "fail" });
+  });
+
+  test("GCS evidence retention must be locked and six years; HSM for signing keys; WIF must pin a repository", () => {
+    const bucket = (locked: boolean, seconds: number) => ({ resource: { google_storage_bucket: { b: { labels: { purpose: "hipaa-evidence" }, retention_policy: { is_locked: locked, retention_period: seconds } } } } });
+    expect(verdicts(bucket(true, 189216000), "HIPAA-GCS-RETENTION-LOCKED")).toEqual({ "google_storage_bucket.b": "pass" });
+    expect(verdicts(bucket(false, 189216000), "HIPAA-GCS-RETENTION-LOCKED")).toEqual({ "google_storage_bucket.b": "fail" });
+    expect(verdicts(bucket(true, 86400), "HIPAA-GCS-RETENTION-LOCKED")).toEqual({ "google_storage_bucket.b": "fail" });
+    expect(verdicts({ resource: { google_kms_crypto_key: { k: { purpose: "ASYMMETRIC_SIGN", version_template: { algorithm: "EC_SIGN_P256_SHA256", protection_level: "SOFTWARE" } } } } }, "HIPAA-KMS-GCP-SIGNING-HSM")).toEqual({
+      "google_kms_crypto_key.k": "fail",
+    });
+    const provider = (condition?: string) => ({ resource: { google_iam_workload_identity_pool_provider: { p: { attribute_condition: condition, oidc: { issuer_uri: "https://token.actions.githubusercontent.com" } } } } });
+    expect(verdicts(provider(), "HIPAA-WIF-CONDITION")).toEqual({ "google_iam_workload_identity_pool_provider.p": "fail" });
+    expect(verdicts(provider("assertion.repository_owner == 'org'"), "HIPAA-WIF-CONDITION")).toEqual({ "google_iam_workload_identity_pool_provider.p": "fail" });
+    expect(verdicts(provider("assertion.repository_id == '1'"), "HIPAA-WIF-CONDITION")).toEqual({ "google_iam_workload_identity_pool_provider.p": "pass" });
+  });
+
+  test("GitHub environments: admin bypass (the provider default) or a branch policy on production fails", () => {
+    const env = (extra: object, policy: object) => ({
+      resource: {
+        github_repository_environment: { p: { environment: "production", reviewers: [{ teams: [1] }], prevent_self_review: true, wait_timer: 10, ...extra } },
+        github_repository_environment_deployment_policy: { d: { environment: "${github_repository_environment.p.environment}", ...policy } },
+      },
+    });
+    expect(verdicts(env({ can_admins_bypass: false }, { tag_pattern: "v*.*.*" }), "HIPAA-GITHUB-ENVIRONMENT-PROTECTION")).toEqual({ "github_repository_environment.p": "pass" });
+    expect(verdicts(env({}, { tag_pattern: "v*.*.*" }), "HIPAA-GITHUB-ENVIRONMENT-PROTECTION")).toEqual({ "github_repository_environment.p": "fail" });
+    expect(verdicts(env({ can_admins_bypass: false }, { branch_pattern: "main" }), "HIPAA-GITHUB-ENVIRONMENT-PROTECTION")).toEqual({ "github_repository_environment.p": "fail" });
+  });
+});
+
+describe("CLI", () => {
+  const dir = mkdtempSync(join(tmpdir(), "hipaa-cli-"));
+  writeFileSync(join(dir, "bad.tf.json"), JSON.stringify({ resource: { aws_kms_key: { k: { enable_key_rotation: false } } } }));
+  const io = () => {
+    const out: string[] = [];
+    return { out, io: { out: (t: string) => out.push(t), err: (t: string) => out.push(t) } };
+  };
+
+  test("JSON output has one finding per (rule, resource) and exit 1 on a failure", async () => {
+    const { out, io: sink } = io();
+    expect(await main(["check", dir, "--format", "json"], sink)).toBe(1);
+    const { findings } = JSON.parse(out.join(""));
+    const rotation = findings.find((f: any) => f.rule === "HIPAA-KMS-ROTATION");
+    expect(rotation).toEqual({
+      rule: "HIPAA-KMS-ROTATION",
+      equivalents: ["AVD-AWS-0065", "CKV_AWS_7"],
+      resource: "aws_kms_key.k",
+      file: join(dir, "bad.tf.json"),
+      verdict: "fail",
+      controls: ["164.312(a)(2)(iv)"],
+      message: "automatic rotation is off. Fix: enable_key_rotation = true",
+    });
+    expect(new Set(findings.map((f: any) => `${f.rule} ${f.resource}`)).size).toBe(findings.length);
+  });
+
+  test("text output and usage errors", async () => {
+    const { out, io: sink } = io();
+    expect(await main(["check", dir], sink)).toBe(1);
+    expect(out.join("")).toMatch(/FAIL HIPAA-KMS-ROTATION aws_kms_key\.k/);
+    expect(out.join("")).toMatch(/^\d+ passed, \d+ failed$/m);
+    expect(await main(["verify", dir], io().io)).toBe(2);
+    expect(await main(["check"], io().io)).toBe(2);
+    expect(await main(["check", dir, "--format", "xml"], io().io)).toBe(2);
+    expect(await main(["check", join(dir, "missing")], io().io)).toBe(2);
+  });
+
+  test("judges 10,000 resources in under 2 seconds", async () => {
+    const big = mkdtempSync(join(tmpdir(), "hipaa-cli-big-"));
+    const resource: Record<string, Record<string, object>> = { aws_s3_bucket: {}, aws_s3_bucket_versioning: {} };
+    for (let i = 0; i < 5000; i++) {
+      resource.aws_s3_bucket[`b${i}`] = { bucket: `bucket-${i}` };
+      resource.aws_s3_bucket_versioning[`v${i}`] = { bucket: `\${aws_s3_bucket.b${i}.id}`, versioning_configuration: { status: "Enabled" } };
+    }
+    writeFileSync(join(big, "cdk.tf.json"), JSON.stringify({ resource }));
+    const start = process.hrtime.bigint();
+    await main(["check", big, "--format", "json"], io().io);
+    const ms = Number(process.hrtime.bigint() - start) / 1e6;
+    expect(ms).toBeLessThan(2000);
+  });
+});
+
+const PEER = join(__dirname, "..", "..", "shared", "peer-cases", "trivy-checks");
+const peerTest = existsSync(PEER) ? test : test.skip;
+
+describe("peer score", () => {
+  peerTest("agrees with trivy-checks' own fixtures on 100% of every claimed rule", async () => {
+    const scores = await peerScores(PEER);
+    expect(scores.length).toBeGreaterThanOrEqual(35);
+    for (const s of scores) expect({ rule: s.peerRule, disagreements: s.disagreements }).toEqual({ rule: s.peerRule, disagreements: [] });
+  });
+});
