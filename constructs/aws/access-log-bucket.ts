@@ -1,6 +1,7 @@
 import { Construct } from "constructs";
 import { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket";
 import { S3BucketPolicy } from "@cdktf/provider-aws/lib/s3-bucket-policy";
+import { S3BucketLifecycleConfiguration } from "@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration";
 import { S3BucketServerSideEncryptionConfigurationA } from "@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration";
 import { Lazy } from "cdktf";
 import { Environment } from "../../src/model";
@@ -60,6 +61,25 @@ export class AccessLogBucket extends Construct {
       rule: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }],
     });
 
+    // Logs are audit records too: colder storage over time, never expired by lifecycle.
+    const lifecycle = new S3BucketLifecycleConfiguration(this, "Lifecycle", {
+      bucket: this.bucket.id,
+      rule: [
+        {
+          id: "access-logs-to-colder-storage-never-expire",
+          status: "Enabled",
+          filter: [{}],
+          transition: [
+            { days: 90, storageClass: "STANDARD_IA" },
+            { days: 365, storageClass: "GLACIER_IR" },
+          ],
+          noncurrentVersionTransition: [{ noncurrentDays: 90, storageClass: "STANDARD_IA" }],
+          abortIncompleteMultipartUpload: [{ daysAfterInitiation: 7 }],
+        },
+      ],
+      dependsOn: [this.baseline.versioning],
+    });
+
     const document = new PolicyDocument(this.node.path, [
       denyInsecureTransport(this.bucketArn),
       {
@@ -96,8 +116,8 @@ export class AccessLogBucket extends Construct {
 
     recordControl(this, {
       section: Cfr.ACTIVITY_REVIEW,
-      resources: [this.bucket, this.policy],
-      how: "Server access logs of the evidence bucket are kept in a separate bucket whose objects cannot be deleted.",
+      resources: [this.bucket, this.policy, lifecycle],
+      how: "Server access logs of the evidence bucket are kept in a separate bucket whose objects cannot be deleted and never expire.",
     });
     recordControl(this, {
       section: Cfr.TRANSMISSION_SECURITY,

@@ -3,6 +3,7 @@ import { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket";
 import { S3BucketOwnershipControls } from "@cdktf/provider-aws/lib/s3-bucket-ownership-controls";
 import { S3BucketPublicAccessBlock } from "@cdktf/provider-aws/lib/s3-bucket-public-access-block";
 import { S3BucketVersioningA } from "@cdktf/provider-aws/lib/s3-bucket-versioning";
+import { S3BucketNotification } from "@cdktf/provider-aws/lib/s3-bucket-notification";
 import { PolicyStatement } from "./iam-policy";
 
 /** The controls every bucket of the substrate carries, evidence and access-log buckets alike. */
@@ -10,11 +11,14 @@ export interface BucketBaseline {
   readonly publicAccessBlock: S3BucketPublicAccessBlock;
   readonly ownershipControls: S3BucketOwnershipControls;
   readonly versioning: S3BucketVersioningA;
+  /** Every object event goes to EventBridge, where monitoring can alert on writes and reads of evidence. */
+  readonly notifications: S3BucketNotification;
 }
 
 /**
  * All four public-access blocks, ACLs disabled (BucketOwnerEnforced: every object belongs to the
- * bucket owner and access is decided by policy alone), and versioning.
+ * bucket owner and access is decided by policy alone), versioning, and object events to EventBridge
+ * (45 CFR 164.308(a)(1)(ii)(D): activity can be monitored as it happens).
  */
 export function applyBucketBaseline(scope: Construct, bucket: S3Bucket): BucketBaseline {
   const publicAccessBlock = new S3BucketPublicAccessBlock(scope, "PublicAccessBlock", {
@@ -32,7 +36,8 @@ export function applyBucketBaseline(scope: Construct, bucket: S3Bucket): BucketB
     bucket: bucket.id,
     versioningConfiguration: { status: "Enabled" },
   });
-  return { publicAccessBlock, ownershipControls, versioning };
+  const notifications = new S3BucketNotification(scope, "EventNotifications", { bucket: bucket.id, eventbridge: true });
+  return { publicAccessBlock, ownershipControls, versioning, notifications };
 }
 
 /** Deny every request that does not arrive over TLS (45 CFR 164.312(e)(1)). */

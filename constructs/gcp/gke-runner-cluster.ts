@@ -44,6 +44,12 @@ export interface GkeRunnerClusterProps {
   readonly masterAuthorizedCidrs?: readonly string[];
   /** @default "REGULAR" */
   readonly releaseChannel?: "RAPID" | "REGULAR" | "STABLE";
+  /**
+   * The `gke-security-groups@DOMAIN` Google Group, so Kubernetes RBAC can name Google Groups
+   * (membership then is the audited record of cluster access).
+   * @default - RBAC names users and service accounts only
+   */
+  readonly rbacSecurityGroup?: string;
 }
 
 export interface ExistingGkeRunnerClusterProps {
@@ -172,6 +178,15 @@ export class GkeRunnerCluster extends Construct implements IGkeRunnerCluster {
       enableShieldedNodes: true,
       releaseChannel: { channel: props.releaseChannel ?? "REGULAR" },
       databaseEncryption: { state: "ENCRYPTED", keyName: secretsKey.id },
+      // Dataplane V2 enforces Kubernetes network policies: runner namespaces can be fenced off.
+      datapathProvider: "ADVANCED_DATAPATH",
+      // With Dataplane V2 the Calico add-on stays off; policies are enforced by the dataplane.
+      networkPolicy: { enabled: false },
+      enableIntranodeVisibility: true,
+      // Only images the project's Binary Authorization policy admits (e.g. signed ones) run.
+      binaryAuthorization: { evaluationMode: "PROJECT_SINGLETON_POLICY_ENFORCE" },
+      masterAuth: { clientCertificateConfig: { issueClientCertificate: false } },
+      authenticatorGroupsConfig: props.rbacSecurityGroup ? { securityGroup: props.rbacSecurityGroup } : undefined,
       removeDefaultNodePool: true,
       initialNodeCount: 1,
       nodeConfig: {

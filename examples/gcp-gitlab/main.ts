@@ -56,6 +56,7 @@ export function buildGcpGitlabApp(app: App, environments: readonly Environment[]
           subnetwork: `hipaa-${env}-runners`,
           podsRangeName: "pods",
           servicesRangeName: "services",
+          rbacSecurityGroup: "gke-security-groups@hipaa-health.example",
         },
         deployTarget: { projectId: project.id, location: "us-central1", clusterName: `hipaa-${env}-workloads` },
         artifactRepositories: [`projects/${project.id}/locations/us-central1/repositories/clinical-images`],
