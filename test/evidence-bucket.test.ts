@@ -204,6 +204,15 @@ describe("EvidenceBucket (AWS)", () => {
     expect(delivery.Condition?.ArnEquals).toEqual({ "aws:SourceArn": [bucketRef] });
   });
 
+  test("object events of both buckets go to EventBridge; access logs move to colder storage and never expire", () => {
+    expect(resourceAt(out, "aws_s3_bucket_notification", "Evidence/EventNotifications").eventbridge).toBe(true);
+    expect(resourceAt(out, "aws_s3_bucket_notification", "Evidence/AccessLogs/EventNotifications").eventbridge).toBe(true);
+    const [rule] = resourceAt(out, "aws_s3_bucket_lifecycle_configuration", "Evidence/AccessLogs/Lifecycle").rule;
+    expect(rule.expiration).toBeUndefined();
+    expect(rule.noncurrent_version_expiration).toBeUndefined();
+    expect(rule.transition.map((t: any) => t.storage_class)).toEqual(["STANDARD_IA", "GLACIER_IR"]);
+  });
+
   test("records the controls it implements for the control map", () => {
     const { implementations, exceptions } = collectControlRecords(stack);
     const sections = new Set(implementations.filter((i) => i.constructPath === "test/Evidence").map((i) => i.section));

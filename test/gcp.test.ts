@@ -238,6 +238,11 @@ describe("GKE runners", () => {
     expect(c.remove_default_node_pool).toBe(true);
     expect(c.deletion_protection).toBe(true);
     expect(c.node_config.service_account).toMatch(/google_service_account\.Cluster_BootstrapNodeServiceAccount_/);
+    expect(c.datapath_provider).toBe("ADVANCED_DATAPATH");
+    expect(c.network_policy).toEqual({ enabled: false });
+    expect(c.binary_authorization).toEqual({ evaluation_mode: "PROJECT_SINGLETON_POLICY_ENFORCE" });
+    expect(c.master_auth).toEqual({ client_certificate_config: { issue_client_certificate: false } });
+    expect(c.enable_intranode_visibility).toBe(true);
   });
 
   test.each(["Build", "Evidence", "Deploy"])("%s pool: GKE_METADATA, secure boot, integrity monitoring, COS_CONTAINERD, auto-repair/upgrade, taint, labels, boot CMEK, dedicated SA", (pool) => {

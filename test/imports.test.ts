@@ -2,7 +2,7 @@ import { readdirSync, readFileSync, statSync } from "fs";
 import { join } from "path";
 
 const ROOT = join(__dirname, "..");
-const DIRS = ["src", "constructs", "stacks", "examples", "test", "bench"];
+const DIRS = ["src", "constructs", "stacks", "examples", "test", "bench", "tools"];
 
 function sourceFiles(dir: string): string[] {
   let entries: string[];
