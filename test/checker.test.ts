@@ -146,6 +146,42 @@ describe("HIPAA rules no public scanner has", () => {
   });
 });
 
+describe("claim template / trust consistency (across stacks)", () => {
+  const trust = (sub: string) =>
+    unitFromJson("aws.tf.json", {
+      resource: {
+        aws_iam_openid_connect_provider: { gh: { url: "https://token.actions.githubusercontent.com" } },
+        aws_iam_role: {
+          r: {
+            assume_role_policy: JSON.stringify({
+              Statement: [{ Effect: "Allow", Principal: { Federated: "${aws_iam_openid_connect_provider.gh.arn}" }, Action: "sts:AssumeRoleWithWebIdentity", Condition: { StringEquals: { "token.actions.githubusercontent.com:aud": "sts.amazonaws.com", "token.actions.githubusercontent.com:sub": sub } } }],
+            }),
+          },
+        },
+      },
+    });
+  const template = (body: object) => unitFromJson("github.tf.json", { resource: { github_actions_repository_oidc_subject_claim_customization_template: { t: { repository: "app", ...body } } } });
+  const rule = (units: ReturnType<typeof unitFromJson>[]) => evaluate(units, ALL_RULES).find((f) => f.rule === "HIPAA-OIDC-CLAIM-TEMPLATE-CONSISTENCY")?.verdict;
+
+  test("a default template and a repo: sub agree", () => {
+    expect(rule([trust("repo:org/app:environment:production"), template({ use_default: true })])).toBe("pass");
+  });
+
+  test("a customized template and a default-shaped trusted sub disagree: the role could never be assumed", () => {
+    expect(rule([trust("repo:org/app:environment:production"), template({ use_default: false, include_claim_keys: ["repository_owner_id", "repository_id", "context"] })])).toBe("fail");
+  });
+
+  test("the reference app's stacks agree", async () => {
+    const { buildReferenceApp } = require("../examples/reference/main");
+    const { Testing, TerraformStack } = require("cdktf");
+    const app = buildReferenceApp(Testing.app());
+    const units = app.node.children.filter((c: any) => TerraformStack.isStack(c)).map((s: any) => unitFromJson(s.node.id, JSON.parse(Testing.synth(s))));
+    const verdicts = evaluate(units, ALL_RULES).filter((f) => f.rule === "HIPAA-OIDC-CLAIM-TEMPLATE-CONSISTENCY");
+    expect(verdicts.length).toBe(12);
+    expect(verdicts.every((f) => f.verdict === "pass")).toBe(true);
+  });
+});
+
 describe("CLI", () => {
   const dir = mkdtempSync(join(tmpdir(), "hipaa-cli-"));
   writeFileSync(join(dir, "bad.tf.json"), JSON.stringify({ resource: { aws_kms_key: { k: { enable_key_rotation: false } } } }));

@@ -10,7 +10,11 @@ export class ResourceIndex {
   private readonly referrers = new Map<string, TfResource[]>();
   private readonly byType = new Map<string, TfResource[]>();
 
-  constructor(public readonly unit: TfUnit) {
+  /**
+   * @param everything resources of every unit being judged, by type, for the few rules that
+   *   compare across stacks (a claim template in the GitHub stack, a role in an AWS stack)
+   */
+  constructor(public readonly unit: TfUnit, private readonly everything: ReadonlyMap<string, readonly TfResource[]> = new Map()) {
     for (const r of unit.resources) {
       this.byAddress.set(r.address, r);
       const sameType = this.byType.get(r.type);
@@ -54,6 +58,11 @@ export class ResourceIndex {
 
   public get(address: string): TfResource | undefined {
     return this.byAddress.get(address);
+  }
+
+  /** Resources of `type` in every unit being judged. */
+  public ofTypeEverywhere(type: string): readonly TfResource[] {
+    return this.everything.get(type) ?? this.ofType(type);
   }
 
   public ofType(type: string): readonly TfResource[] {

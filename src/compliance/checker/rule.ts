@@ -44,9 +44,17 @@ export const fail = (message: string): Judgement => ({ verdict: "fail", message 
 export function evaluate(units: readonly TfUnit[], rules: readonly Rule[]): Finding[] {
   const byType = new Map<string, Rule[]>();
   for (const rule of rules) for (const t of rule.resourceTypes) byType.set(t, [...(byType.get(t) ?? []), rule]);
+  const everything = new Map<string, TfResource[]>();
+  for (const unit of units) {
+    for (const r of unit.resources) {
+      const list = everything.get(r.type);
+      if (list) list.push(r);
+      else everything.set(r.type, [r]);
+    }
+  }
   const findings: Finding[] = [];
   for (const unit of units) {
-    const index = new ResourceIndex(unit);
+    const index = new ResourceIndex(unit, everything);
     for (const resource of unit.resources) {
       for (const rule of byType.get(resource.type) ?? []) {
         if (resource.mode !== "managed") continue;

@@ -66,6 +66,36 @@ export const AWS_IDENTITY_RULES: readonly Rule[] = [
     },
   },
   {
+    id: "HIPAA-OIDC-CLAIM-TEMPLATE-CONSISTENCY",
+    title: "The sub a role trusts has the shape the repository's OIDC claim template makes GitHub emit",
+    severity: "critical",
+    controls: [Cfr.AUTHENTICATION],
+    resourceTypes: ["aws_iam_role"],
+    fix: "derive the role trust and the claim template from one GithubOidcSubject (HipaaSubstrate does), or align the template's include_claim_keys with the trusted sub",
+    equivalents: [],
+    evaluate: (role, index) => {
+      const statements = federatedStatements(role, isGithubProvider, index);
+      if (!statements || statements.length === 0) return undefined;
+      const templates = index.ofTypeEverywhere("github_actions_repository_oidc_subject_claim_customization_template");
+      if (templates.length === 0) return undefined;
+      for (const s of statements) {
+        const sub = conditionEntries(s).find(([op, k]) => op === "StringEquals" && k === `${GH}:sub`)?.[2];
+        if (!sub) continue;
+        const repo = /^repo:[^/@]+(?:@\d+)?\/([^:@]+)/.exec(sub)?.[1] ?? /(?:^|:)repository:[^/]+\/([^:]+)/.exec(sub)?.[1];
+        const template = templates.find((t) => (repo !== undefined && str(t.body.repository) === repo));
+        if (!template) continue;
+        const useDefault = bool(template.body.use_default) === true;
+        if (useDefault && !sub.startsWith("repo:")) return fail(`${template.address} emits the default repo:... sub, but the role trusts "${sub}"`);
+        if (!useDefault) {
+          const keys = strings(template.body.include_claim_keys);
+          const shape = keys.map((k) => (k === "context" ? "environment" : k)).join(":.*:");
+          if (!new RegExp(`^${shape}:`).test(sub)) return fail(`${template.address} emits a sub from ${keys.join(", ")}, but the role trusts "${sub}"`);
+        }
+      }
+      return pass("the trusted sub matches the repository's claim template");
+    },
+  },
+  {
     id: "HIPAA-IAM-IRSA-TRUST",
     title: "IRSA roles are trusted by one namespace and service account, with the audience pinned",
     severity: "critical",
