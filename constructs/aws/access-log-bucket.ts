@@ -28,8 +28,9 @@ export interface AccessLogBucketProps {
  *
  * It is hardened like the evidence bucket (no public access, ACLs disabled, versioning,
  * TLS-only, deletes denied, `prevent_destroy`) with two differences S3 imposes on log targets:
- * default encryption is SSE-S3, since S3 log delivery cannot write with a KMS key, and there is
- * no Object Lock default retention, which log delivery does not support. It does not log its
+ * default encryption is SSE-S3, the encryption S3 documents for log targets (a KMS key would
+ * need the log delivery service on its policy, and a mistake there silently stops delivery), and
+ * there is no Object Lock default retention, which log delivery does not support. It does not log its
  * own access: a bucket cannot usefully log to itself.
  */
 export class AccessLogBucket extends Construct {
@@ -127,7 +128,7 @@ export class AccessLogBucket extends Construct {
     recordControl(this, {
       section: Cfr.ENCRYPTION,
       resources: [encryption],
-      how: "Access logs are encrypted at rest with SSE-S3 (the only default encryption S3 log delivery supports).",
+      how: "Access logs are encrypted at rest with SSE-S3, the encryption S3 documents for log delivery targets.",
     });
   }
 

@@ -133,7 +133,7 @@ export const AWS_RULES: readonly Rule[] = [
       const sse = companion(index, bucket, "aws_s3_bucket_server_side_encryption_configuration")?.body ?? block(bucket.body, "server_side_encryption_configuration");
       const byDefault = path(sse, "rule", "apply_server_side_encryption_by_default");
       if (str(byDefault?.sse_algorithm)?.startsWith("aws:kms") && str(byDefault?.kms_master_key_id)) return pass("SSE-KMS with a customer-managed key");
-      return isS3LogBucket(bucket, index) ? pass("log buckets may use SSE-S3: S3 log delivery cannot write with a KMS key") : fail("not encrypted with a customer-managed KMS key");
+      return isS3LogBucket(bucket, index) ? pass("log target buckets may use SSE-S3, the encryption S3 documents for server access log delivery") : fail("not encrypted with a customer-managed KMS key");
     },
   },
   {
