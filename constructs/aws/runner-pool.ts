@@ -6,7 +6,7 @@ import { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import { LaunchTemplate } from "@cdktf/provider-aws/lib/launch-template";
 import { Token } from "cdktf";
 import { HipaaConfigError } from "../../src/errors";
-import { Environment, RunnerPurpose, validatePurposeResources } from "../../src/model";
+import { assertPoolEnvironment, Environment, RunnerPurpose, validatePurposeResources } from "../../src/model";
 import { Cfr, recordControl } from "../../src/compliance";
 import { AwsAccountContext } from "./account-context";
 import { ClusterDeployAccess, DeployTarget } from "./cluster-deploy-access";
@@ -253,14 +253,7 @@ function capitalize(s: string): string {
 
 function validatePool(path: string, props: RunnerPoolProps): void {
   const env = props.environment;
-  if (!props.cluster.environments.some((e) => e.name === env.name)) {
-    throw new HipaaConfigError({
-      path,
-      problem: `environment "${env.name}" is not one of the environments of cluster ${props.cluster.path} (${props.cluster.environments.map((e) => e.name).join(", ")})`,
-      cfr: Cfr.ACCESS_MANAGEMENT,
-      fix: "add the environment to the cluster's environments, or put the pool on that environment's own cluster",
-    });
-  }
+  assertPoolEnvironment(path, props.cluster, env, props.deployTarget?.environment);
   if (props.sshKeyName !== undefined) {
     throw new HipaaConfigError({
       path,
@@ -292,14 +285,6 @@ function validatePool(path: string, props: RunnerPoolProps): void {
     { build: "signingKey", evidence: "evidenceBucket", deploy: "deployTarget" },
     env.name,
   );
-  if (props.deployTarget && props.deployTarget.environment.name !== env.name) {
-    throw new HipaaConfigError({
-      path,
-      problem: `the deploy target belongs to environment "${props.deployTarget.environment.name}", not "${env.name}"`,
-      cfr: Cfr.ACCESS_MANAGEMENT,
-      fix: `deploy from a "${props.deployTarget.environment.name}" pool; a pool deploys only to its own environment`,
-    });
-  }
   if (props.ecrRepositoryArns?.some((a) => !Token.isUnresolved(a) && (/[*?]/.test(a) || !/^arn:aws[a-z-]*:ecr:[a-z0-9-]+:\d{12}:repository\//.test(a)))) {
     throw new HipaaConfigError({ path, problem: `ecrRepositoryArns ${JSON.stringify(props.ecrRepositoryArns)} must name repositories exactly`, cfr: Cfr.ACCESS_CONTROL, fix: "pass full ECR repository ARNs" });
   }

@@ -5,7 +5,7 @@ import { ProjectIamMember } from "@cdktf/provider-google/lib/project-iam-member"
 import { ServiceAccount } from "@cdktf/provider-google/lib/service-account";
 import { ServiceAccountIamMember } from "@cdktf/provider-google/lib/service-account-iam-member";
 import { HipaaConfigError } from "../../src/errors";
-import { Environment, RunnerPurpose, validatePurposeResources } from "../../src/model";
+import { assertPoolEnvironment, Environment, RunnerPurpose, validatePurposeResources } from "../../src/model";
 import { Cfr, recordControl } from "../../src/compliance";
 import { stableSuffix } from "../../src/naming";
 import { CloudKmsSigningKey } from "./cloud-kms-signing-key";
@@ -168,14 +168,7 @@ export class GkeRunnerPool extends Construct implements IGcpPrincipal {
 
 function validateGkePool(path: string, props: GkeRunnerPoolProps): void {
   const env = props.environment;
-  if (!props.cluster.environments.some((e) => e.name === env.name)) {
-    throw new HipaaConfigError({
-      path,
-      problem: `environment "${env.name}" is not one of the environments of cluster ${props.cluster.path} (${props.cluster.environments.map((e) => e.name).join(", ")})`,
-      cfr: Cfr.ACCESS_MANAGEMENT,
-      fix: "add the environment to the cluster's environments, or put the pool on that environment's own cluster",
-    });
-  }
+  assertPoolEnvironment(path, props.cluster, env, props.deployTarget?.environment);
   if (props.workloadMetadataMode !== undefined && props.workloadMetadataMode !== "GKE_METADATA") {
     throw new HipaaConfigError({
       path,
@@ -200,9 +193,6 @@ function validateGkePool(path: string, props: GkeRunnerPoolProps): void {
     { build: "signingKey", evidence: "evidenceBucket", deploy: "deployTarget" },
     env.name,
   );
-  if (props.deployTarget && props.deployTarget.environment.name !== env.name) {
-    throw new HipaaConfigError({ path, problem: `the deploy target belongs to environment "${props.deployTarget.environment.name}", not "${env.name}"`, cfr: Cfr.ACCESS_MANAGEMENT, fix: "a pool deploys only to its own environment's cluster" });
-  }
   if (props.artifactRepositories?.some((r) => !/^projects\/[a-z][-a-z0-9]{4,28}[a-z0-9]\/locations\/[a-z0-9-]+\/repositories\/[a-z][-a-z0-9]*$/.test(r))) {
     throw new HipaaConfigError({ path, problem: `artifactRepositories ${JSON.stringify(props.artifactRepositories)} must name repositories exactly`, cfr: Cfr.ACCESS_CONTROL, fix: "pass projects/P/locations/L/repositories/R" });
   }

@@ -1,4 +1,5 @@
 import { HipaaConfigError } from "../errors";
+import { Environment } from "./environment";
 
 /** What a runner pool's jobs do; each purpose gets only its own permissions (seed: the three pools). */
 export enum RunnerPurpose {
@@ -39,5 +40,33 @@ export function validatePurposeResources(
   }
   if (!given.includes(required[purpose])) {
     throw new HipaaConfigError({ path, problem: `a ${purpose} pool needs ${required[purpose]}`, fix: `pass the ${environmentName} environment's ${required[purpose]}` });
+  }
+}
+
+/**
+ * Refuses a runner pool for an environment its cluster does not serve, or whose deploy target
+ * belongs to another environment: a pool acts only in its own environment (45 CFR 164.308(a)(4)).
+ */
+export function assertPoolEnvironment(
+  path: string,
+  cluster: { readonly path: string; readonly environments: readonly Environment[] },
+  environment: Environment,
+  deployTargetEnvironment?: Environment,
+): void {
+  if (!cluster.environments.some((e) => e.name === environment.name)) {
+    throw new HipaaConfigError({
+      path,
+      problem: `environment "${environment.name}" is not one of the environments of cluster ${cluster.path} (${cluster.environments.map((e) => e.name).join(", ")})`,
+      cfr: "164.308(a)(4)",
+      fix: "add the environment to the cluster's environments, or put the pool on that environment's own cluster",
+    });
+  }
+  if (deployTargetEnvironment && deployTargetEnvironment.name !== environment.name) {
+    throw new HipaaConfigError({
+      path,
+      problem: `the deploy target belongs to environment "${deployTargetEnvironment.name}", not "${environment.name}"`,
+      cfr: "164.308(a)(4)",
+      fix: `deploy from a "${deployTargetEnvironment.name}" pool; a pool deploys only to its own environment's cluster`,
+    });
   }
 }
