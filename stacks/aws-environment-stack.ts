@@ -1,9 +1,12 @@
 import { Construct } from "constructs";
-import { TerraformStack } from "cdktf";
+import { S3Backend, TerraformLocal, TerraformStack } from "cdktf";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
+import { DataAwsEksCluster } from "@cdktf/provider-aws/lib/data-aws-eks-cluster";
 import { DataAwsSubnets } from "@cdktf/provider-aws/lib/data-aws-subnets";
 import { HipaaConfigError } from "../src/errors";
+import { Cfr } from "../src/compliance";
 import { Environment, GithubOidcSubject, GitlabOidcSubject, RunnerPurpose } from "../src/model";
+import { AutoScalingServiceRole } from "../constructs/aws/autoscaling-service-role";
 import { EvidenceAuditorRole } from "../constructs/aws/evidence-auditor-role";
 import { EvidenceBucket, EvidenceBucketProps } from "../constructs/aws/evidence-bucket";
 import { EvidenceWriterRole } from "../constructs/aws/evidence-writer-role";
@@ -59,6 +62,44 @@ export interface AwsRunnerOptions {
   readonly existingCluster?: Omit<Parameters<typeof RunnerCluster.fromExisting>[2], "environments">;
   /** ECR repositories the build pool pushes to. @default - none */
   readonly ecrRepositoryArns?: readonly string[];
+  /**
+   * The named platform administrators of a created runner cluster (IAM role ARNs); required
+   * when no `existingCluster` is given (see RunnerCluster).
+   * @default - none
+   */
+  readonly platformAdminArns?: readonly string[];
+  /**
+   * True when the account's EC2 Auto Scaling service-linked role already exists (any Auto
+   * Scaling group ever ran in it, or another stack of this account creates it): it is then
+   * looked up instead of created, since creating it twice fails.
+   * @default false - the role is created
+   */
+  readonly autoScalingServiceRoleExists?: boolean;
+}
+
+/** The environment's workload cluster, looked up by name so a missing one fails at plan. */
+export interface AwsWorkloadClusterOptions {
+  /** The EKS cluster's name (it must exist in this stack's account and region). */
+  readonly clusterName: string;
+  /** Namespaces deploys may change (AmazonEKSEditPolicy scoped to them). */
+  readonly namespaces: readonly string[];
+}
+
+/**
+ * Where the stack keeps its Terraform state: an S3 bucket with S3-native locking
+ * (`use_lockfile`, Terraform 1.10+) and SSE-KMS with a customer-managed key. PHI environment
+ * stacks with local state fail the HIPAA gate (HIPAA-STATE-REMOTE-ENCRYPTED): state holds
+ * every resource's attributes and must be as protected as the resources.
+ */
+export interface AwsStateBackend {
+  /** The state bucket (created beforehand, in the environment's account). */
+  readonly bucket: string;
+  /** The KMS key ARN state objects are encrypted with. */
+  readonly kmsKeyArn: string;
+  /** @default - the stack's region */
+  readonly region?: string;
+  /** @default `<stack id>/terraform.tfstate` */
+  readonly key?: string;
 }
 
 export interface AwsEnvironmentStackProps {
@@ -86,9 +127,11 @@ export interface AwsEnvironmentStackProps {
    * roles get "deploy to this cluster" (its namespaces only).
    * @default - none
    */
-  readonly workloadCluster?: Omit<DeployTarget, "environment">;
+  readonly workloadCluster?: AwsWorkloadClusterOptions;
   /** Runner cluster and the build, evidence and deploy pools (needs workloadCluster). @default - none */
   readonly runners?: AwsRunnerOptions;
+  /** Remote state. @default - local state (refused by the HIPAA gate for PHI environments) */
+  readonly stateBackend?: AwsStateBackend;
 }
 
 /**
@@ -106,11 +149,30 @@ export class AwsEnvironmentStack extends TerraformStack {
   public readonly evidenceAuditorRole?: EvidenceAuditorRole;
   public readonly runnerCluster?: IRunnerCluster;
   public readonly runnerPools: readonly RunnerPool[];
+  /** The EC2 Auto Scaling service-linked role the runner volume keys name. */
+  public readonly autoScalingServiceRole?: AutoScalingServiceRole;
+  private workloadTarget?: DeployTarget;
 
   constructor(scope: Construct, id: string, props: AwsEnvironmentStackProps) {
     super(scope, id);
     const env = props.environment;
     this.environment = env;
+    declareEnvironment(this, env);
+    if (props.accountId !== undefined) assertAccountId(this.node.path, props.accountId);
+    if (props.stateBackend) {
+      const state = props.stateBackend;
+      assertStateBackend(this.node.path, state);
+      const backend = new S3Backend(this, {
+        bucket: state.bucket,
+        key: state.key ?? `${id}/terraform.tfstate`,
+        region: state.region ?? props.region,
+        encrypt: true,
+        kmsKeyId: state.kmsKeyArn,
+        allowedAccountIds: props.accountId ? [props.accountId] : undefined,
+      });
+      // S3-native state locking (Terraform >= 1.10); the pinned cdktf does not type it yet.
+      backend.addOverride("use_lockfile", true);
+    }
     new AwsProvider(this, "aws", {
       region: props.region,
       allowedAccountIds: props.accountId ? [props.accountId] : undefined,
@@ -168,9 +230,17 @@ export class AwsEnvironmentStack extends TerraformStack {
       const subnetIds = r.privateSubnetIds ?? this.lookUpSubnets(r.privateSubnetTags);
       const cluster = r.existingCluster
         ? RunnerCluster.fromExisting(this, "RunnerCluster", { ...r.existingCluster, environments: [env] })
-        : new RunnerCluster(this, "RunnerCluster", { clusterName: r.clusterName ?? `hipaa-${env.name}-runners`, environments: [env], privateSubnetIds: subnetIds });
+        : new RunnerCluster(this, "RunnerCluster", {
+            clusterName: r.clusterName ?? `hipaa-${env.name}-runners`,
+            environments: [env],
+            privateSubnetIds: subnetIds,
+            platformAdminArns: r.platformAdminArns ?? [],
+          });
       this.runnerCluster = cluster;
-      const common = { cluster, environment: env, privateSubnetIds: subnetIds };
+      this.autoScalingServiceRole = r.autoScalingServiceRoleExists
+        ? AutoScalingServiceRole.lookUp(this, "AutoScalingServiceRole")
+        : AutoScalingServiceRole.create(this, "AutoScalingServiceRole");
+      const common = { cluster, environment: env, privateSubnetIds: subnetIds, autoScalingRole: this.autoScalingServiceRole };
       this.runnerPools = [
         new RunnerPool(this, "BuildRunners", { ...common, purpose: RunnerPurpose.BUILD, signingKey: this.signingKey, ecrRepositoryArns: r.ecrRepositoryArns }),
         new RunnerPool(this, "EvidenceRunners", { ...common, purpose: RunnerPurpose.EVIDENCE, evidenceBucket: this.evidenceBucket }),
@@ -184,10 +254,16 @@ export class AwsEnvironmentStack extends TerraformStack {
       throw new HipaaConfigError({
         path: `${this.node.path}/runners`,
         problem: "a deploy runner pool needs the environment's workload cluster",
-        fix: "pass workloadCluster: { clusterName, clusterArn, namespaces }",
+        fix: "pass workloadCluster: { clusterName, namespaces }",
       });
     }
-    return { ...props.workloadCluster, environment: this.environment };
+    if (!this.workloadTarget) {
+      // A data source, not a literal name: a cluster that does not exist fails at plan with
+      // "cluster not found" instead of access entries failing half-way through an apply.
+      const cluster = new DataAwsEksCluster(this, "WorkloadCluster", { name: props.workloadCluster.clusterName });
+      this.workloadTarget = { clusterName: cluster.name, clusterArn: cluster.arn, namespaces: props.workloadCluster.namespaces, environment: this.environment };
+    }
+    return this.workloadTarget;
   }
 
   private lookUpSubnets(tags: Readonly<Record<string, string>> | undefined): string[] {
@@ -213,5 +289,35 @@ export class AwsEnvironmentStack extends TerraformStack {
         fix: `put it in the "${other.name}" stack; each environment's trust lives in its own stack and account`,
       });
     }
+  }
+}
+
+/**
+ * Declares, as a Terraform local, which environment the stack is and whether it handles PHI, so
+ * the HIPAA checker can judge stack-level rules (remote state) on any stack that declares it,
+ * hand-written ones included. A local changes no resource.
+ */
+export function declareEnvironment(stack: TerraformStack, env: Environment): void {
+  new TerraformLocal(stack, "hipaa_environment", { name: env.name, tier: env.tier, handles_phi: env.handlesPhi });
+}
+
+/** A 12-digit AWS account id. */
+export function assertAccountId(path: string, accountId: string): void {
+  if (!/^\d{12}$/.test(accountId)) {
+    throw new HipaaConfigError({ path, problem: `AWS account id ${JSON.stringify(accountId)} is not 12 digits`, fix: "pass the account id as a 12-digit string, e.g. \"111122223333\" (leading zeros kept)" });
+  }
+}
+
+function assertStateBackend(path: string, state: AwsStateBackend): void {
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(state.bucket)) {
+    throw new HipaaConfigError({ path: `${path}/stateBackend`, problem: `state bucket ${JSON.stringify(state.bucket)} is not an S3 bucket name`, fix: "pass the name of the state bucket (3-63 lowercase letters, digits, dots, hyphens)" });
+  }
+  if (!/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)\/[A-Za-z0-9/_-]+$/.test(state.kmsKeyArn)) {
+    throw new HipaaConfigError({
+      path: `${path}/stateBackend`,
+      problem: `state kmsKeyArn ${JSON.stringify(state.kmsKeyArn)} is not a KMS key ARN`,
+      cfr: Cfr.ENCRYPTION,
+      fix: "pass the customer-managed key's ARN, e.g. arn:aws:kms:us-east-1:111122223333:key/1234abcd-...",
+    });
   }
 }

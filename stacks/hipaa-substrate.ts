@@ -17,7 +17,8 @@ import { ComplianceWorkflowsRepository, GithubTeamRef } from "../constructs/gith
 import { OidcClaimTemplate } from "../constructs/github/oidc-claim-template";
 import { ProtectedEnvironment } from "../constructs/github/protected-environment";
 import { RunnerGroup } from "../constructs/github/runner-group";
-import { AwsEnvironmentStack } from "./aws-environment-stack";
+import { assertAccountId, AwsEnvironmentStack, AwsStateBackend } from "./aws-environment-stack";
+import { Cfr, recordException } from "../src/compliance";
 import { GcpEnvironmentStack } from "./gcp-environment-stack";
 
 /** One application repository and the environments it deploys to. */
@@ -40,8 +41,30 @@ export interface SubstrateRepository {
 
 export interface SubstrateAwsSettings {
   readonly region: string;
-  /** The AWS account of each environment, by environment name. */
+  /**
+   * The AWS account of each environment, by environment name (12 digits). One account per
+   * environment is the isolation the substrate is built for; two environments in one account
+   * are refused unless `sharedAccounts` says why.
+   */
   readonly accounts: Readonly<Record<string, string>>;
+  /**
+   * Accept environments that share an AWS account, with the reason (it reaches the control map).
+   * The account's one GitHub OIDC provider and Auto Scaling service-linked role are then created
+   * by the stack of the first such environment (in `environments` order) and looked up or
+   * imported by the others, which must be applied after it.
+   * @default - refused
+   */
+  readonly sharedAccounts?: { readonly reason: string };
+  /**
+   * Account-wide resources that already exist, by account id, so the stacks look them up
+   * instead of creating them (creating either a second time fails): the GitHub Actions OIDC
+   * provider, and the EC2 Auto Scaling service-linked role (present once any Auto Scaling group
+   * has run in the account).
+   * @default - none exist: each account's first stack creates both
+   */
+  readonly existingInAccounts?: { readonly githubOidcProvider?: readonly string[]; readonly autoScalingServiceRole?: readonly string[] };
+  /** Remote state of each environment's stack, by environment name. @default - local state (the gate refuses it for PHI environments) */
+  readonly stateBackends?: Readonly<Record<string, AwsStateBackend>>;
   /** Roles of the people who audit, by environment name. @default - no auditor role */
   readonly auditorPrincipalArns?: Readonly<Record<string, readonly string[]>>;
   /**
@@ -49,7 +72,14 @@ export interface SubstrateAwsSettings {
    * environment's workload cluster (named `<substrate id>-<env>`).
    * @default - no runners
    */
-  readonly runners?: { readonly privateSubnetTags: Readonly<Record<string, string>>; readonly deployNamespaces: readonly string[] };
+  readonly runners?: {
+    readonly privateSubnetTags: Readonly<Record<string, string>>;
+    readonly deployNamespaces: readonly string[];
+    /** The named administrators of each environment's runner cluster (IAM role ARNs), by environment name. */
+    readonly platformAdminArns: Readonly<Record<string, readonly string[]>>;
+    /** @default `<substrate id>-<env>` */
+    readonly workloadClusterNames?: Readonly<Record<string, string>>;
+  };
 }
 
 export interface SubstrateGcpSettings {
@@ -202,28 +232,49 @@ export class HipaaSubstrate extends Construct {
     const forEnv = (map: Map<string, GithubOidcSubject>, env: string) => [...map.entries()].filter(([k]) => k.endsWith(`/${env}`)).map(([, s]) => s);
     const aws = new Map<string, AwsEnvironmentStack>();
     const gcp = new Map<string, GcpEnvironmentStack>();
+    const accountPlan = config.aws ? planAccounts(path, config.aws, environments) : undefined;
     for (const environment of environments) {
       const env = environment.name;
-      if (config.aws) {
-        const accountId = config.aws.accounts[env];
-        if (!accountId) {
-          throw new HipaaConfigError({ path: `${path}/aws`, problem: `no AWS account is given for environment "${env}"`, cfr: "164.308(a)(4)", fix: `add accounts: { ${env}: "123456789012" }` });
-        }
+      if (config.aws && accountPlan) {
+        const awsConfig = config.aws;
+        const accountId = awsConfig.accounts[env];
         const deployments = forEnv(subjects, env);
-        aws.set(
-          env,
-          new AwsEnvironmentStack(app, `${id}-${env}`, {
-            environment,
-            region: config.aws.region,
-            accountId,
-            github: deployments.length > 0 ? { deployments, evidenceWriters: forEnv(evidenceSubjects, env) } : undefined,
-            auditorPrincipalArns: config.aws.auditorPrincipalArns?.[env],
-            workloadCluster: config.aws.runners
-              ? { clusterName: `${id}-${env}`, clusterArn: `arn:aws:eks:${config.aws.region}:${accountId}:cluster/${id}-${env}`, namespaces: config.aws.runners.deployNamespaces }
+        const owns = accountPlan.owner.get(accountId) === env;
+        const existing = awsConfig.existingInAccounts;
+        const oidcExists = !owns || (existing?.githubOidcProvider ?? []).includes(accountId);
+        const runners = awsConfig.runners;
+        const stack = new AwsEnvironmentStack(app, `${id}-${env}`, {
+          environment,
+          region: awsConfig.region,
+          accountId,
+          stateBackend: awsConfig.stateBackends?.[env],
+          github:
+            deployments.length > 0
+              ? {
+                  deployments,
+                  evidenceWriters: forEnv(evidenceSubjects, env),
+                  existingOidcProviderArn: oidcExists ? `arn:${partitionOf(awsConfig.region)}:iam::${accountId}:oidc-provider/${GithubOidcSubject.ISSUER_HOST}` : undefined,
+                }
               : undefined,
-            runners: config.aws.runners ? { privateSubnetTags: config.aws.runners.privateSubnetTags } : undefined,
-          }),
-        );
+          auditorPrincipalArns: awsConfig.auditorPrincipalArns?.[env],
+          workloadCluster: runners ? { clusterName: runners.workloadClusterNames?.[env] ?? `${id}-${env}`, namespaces: runners.deployNamespaces } : undefined,
+          runners: runners
+            ? {
+                privateSubnetTags: runners.privateSubnetTags,
+                platformAdminArns: runners.platformAdminArns[env],
+                autoScalingServiceRoleExists: !owns || (existing?.autoScalingServiceRole ?? []).includes(accountId),
+              }
+            : undefined,
+        });
+        const sharing = accountPlan.sharers.get(accountId)!;
+        if (sharing.length > 1) {
+          recordException(stack, {
+            section: Cfr.ACCESS_MANAGEMENT,
+            what: `environments ${sharing.join(", ")} share AWS account ${accountId}${owns ? "" : ` (its OIDC provider and Auto Scaling role are created by ${id}-${accountPlan.owner.get(accountId)}; apply that stack first)`}`,
+            reason: awsConfig.sharedAccounts!.reason,
+          });
+        }
+        aws.set(env, stack);
       }
       if (config.gcp) {
         const project = config.gcp.projects[env];
@@ -246,6 +297,72 @@ export class HipaaSubstrate extends Construct {
     this.awsStacks = aws;
     this.gcpStacks = gcp;
   }
+}
+
+/** AWS partition of a region, for ARNs built before any provider call. */
+function partitionOf(region: string): string {
+  if (region.startsWith("us-gov-")) return "aws-us-gov";
+  if (region.startsWith("cn-")) return "aws-cn";
+  return "aws";
+}
+
+interface AccountPlan {
+  /** The environment whose stack creates each account's account-wide resources. */
+  readonly owner: Map<string, string>;
+  /** The environments in each account, in configuration order. */
+  readonly sharers: Map<string, string[]>;
+}
+
+/**
+ * Validates the account of every environment and decides which stack creates each account's
+ * account-wide resources (one GitHub OIDC provider per account and issuer URL; one Auto
+ * Scaling service-linked role per account): two stacks creating them make the second apply fail.
+ */
+function planAccounts(path: string, aws: SubstrateAwsSettings, environments: readonly Environment[]): AccountPlan {
+  const owner = new Map<string, string>();
+  const sharers = new Map<string, string[]>();
+  for (const environment of environments) {
+    const env = environment.name;
+    const accountId = aws.accounts[env];
+    if (!accountId) {
+      throw new HipaaConfigError({ path: `${path}/aws`, problem: `no AWS account is given for environment "${env}"`, cfr: Cfr.ACCESS_MANAGEMENT, fix: `add accounts: { ${env}: "123456789012" }` });
+    }
+    assertAccountId(`${path}/aws/accounts/${env}`, accountId);
+    if (!owner.has(accountId)) owner.set(accountId, env);
+    sharers.set(accountId, [...(sharers.get(accountId) ?? []), env]);
+  }
+  for (const [accountId, envs] of sharers) {
+    if (envs.length < 2) continue;
+    const reason = aws.sharedAccounts?.reason ?? "";
+    if (reason.trim().length < 20) {
+      throw new HipaaConfigError({
+        path: `${path}/aws/accounts`,
+        problem: `environments ${envs.join(", ")} share AWS account ${accountId}, so a principal of one can reach the other's resources through account-wide IAM`,
+        cfr: Cfr.ACCESS_MANAGEMENT,
+        fix: "give each environment its own account, or pass sharedAccounts: { reason } with a reason of at least 20 characters (it is recorded in the control map)",
+      });
+    }
+  }
+  for (const [key, accounts] of Object.entries(aws.existingInAccounts ?? {})) {
+    for (const accountId of accounts ?? []) {
+      if (!sharers.has(accountId)) {
+        throw new HipaaConfigError({ path: `${path}/aws/existingInAccounts/${key}`, problem: `account ${JSON.stringify(accountId)} is not the account of any environment`, fix: `use one of ${[...sharers.keys()].join(", ")}` });
+      }
+    }
+  }
+  if (aws.runners) {
+    for (const environment of environments) {
+      if (!aws.runners.platformAdminArns?.[environment.name]?.length) {
+        throw new HipaaConfigError({
+          path: `${path}/aws/runners/platformAdminArns`,
+          problem: `no platform administrator is named for the "${environment.name}" runner cluster, so nobody could install or operate its runner controller`,
+          cfr: Cfr.ACCESS_MANAGEMENT,
+          fix: `add platformAdminArns: { ${environment.name}: ["arn:aws:iam::${aws.accounts[environment.name]}:role/..."] }`,
+        });
+      }
+    }
+  }
+  return { owner, sharers };
 }
 
 interface ValidatedRepository {

@@ -1,3 +1,4 @@
+import { STS_GITHUB_CLAIM_KEYS } from "../constructs/aws/role-trust";
 import {
   AwsPrincipal,
   CiOidcProvider,
@@ -63,16 +64,19 @@ describe("GithubDeployRole", () => {
     expect(out.tf).toMatchSnapshot();
   });
 
-  test("trusts only the GitHub provider, with StringEquals on aud, sub, repository_id, owner id and environment", () => {
+  test("trusts only the GitHub provider, with StringEquals on aud, sub, repository_id and environment: only keys STS evaluates", () => {
     expect(trust.Principal).toEqual({ Federated: refAt(out, "aws_iam_openid_connect_provider", "Github/Provider", "arn") });
     expect(trust.Action).toBe("sts:AssumeRoleWithWebIdentity");
     expect(trust.Condition!.StringEquals).toEqual({
       [`${GH}:aud`]: "sts.amazonaws.com",
       [`${GH}:sub`]: "repo:hipaa-app-org/clinical-platform:environment:production",
       [`${GH}:repository_id`]: "260064828",
-      [`${GH}:repository_owner_id`]: "1342004",
       [`${GH}:environment`]: "production",
     });
+    // repository_owner_id is not a verified STS key: a StringEquals on it could make the role
+    // unassumable, and repository_id already pins the repository and its owner.
+    const keys = [...Object.keys(trust.Condition!.StringEquals), ...Object.keys(trust.Condition!.StringLike ?? {})].map((k) => k.slice(GH.length + 1));
+    for (const key of keys) expect(STS_GITHUB_CLAIM_KEYS).toContain(key);
   });
 
   test("the only wildcard is the protected tag-version wildcard on job_workflow_ref, via StringLike", () => {

@@ -1,15 +1,18 @@
+import { AutoScalingServiceRole } from "../constructs/aws/autoscaling-service-role";
 import { EvidenceBucket, RunnerCluster, RunnerPool, RunnerPurpose, SigningKey, statementsOf } from "./support/runners";
 import { Environment, EnvironmentTier } from "../src/model";
 import { actionsOf, awsStack, dev, production, refusal, resourceAt, resourcesOf, statements, synth } from "./support/synth";
 
 const SUBNETS = ["subnet-0aaa1111", "subnet-0bbb2222"];
+const ADMINS = ["arn:aws:iam::444444444444:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_PlatformAdmin_0123456789abcdef"];
 
 function runnerStack() {
   const { stack } = awsStack();
-  const cluster = new RunnerCluster(stack, "Cluster", { clusterName: "hipaa-production-runners", environments: [production], privateSubnetIds: SUBNETS });
+  const cluster = new RunnerCluster(stack, "Cluster", { clusterName: "hipaa-production-runners", environments: [production], privateSubnetIds: SUBNETS, platformAdminArns: ADMINS });
   const key = new SigningKey(stack, "Signing", { environment: production });
   const bucket = new EvidenceBucket(stack, "EvidenceBucket", { environment: production });
-  const common = { cluster, environment: production, privateSubnetIds: SUBNETS };
+  const autoScalingRole = AutoScalingServiceRole.create(stack, "AutoScalingRole");
+  const common = { cluster, environment: production, privateSubnetIds: SUBNETS, autoScalingRole };
   const target = { clusterName: "clinical-production", clusterArn: "arn:aws:eks:us-east-1:444444444444:cluster/clinical-production", namespaces: ["clinical-platform"], environment: production };
   const pools = [
     new RunnerPool(stack, "Build", { ...common, purpose: RunnerPurpose.BUILD, signingKey: key, ecrRepositoryArns: ["arn:aws:ecr:us-east-1:444444444444:repository/clinical-platform"] }),
@@ -42,11 +45,33 @@ describe("RunnerCluster (created)", () => {
 
   test("refusals: one subnet, short log retention, duplicate environments", () => {
     const { stack: s } = awsStack();
-    expect(refusal(() => new RunnerCluster(s, "A", { clusterName: "a", environments: [production], privateSubnetIds: ["subnet-1"] }))).toContain("at least two availability zones");
-    expect(refusal(() => new RunnerCluster(s, "B", { clusterName: "b", environments: [production], privateSubnetIds: SUBNETS, logRetentionDays: 365 }))).toContain(
+    expect(refusal(() => new RunnerCluster(s, "A", { clusterName: "a", environments: [production], privateSubnetIds: ["subnet-1"], platformAdminArns: ADMINS }))).toContain("at least two availability zones");
+    expect(refusal(() => new RunnerCluster(s, "B", { clusterName: "b", environments: [production], privateSubnetIds: SUBNETS, logRetentionDays: 365, platformAdminArns: ADMINS }))).toContain(
       "is not a CloudWatch retention of at least six years (45 CFR 164.316(b)(2)(i))",
     );
-    expect(refusal(() => new RunnerCluster(s, "C", { clusterName: "c", environments: [production, production], privateSubnetIds: SUBNETS }))).toContain("appears more than once");
+    expect(refusal(() => new RunnerCluster(s, "C", { clusterName: "c", environments: [production, production], privateSubnetIds: SUBNETS, platformAdminArns: ADMINS }))).toContain("appears more than once");
+  });
+
+  test("names its platform administrators: an access entry with cluster-admin scope each, and refuses a cluster nobody can administer", () => {
+    const entries = Object.values(resourcesOf(out, "aws_eks_access_entry"));
+    expect(entries.filter((e) => e.principal_arn === ADMINS[0])).toHaveLength(1);
+    const admin = Object.values(resourcesOf(out, "aws_eks_access_policy_association")).filter((a) => a.principal_arn === ADMINS[0]);
+    expect(admin).toHaveLength(1);
+    expect(admin[0]).toMatchObject({ policy_arn: expect.stringMatching(/:eks::aws:cluster-access-policy\/AmazonEKSClusterAdminPolicy$/), access_scope: { type: "cluster" } });
+    const { stack: s } = awsStack();
+    expect(refusal(() => new RunnerCluster(s, "D", { clusterName: "d", environments: [production], privateSubnetIds: SUBNETS, platformAdminArns: [] }))).toContain(
+      "no platform administrator is named",
+    );
+    expect(refusal(() => new RunnerCluster(s, "E", { clusterName: "e", environments: [production], privateSubnetIds: SUBNETS, platformAdminArns: ["arn:aws:iam::444444444444:role/*"] }))).toContain("is not one IAM role or user ARN");
+  });
+
+  test("the secrets key lets the deploying principal create AWS-resource grants (CreateCluster needs one), and use nothing", () => {
+    const policy = resourceAt(out, "aws_kms_key", "Cluster/SecretsKey").policy;
+    const deployer = statements(policy).find((st) => st.Sid === "DeployerCreatesClusterGrant")!;
+    expect(actionsOf(deployer).sort()).toEqual(["kms:CreateGrant", "kms:DescribeKey"]);
+    expect(deployer.Condition).toEqual({ Bool: { "kms:GrantIsForAWSResource": "true" } });
+    const decrypters = statements(policy).filter((st) => actionsOf(st).includes("kms:Decrypt"));
+    expect(decrypters.map((st) => st.Sid).sort()).toEqual(["ClusterSecretsEncryption", "ControlPlaneLogsEncryption"]);
   });
 });
 
@@ -90,7 +115,23 @@ describe("RunnerPool", () => {
     const key = resourceAt(out, "aws_kms_key", "Build/VolumeKey");
     const grant = statements(key.policy).find((s) => s.Sid === "AutoScalingGrantsForVolumes")!;
     expect(grant.Condition).toEqual({ Bool: { "kms:GrantIsForAWSResource": "true" } });
-    expect(grant.Principal.AWS).toContain("role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling");
+    // A reference to the created service-linked role, never its literal ARN: KMS refuses a key
+    // policy naming a role that does not exist yet, and a fresh account has none.
+    expect(grant.Principal.AWS).toMatch(/^\$\{aws_iam_service_linked_role\.AutoScalingRole_[0-9A-F]{8}\.arn\}$/);
+    expect(Object.values(resourcesOf(out, "aws_iam_service_linked_role"))).toEqual([{ aws_service_name: "autoscaling.amazonaws.com" }]);
+  });
+
+  test("where the Auto Scaling role already exists it is looked up, and a pool with neither role nor key is refused", () => {
+    const { stack: s } = awsStack();
+    const cluster = new RunnerCluster(s, "Cluster", { clusterName: "c", environments: [production], privateSubnetIds: SUBNETS, platformAdminArns: ADMINS });
+    const bucket = new EvidenceBucket(s, "EvidenceBucket", { environment: production });
+    const base = { cluster, environment: production, privateSubnetIds: SUBNETS, purpose: RunnerPurpose.EVIDENCE, evidenceBucket: bucket };
+    expect(refusal(() => new RunnerPool(s, "NoRole", base))).toContain("neither creates nor looks up");
+    new RunnerPool(s, "Pool", { ...base, autoScalingRole: AutoScalingServiceRole.lookUp(s, "Existing") });
+    const o = synth(s);
+    expect(o.tf.data!.aws_iam_role).toEqual({ [Object.keys(o.tf.data!.aws_iam_role)[0]]: { name: "AWSServiceRoleForAutoScaling" } });
+    expect(statements(resourceAt(o, "aws_kms_key", "Pool/VolumeKey").policy).find((st) => st.Sid === "AutoScalingGrantsForVolumes")!.Principal.AWS).toMatch(/^\$\{data\.aws_iam_role\.Existing_Role_[0-9A-F]{8}\.arn\}$/);
+    expect(resourcesOf(o, "aws_iam_service_linked_role")).toEqual({});
   });
 
   test("node roles hold only the worker, CNI and registry read-only policies", () => {
@@ -193,7 +234,14 @@ describe("RunnerPool refusals", () => {
       oidcProviderArn: "arn:aws:iam::222222222222:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE",
       environments: [staging],
     });
-    new RunnerPool(stack, "Evidence", { cluster, environment: staging, privateSubnetIds: SUBNETS, purpose: RunnerPurpose.EVIDENCE, evidenceBucket: new EvidenceBucket(stack, "E", { environment: staging }) });
+    new RunnerPool(stack, "Evidence", {
+      cluster,
+      environment: staging,
+      privateSubnetIds: SUBNETS,
+      purpose: RunnerPurpose.EVIDENCE,
+      evidenceBucket: new EvidenceBucket(stack, "E", { environment: staging }),
+      autoScalingRole: AutoScalingServiceRole.lookUp(stack, "AutoScalingRole"),
+    });
     const out = synth(stack);
     expect(resourcesOf(out, "aws_eks_cluster")).toEqual({});
     const [trust] = statements(resourceAt(out, "aws_iam_role", "Evidence/PodRole/Role").assume_role_policy);

@@ -14,3 +14,4 @@ export * from "./runner-cluster";
 export * from "./runner-pool";
 export * from "./scoped-role";
 export * from "./cluster-deploy-access";
+export * from "./autoscaling-service-role";

@@ -58,16 +58,47 @@ export function principalsTrust(path: string, principalArns: readonly string[]):
 }
 
 /**
- * GitHub Actions OIDC: StringEquals on `aud` and every claim the subject pins (`sub`,
- * `repository_id`, `repository_owner_id`, `environment`, `job_workflow_ref`); StringLike only
- * for a protected `v*` workflow tag pattern. AWS STS evaluates these GitHub claims as
- * condition keys under `token.actions.githubusercontent.com:`.
+ * The GitHub claims AWS STS is verified to evaluate as condition keys under
+ * `token.actions.githubusercontent.com:` (AWS service reference for `sts`). A StringEquals on a
+ * key STS does not evaluate never matches, so the role could never be assumed: only these keys
+ * reach a trust policy.
+ */
+export const STS_GITHUB_CLAIM_KEYS: readonly string[] = [
+  "sub", "aud", "actor", "actor_id", "enterprise_id", "environment", "job_workflow_ref", "ref", "repository", "repository_id", "workflow",
+];
+
+/** GitLab claims STS evaluates under `<issuer host>:`; there is no `environment` key. */
+export const STS_GITLAB_CLAIM_KEYS: readonly string[] = [
+  "sub", "aud", "namespace_id", "pipeline_source", "project_id", "ref_protected", "runner_environment", "user_access_level", "user_email", "user_id", "user_login",
+];
+
+/**
+ * Claims a subject pins that STS is not verified to evaluate, and why leaving each out of an
+ * AWS trust loses nothing (the WIF condition still pins them; Google evaluates any claim).
+ */
+const NOT_FOR_STS: Readonly<Record<string, string>> = {
+  repository_owner_id: "repository_id already pins the repository, and so its owner",
+};
+
+/**
+ * GitHub Actions OIDC: StringEquals on `aud` and every claim the subject pins that STS
+ * evaluates (`sub`, `repository_id`, `environment`, `job_workflow_ref`); StringLike only for a
+ * protected `v*` workflow tag pattern.
  */
 export function githubActionsTrust(path: string, oidcProviderArn: string, subject: GithubOidcSubject, audience = "sts.amazonaws.com"): PolicyStatement {
   const prefix = GithubOidcSubject.ISSUER_HOST;
   const equals: Record<string, string> = { [`${prefix}:aud`]: audience };
   const like: Record<string, string> = {};
   for (const pinned of subject.pinnedClaims) {
+    if (!STS_GITHUB_CLAIM_KEYS.includes(pinned.claim)) {
+      if (NOT_FOR_STS[pinned.claim]) continue;
+      throw new HipaaConfigError({
+        path,
+        problem: `the subject pins claim "${pinned.claim}", which AWS STS does not evaluate: a StringEquals on it would make the role unassumable`,
+        cfr: "164.312(d)",
+        fix: `pin only ${STS_GITHUB_CLAIM_KEYS.join(", ")} in an AWS trust, or carry the claim inside sub with a custom claim template`,
+      });
+    }
     const target = pinned.operator === "StringLike" ? like : equals;
     target[`${prefix}:${pinned.claim}`] = pinned.value;
   }

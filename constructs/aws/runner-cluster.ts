@@ -1,5 +1,7 @@
 import { Construct } from "constructs";
 import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
+import { EksAccessEntry } from "@cdktf/provider-aws/lib/eks-access-entry";
+import { EksAccessPolicyAssociation } from "@cdktf/provider-aws/lib/eks-access-policy-association";
 import { EksCluster } from "@cdktf/provider-aws/lib/eks-cluster";
 import { IamOpenidConnectProvider } from "@cdktf/provider-aws/lib/iam-openid-connect-provider";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
@@ -12,6 +14,7 @@ import { Cfr, recordControl } from "../../src/compliance";
 import { AwsAccountContext } from "./account-context";
 import { PolicyDocument } from "./iam-policy";
 import { kmsAdministrationStatement, KMS_DELETION_WINDOW_DAYS } from "./kms-policy";
+import { principalsTrust } from "./role-trust";
 
 /** What runner pools need of an EKS cluster, whether this construct created it or not. */
 export interface IRunnerCluster {
@@ -44,6 +47,20 @@ export interface RunnerClusterProps {
   readonly environments: readonly Environment[];
   /** Private subnets for the control plane's network interfaces. */
   readonly privateSubnetIds: readonly string[];
+  /**
+   * The named platform administrators (IAM role ARNs, e.g. an SSO permission-set role) who
+   * install and operate the runner controller. Required: the cluster takes access entries only
+   * and grants its creator nothing, so without one nobody could ever administer it. Each gets an
+   * access entry with AmazonEKSClusterAdminPolicy, recorded in the control map by name.
+   */
+  readonly platformAdminArns: readonly string[];
+  /**
+   * Who runs `terraform apply` for this stack. `eks:CreateCluster` with secrets encryption makes
+   * a KMS grant as the caller, so the secrets key lets these principals `kms:CreateGrant` for
+   * AWS resources only (`kms:GrantIsForAWSResource`), never encrypt or decrypt.
+   * @default - the account (`:root`), i.e. whichever principal IAM allows to create grants
+   */
+  readonly deployerPrincipalArns?: readonly string[];
   /**
    * Kubernetes version.
    * @default - EKS's current default
@@ -115,6 +132,8 @@ export class RunnerCluster extends Construct implements IRunnerCluster {
   public readonly environments: readonly Environment[];
   public readonly path: string;
   public readonly secretsKey: KmsKey;
+  /** One access entry per named platform administrator. */
+  public readonly platformAdminEntries: readonly EksAccessEntry[];
 
   constructor(scope: Construct, id: string, props: RunnerClusterProps) {
     super(scope, id);
@@ -136,7 +155,19 @@ export class RunnerCluster extends Construct implements IRunnerCluster {
         fix: "use 2192, 2557, 2922, 3288 or 3653",
       });
     }
+    const admins = props.platformAdminArns ?? [];
+    if (admins.length === 0) {
+      throw new HipaaConfigError({
+        path: this.path,
+        problem: "no platform administrator is named: the cluster uses access entries only and gives its creator no access, so nobody could install or operate the runner controller",
+        cfr: Cfr.ACCESS_MANAGEMENT,
+        fix: "pass platformAdminArns: the IAM role ARNs of the named platform administrators (e.g. their SSO permission-set role)",
+      });
+    }
+    principalsTrust(`${this.path}/platformAdminArns`, admins);
     const account = AwsAccountContext.of(this);
+    const deployers = props.deployerPrincipalArns ?? [account.accountRootArn];
+    if (props.deployerPrincipalArns) principalsTrust(`${this.path}/deployerPrincipalArns`, props.deployerPrincipalArns);
 
     const keyPolicy = new PolicyDocument(`${this.path}/SecretsKey`, [
       kmsAdministrationStatement([account.accountRootArn]),
@@ -165,6 +196,16 @@ export class RunnerCluster extends Construct implements IRunnerCluster {
     new IamRolePolicyAttachment(this, "ClusterPolicy", {
       role: clusterRole.name,
       policyArn: `arn:${account.partition}:iam::aws:policy/AmazonEKSClusterPolicy`,
+    });
+    keyPolicy.addStatement({
+      // CreateCluster creates the cluster's grant with the caller's credentials: without this
+      // statement the first apply fails. Grants for AWS resources only; no use of the key.
+      sid: "DeployerCreatesClusterGrant",
+      effect: "Allow",
+      principals: { AWS: [...deployers] },
+      actions: ["kms:CreateGrant", "kms:DescribeKey"],
+      resources: ["*"],
+      conditions: { Bool: { "kms:GrantIsForAWSResource": "true" } },
     });
     keyPolicy.addStatement({
       sid: "ClusterSecretsEncryption",
@@ -202,6 +243,19 @@ export class RunnerCluster extends Construct implements IRunnerCluster {
       url: this.cluster.identity.get(0).oidc.get(0).issuer,
       clientIdList: ["sts.amazonaws.com"],
     });
+    this.platformAdminEntries = admins.map((arn, i) => {
+      // Ids from the ARN's role name, never the position, so adding an admin moves no address.
+      const name = adminId(arn, i);
+      const entry = new EksAccessEntry(this, `PlatformAdmin-${name}`, { clusterName: this.cluster.name, principalArn: arn, type: "STANDARD" });
+      new EksAccessPolicyAssociation(this, `PlatformAdminPolicy-${name}`, {
+        clusterName: this.cluster.name,
+        principalArn: arn,
+        policyArn: `arn:${account.partition}:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy`,
+        accessScope: { type: "cluster" },
+        dependsOn: [entry],
+      });
+      return entry;
+    });
     this.clusterName = this.cluster.name;
     this.clusterArn = this.cluster.arn;
     this.oidcIssuerHost = issuerHostLocal(this, oidc.url);
@@ -211,6 +265,11 @@ export class RunnerCluster extends Construct implements IRunnerCluster {
       section: Cfr.ACCESS_CONTROL,
       resources: [this.cluster],
       how: "Runner cluster API reachable only on its private endpoint; access by EKS access entries only.",
+    });
+    recordControl(this, {
+      section: Cfr.ACCESS_MANAGEMENT,
+      resources: this.platformAdminEntries,
+      how: `Runner cluster administrators, by name: ${admins.join(", ")} (AmazonEKSClusterAdminPolicy); nobody else, the creator included.`,
     });
     recordControl(this, {
       section: Cfr.ENCRYPTION,
@@ -223,4 +282,10 @@ export class RunnerCluster extends Construct implements IRunnerCluster {
       how: "Every control-plane log type (api, audit, authenticator, controllerManager, scheduler) kept six years.",
     });
   }
+}
+
+/** A stable construct id for an administrator: the last path segment of its ARN. */
+function adminId(arn: string, index: number): string {
+  if (Token.isUnresolved(arn)) return `Admin${index}`;
+  return arn.split("/").pop()!.replace(/[^A-Za-z0-9_-]/g, "-");
 }

@@ -9,6 +9,7 @@ import { HipaaConfigError } from "../../src/errors";
 import { assertPoolEnvironment, Environment, RunnerPurpose, validatePurposeResources } from "../../src/model";
 import { Cfr, recordControl } from "../../src/compliance";
 import { AwsAccountContext } from "./account-context";
+import { AutoScalingServiceRole } from "./autoscaling-service-role";
 import { ClusterDeployAccess, DeployTarget } from "./cluster-deploy-access";
 import { EvidenceBucket } from "./evidence-bucket";
 import { PolicyDocument } from "./iam-policy";
@@ -59,6 +60,14 @@ export interface RunnerPoolProps {
    * @default - a new rotating key the EC2 Auto Scaling service-linked role may use
    */
   readonly volumeKey?: KmsKey;
+  /**
+   * The account's EC2 Auto Scaling service-linked role, created or looked up once per account
+   * (`AutoScalingServiceRole.create` / `.lookUp`). Required unless `volumeKey` is given: the
+   * volume key's policy names the role, and KMS refuses a policy naming a role that does not
+   * exist yet.
+   * @default - none; required when no volumeKey is given
+   */
+  readonly autoScalingRole?: AutoScalingServiceRole;
   /**
    * IMDS hop limit. Only 1 is accepted: with 2 or more, any pod can read the node role's
    * credentials through IMDS and IRSA scoping no longer holds.
@@ -126,7 +135,7 @@ export class RunnerPool extends Construct {
       (policy) => new IamRolePolicyAttachment(this, policy, { role: this.nodeRole.name, policyArn: `arn:${account.partition}:iam::aws:policy/${policy}` }),
     );
 
-    const volumeKeyArn = props.volumeKey?.arn ?? this.createVolumeKey(account).arn;
+    const volumeKeyArn = props.volumeKey?.arn ?? this.createVolumeKey(account, props.autoScalingRole!).arn;
     const volume = (deviceName: string, size: number) => ({
       deviceName,
       ebs: { encrypted: "true", kmsKeyId: volumeKeyArn, volumeSize: size, volumeType: "gp3", deleteOnTermination: "true" },
@@ -193,8 +202,9 @@ export class RunnerPool extends Construct {
     });
   }
 
-  private createVolumeKey(account: AwsAccountContext): KmsKey {
-    const autoscaling = `arn:${account.partition}:iam::${account.accountId}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling`;
+  private createVolumeKey(account: AwsAccountContext, autoScalingRole: AutoScalingServiceRole): KmsKey {
+    // A reference, never the role's literal ARN: the key must be created after the role exists.
+    const autoscaling = autoScalingRole.roleArn;
     const policy = new PolicyDocument(`${this.node.path}/VolumeKey`, [
       kmsAdministrationStatement([account.accountRootArn]),
       {
@@ -260,6 +270,14 @@ function validatePool(path: string, props: RunnerPoolProps): void {
       problem: "SSH access to runner nodes was requested",
       cfr: Cfr.ACCESS_CONTROL,
       fix: "remove sshKeyName; inspect nodes through SSM or Bottlerocket's admin container, which are logged",
+    });
+  }
+  if (!props.volumeKey && !props.autoScalingRole) {
+    throw new HipaaConfigError({
+      path,
+      problem: "the volume key would name the EC2 Auto Scaling service-linked role, which this pool neither creates nor looks up (KMS refuses a key policy naming a role that does not exist; a fresh account has none until its first Auto Scaling group)",
+      cfr: Cfr.ENCRYPTION,
+      fix: "pass autoScalingRole: AutoScalingServiceRole.create(stack, \"AutoScalingRole\") once per account (or .lookUp where the role already exists), or pass your own volumeKey",
     });
   }
   if (props.metadataHopLimit !== undefined && props.metadataHopLimit !== 1) {

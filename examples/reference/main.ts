@@ -58,7 +58,18 @@ export function buildReferenceApp(
       auditorPrincipalArns: Object.fromEntries(
         environments.map((e) => [e.name, [`arn:aws:iam::${accounts[e.name]}:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_HipaaAuditor_0123456789abcdef`]]),
       ),
-      runners: { privateSubnetTags: { "hipaa-substrate/tier": "private" }, deployNamespaces: ["clinical-platform"] },
+      // Each environment's state in its own account: a bucket and key the platform team created
+      // before the first apply (README, "Before the first apply").
+      stateBackends: Object.fromEntries(
+        environments.map((e) => [e.name, { bucket: `clinical-tfstate-${accounts[e.name]}`, kmsKeyArn: `arn:aws:kms:us-east-1:${accounts[e.name]}:alias/clinical-tfstate` }]),
+      ),
+      runners: {
+        privateSubnetTags: { "hipaa-substrate/tier": "private" },
+        deployNamespaces: ["clinical-platform"],
+        platformAdminArns: Object.fromEntries(
+          environments.map((e) => [e.name, [`arn:aws:iam::${accounts[e.name]}:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_PlatformAdmin_0123456789abcdef`]]),
+        ),
+      },
     },
   });
   return app;
