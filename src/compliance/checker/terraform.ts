@@ -50,7 +50,33 @@ export function unitFromJson(file: string, doc: unknown): TfUnit {
       }
     }
   }
+  const settings = settingsOf(file, root);
+  if (settings) resources.push(settings);
   return { file, resources };
+}
+
+/** The pseudo-resource type that carries a unit's stack-level settings. */
+export const SETTINGS_TYPE = "terraform_settings";
+
+/**
+ * A unit's stack-level settings (the state backend and the `hipaa_environment` local) as one
+ * pseudo-resource `terraform_settings.stack`, so stack-level rules (remote state for PHI) are
+ * judged by the same engine. Present only when the document has a terraform or locals block.
+ * `backend` is `{ TYPE: {...config} }`, or absent for local state.
+ */
+function settingsOf(file: string, root: Record<string, unknown>): TfResource | undefined {
+  if (root.terraform === undefined && root.locals === undefined) return undefined;
+  const backendBlock = blocks(root.terraform).map((t) => t.backend).find((b) => b !== undefined);
+  const backend = backendBlock ? Object.fromEntries(Object.entries(unwrap(backendBlock)).map(([type, config]) => [type, unwrap(config)])) : undefined;
+  const locals = Object.assign({}, ...blocks(root.locals)) as Record<string, unknown>;
+  return {
+    type: SETTINGS_TYPE,
+    name: "stack",
+    mode: "managed",
+    file,
+    address: `${SETTINGS_TYPE}.stack`,
+    body: { backend, hipaa_environment: unwrap(locals.hipaa_environment as TfValue) },
+  };
 }
 
 /** Nested blocks as a list, whichever shape they were written in. */
