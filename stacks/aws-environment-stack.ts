@@ -197,6 +197,8 @@ export class AwsEnvironmentStack extends TerraformStack {
             bucket: this.evidenceBucket,
             trust: githubActionsTrust(`${this.node.path}/EvidenceWriter`, provider.providerArn, subject, provider.audience),
             roleName: `hipaa-${env.name}-evidence-writer-${subject.repository.name}`.slice(0, 64),
+            // The evidence layout the pipeline uploads: <repository>/<environment>/<pipeline id>/.
+            prefix: `${subject.repository.name}/${env.name}/`,
             grantName: `EvidenceWriter${subject.repository.name.replace(/[^A-Za-z0-9]/g, "")}`.slice(0, 64),
           }),
       );

@@ -4,7 +4,7 @@ import { AccessLogBucket, AwsPrincipal, EvidenceBucket, EvidenceStorageClass, Ob
 import { collectControlRecords } from "../src/compliance";
 import { HipaaConfigError } from "../src/errors";
 import { Environment, EnvironmentTier, RetentionPeriod } from "../src/model";
-import { actionsOf, awsStack, dev, logicalIdAt, production, refAt, refusal, resourceAt, statement, statements, synth } from "./support/synth";
+import { actionsOf, awsStack, dev, logicalIdAt, production, refAt, refusal, resourceAt, resourcesOf, statement, statements, synth } from "./support/synth";
 
 const WRITER = "arn:aws:iam::111122223333:role/evidence-writer";
 const AUDITOR = "arn:aws:iam::111122223333:role/auditor";
@@ -124,15 +124,32 @@ describe("EvidenceBucket (AWS)", () => {
       }
     });
 
-    test("grantWrite gives put-only object rights to the named principal", () => {
-      const write = statement(policy.policy, "WriteEvidenceWriter");
-      expect(write).toEqual({
+    test("grantWrite gives put-only object rights to the named principal, new keys only (If-None-Match)", () => {
+      expect(statement(policy.policy, "WriteEvidenceWriter")).toEqual({
         Sid: "WriteEvidenceWriter",
         Effect: "Allow",
         Principal: { AWS: WRITER },
-        Action: ["s3:PutObject", "s3:AbortMultipartUpload"],
+        Action: "s3:PutObject",
         Resource: `${bucketRef}/*`,
+        Condition: { Null: { "s3:if-none-match": "false" } },
       });
+      // The parts of a multipart upload cannot carry the header; the completing call must.
+      expect(statement(policy.policy, "WriteEvidenceWriterParts")).toMatchObject({ Action: "s3:PutObject", Condition: { Bool: { "s3:ObjectCreationOperation": "false" } } });
+      expect(statement(policy.policy, "WriteEvidenceWriterAbort")).toMatchObject({ Action: "s3:AbortMultipartUpload", Resource: `${bucketRef}/*` });
+      const writerActions = statements(policy.policy).filter((st) => st.Effect === "Allow" && JSON.stringify(st.Principal).includes(WRITER)).flatMap(actionsOf);
+      expect([...new Set(writerActions)].sort()).toEqual(["s3:AbortMultipartUpload", "s3:PutObject"]);
+    });
+
+    test("grantWrite confines a writer to a prefix, and refuses a prefix that is not one", () => {
+      const { stack: s } = awsStack();
+      const b = new EvidenceBucket(s, "E", { environment: production });
+      b.grantWrite(AwsPrincipal.fromArn(WRITER, "Repo"), { prefix: "clinical-platform/production/" });
+      const out = synth(s);
+      const p = Object.values(resourcesOf(out, "aws_s3_bucket_policy")).map((bp) => bp.policy as string).find((x) => x.includes("WriteRepo"))!;
+      for (const sid of ["WriteRepo", "WriteRepoParts", "WriteRepoAbort"]) expect(statement(p, sid).Resource).toMatch(/\/clinical-platform\/production\/\*$/);
+      for (const bad of ["clinical-platform/*", "clinical-platform", "../x/", "a//"]) {
+        expect(refusal(() => b.grantWrite(AwsPrincipal.fromArn(WRITER, "Bad"), { prefix: bad }))).toContain("is not a plain key prefix ending in \"/\" (45 CFR 164.312(a)(1))");
+      }
     });
 
     test("grantRead gives read and list rights, no write or delete", () => {

@@ -97,6 +97,39 @@ export interface EvidenceBucketProps {
 const MAX_LOCK_DAYS = 36_500; // S3 Object Lock accepts at most 100 years.
 const MIN_REASON_LENGTH = 20;
 
+/** Options of `EvidenceBucket.grantWrite`. */
+export interface EvidenceWriteOptions {
+  /**
+   * The key prefix the writer is confined to, e.g. `clinical-platform/production/` (a
+   * repository's evidence, per environment). It must end with `/` and hold no wildcard.
+   * @default - the whole bucket
+   */
+  readonly prefix?: string;
+}
+
+/** One S3 statement of a grant; `suffix` makes its statement id unique within the grant. */
+interface S3Grant {
+  readonly suffix: string;
+  readonly actions: string[];
+  readonly resources: string[];
+  readonly conditions?: PolicyStatement["conditions"];
+}
+
+const EVIDENCE_PREFIX = /^([A-Za-z0-9._-]+\/)+$/;
+
+function validatePrefix(path: string, prefix: string | undefined): string {
+  if (prefix === undefined) return "";
+  if (!EVIDENCE_PREFIX.test(prefix) || prefix.split("/").some((seg) => seg === "." || seg === "..")) {
+    throw new HipaaConfigError({
+      path,
+      problem: `evidence prefix ${JSON.stringify(prefix)} is not a plain key prefix ending in "/"`,
+      cfr: Cfr.ACCESS_CONTROL,
+      fix: "pass segments of letters, digits, '.', '_' or '-', each ending in '/', e.g. \"clinical-platform/production/\" (no wildcards)",
+    });
+  }
+  return prefix;
+}
+
 /**
  * An S3 bucket for pipeline evidence that nobody can alter: Object Lock in COMPLIANCE mode with
  * six-year default retention, versioning, SSE-KMS with a rotating customer-managed key, no
@@ -230,12 +263,29 @@ export class EvidenceBucket extends Construct {
 
   /**
    * Put-only access for `principal` (the CI identity that emits evidence): s3:PutObject and
-   * s3:AbortMultipartUpload on objects, plus the KMS rights S3 needs to encrypt with the key
-   * (GenerateDataKey, and Decrypt for multipart uploads), only through S3 and only for this
-   * bucket. No read, list, delete or retention change.
+   * s3:AbortMultipartUpload on objects under `options.prefix`, plus the KMS rights S3 needs to
+   * encrypt with the key (GenerateDataKey, and Decrypt for multipart uploads), only through S3
+   * and only for this bucket. No read, list, delete or retention change.
+   *
+   * Every object-creating request must carry `If-None-Match: *` (`s3:if-none-match`), so a
+   * writer can add a new key but never stack a newer version onto existing evidence: in a
+   * versioned bucket that shadow version would be what a plain GET returns. The parts of a
+   * multipart upload (`s3:ObjectCreationOperation` false) are allowed without the header,
+   * since those calls do not accept it; the completing call does.
    */
-  public grantWrite(principal: IAwsPrincipal): void {
-    this.grant(principal, "Write", ["s3:PutObject", "s3:AbortMultipartUpload"], [`${this.bucketArn}/*`], ["kms:GenerateDataKey", "kms:Decrypt"]);
+  public grantWrite(principal: IAwsPrincipal, options: EvidenceWriteOptions = {}): void {
+    const prefix = validatePrefix(this.node.path, options.prefix);
+    const objects = [`${this.bucketArn}/${prefix}*`];
+    this.grant(
+      principal,
+      "Write",
+      [
+        { suffix: "", actions: ["s3:PutObject"], resources: objects, conditions: { Null: { "s3:if-none-match": "false" } } },
+        { suffix: "Parts", actions: ["s3:PutObject"], resources: objects, conditions: { Bool: { "s3:ObjectCreationOperation": "false" } } },
+        { suffix: "Abort", actions: ["s3:AbortMultipartUpload"], resources: objects },
+      ],
+      ["kms:GenerateDataKey", "kms:Decrypt"],
+    );
   }
 
   /**
@@ -247,25 +297,30 @@ export class EvidenceBucket extends Construct {
       principal,
       "Read",
       [
-        "s3:GetObject",
-        "s3:GetObjectVersion",
-        "s3:GetObjectRetention",
-        "s3:GetObjectLegalHold",
-        "s3:GetObjectAttributes",
-        "s3:ListBucket",
-        "s3:ListBucketVersions",
-        "s3:GetBucketLocation",
-        "s3:GetBucketObjectLockConfiguration",
+        {
+          suffix: "",
+          actions: [
+            "s3:GetObject",
+            "s3:GetObjectVersion",
+            "s3:GetObjectRetention",
+            "s3:GetObjectLegalHold",
+            "s3:GetObjectAttributes",
+            "s3:ListBucket",
+            "s3:ListBucketVersions",
+            "s3:GetBucketLocation",
+            "s3:GetBucketObjectLockConfiguration",
+          ],
+          resources: [this.bucketArn, `${this.bucketArn}/*`],
+        },
       ],
-      [this.bucketArn, `${this.bucketArn}/*`],
       ["kms:Decrypt", "kms:DescribeKey"],
     );
   }
 
-  private grant(principal: IAwsPrincipal, intent: string, s3Actions: string[], resources: string[], kmsActions: string[]): void {
+  private grant(principal: IAwsPrincipal, intent: string, s3Grants: readonly S3Grant[], kmsActions: string[]): void {
     assertSameEnvironment(this.node.path, this.environment, principal);
     const sid = sidFrom(intent, principal.grantName);
-    const s3: PolicyStatement = { sid, effect: "Allow", actions: s3Actions, resources };
+    const s3 = s3Grants.map((g): PolicyStatement => ({ sid: `${sid}${g.suffix}`, effect: "Allow", actions: g.actions, resources: g.resources, conditions: g.conditions }));
     const kmsConditions = {
       StringEquals: {
         "kms:ViaService": `s3.${this.region}.amazonaws.com`,
@@ -275,7 +330,7 @@ export class EvidenceBucket extends Construct {
     };
     const kms: PolicyStatement = { sid: `${sid}Key`, effect: "Allow", actions: kmsActions, conditions: kmsConditions };
 
-    this.bucketPolicy.addStatement({ ...s3, principals: { AWS: [principal.principalArn] } });
+    for (const statement of s3) this.bucketPolicy.addStatement({ ...statement, principals: { AWS: [principal.principalArn] } });
     if (this.keyPolicy) {
       this.keyPolicy.addStatement({ ...kms, principals: { AWS: [principal.principalArn] }, resources: ["*"] });
     } else if (!principal.addToPrincipalPolicy) {
@@ -289,7 +344,7 @@ export class EvidenceBucket extends Construct {
     if (principal.addToPrincipalPolicy) {
       // Identity-side statement ids name the bucket, since one role may be granted on several.
       const identitySid = sidFrom(intent, this.node.path);
-      principal.addToPrincipalPolicy({ ...s3, sid: identitySid });
+      s3.forEach((statement, i) => principal.addToPrincipalPolicy!({ ...statement, sid: `${identitySid}${s3Grants[i].suffix}` }));
       principal.addToPrincipalPolicy({ ...kms, sid: `${identitySid}Key`, resources: [this.encryptionKeyArn] });
     }
   }

@@ -15,6 +15,12 @@ export interface EvidenceWriterRoleProps {
   readonly permissionsBoundaryArn?: string;
   /** Statement-id name, unique per bucket. @default "EvidenceWriter" */
   readonly grantName?: string;
+  /**
+   * The key prefix the role may write under, e.g. `clinical-platform/production/`, so one
+   * repository's pipeline can never add evidence at another repository's keys.
+   * @default - the whole bucket
+   */
+  readonly prefix?: string;
 }
 
 /**
@@ -32,11 +38,11 @@ export class EvidenceWriterRole extends ScopedRole {
       roleName: props.roleName,
       permissionsBoundaryArn: props.permissionsBoundaryArn,
     });
-    props.bucket.grantWrite(this);
+    props.bucket.grantWrite(this, { prefix: props.prefix });
     recordControl(this, {
       section: Cfr.AUDIT_CONTROLS,
       resources: [this.role],
-      how: "CI writes evidence through a put-only role: no read, delete or retention change.",
+      how: `CI writes evidence through a put-only role${props.prefix ? ` confined to ${props.prefix}` : ""}: new keys only (If-None-Match), no read, delete or retention change.`,
     });
   }
 }
