@@ -30,6 +30,13 @@ export interface AwsGithubTrustOptions {
   readonly evidenceWriters?: readonly GithubOidcSubject[];
   /** @default - the provider is created (one per account) */
   readonly existingOidcProviderArn?: string;
+  /**
+   * The workload-cluster namespaces each repository's deploy role may change, by repository
+   * name: a deploy identity reaches only its own application's namespaces (Secrets and pod
+   * creation in another application's namespace would lead to that application's IRSA role).
+   * @default - each repository deploys only to the namespace named after it
+   */
+  readonly deployNamespaces?: Readonly<Record<string, readonly string[]>>;
 }
 
 export interface AwsGitlabTrustOptions {
@@ -40,6 +47,11 @@ export interface AwsGitlabTrustOptions {
   readonly audience: string;
   /** @default - the provider is created */
   readonly existingOidcProviderArn?: string;
+  /**
+   * Namespaces each project's deploy role may change, by project path.
+   * @default - each project deploys only to the namespace named after its last path segment
+   */
+  readonly deployNamespaces?: Readonly<Record<string, readonly string[]>>;
 }
 
 export interface AwsRunnerOptions {
@@ -81,7 +93,11 @@ export interface AwsRunnerOptions {
 export interface AwsWorkloadClusterOptions {
   /** The EKS cluster's name (it must exist in this stack's account and region). */
   readonly clusterName: string;
-  /** Namespaces deploys may change (AmazonEKSEditPolicy scoped to them). */
+  /**
+   * Namespaces the environment's deploy runner pool may change (AmazonEKSEditPolicy scoped to
+   * them): the union of the repositories' namespaces. Each deploy role gets only its own
+   * repository's (see `github.deployNamespaces`).
+   */
   readonly namespaces: readonly string[];
 }
 
@@ -128,7 +144,7 @@ export interface AwsEnvironmentStackProps {
    * @default - none
    */
   readonly workloadCluster?: AwsWorkloadClusterOptions;
-  /** Runner cluster and the build, evidence and deploy pools (needs workloadCluster). @default - none */
+  /** Runner cluster and the build and evidence pools, and the deploy pool when a workloadCluster is given. @default - none */
   readonly runners?: AwsRunnerOptions;
   /** Remote state. @default - local state (refused by the HIPAA gate for PHI environments) */
   readonly stateBackend?: AwsStateBackend;
@@ -217,8 +233,15 @@ export class AwsEnvironmentStack extends TerraformStack {
     }
 
     if (props.workloadCluster) {
-      for (const role of [...this.githubDeployRoles, ...this.gitlabDeployRoles]) {
-        new ClusterDeployAccess(role, "ClusterDeploy", role, this.requireWorkloadCluster(props));
+      const deployAccess = (role: GithubDeployRole | GitlabDeployRole, namespaces: readonly string[]) =>
+        new ClusterDeployAccess(role, "ClusterDeploy", role, { ...this.requireWorkloadCluster(props), namespaces });
+      for (const role of this.githubDeployRoles) {
+        const repo = role.subject.repository.name;
+        deployAccess(role, props.github?.deployNamespaces?.[repo] ?? [repo]);
+      }
+      for (const role of this.gitlabDeployRoles) {
+        const project = role.subject.project.path;
+        deployAccess(role, props.gitlab?.deployNamespaces?.[project] ?? [project.split("/").pop()!]);
       }
     }
 
@@ -246,8 +269,12 @@ export class AwsEnvironmentStack extends TerraformStack {
       this.runnerPools = [
         new RunnerPool(this, "BuildRunners", { ...common, purpose: RunnerPurpose.BUILD, signingKey: this.signingKey, ecrRepositoryArns: r.ecrRepositoryArns }),
         new RunnerPool(this, "EvidenceRunners", { ...common, purpose: RunnerPurpose.EVIDENCE, evidenceBucket: this.evidenceBucket }),
-        new RunnerPool(this, "DeployRunners", { ...common, purpose: RunnerPurpose.DEPLOY, deployTarget: this.requireWorkloadCluster(props) }),
       ];
+      // A deploy pool only where something deploys: an environment no repository deploys to
+      // has no workload namespaces to reach.
+      if (props.workloadCluster) {
+        this.runnerPools = [...this.runnerPools, new RunnerPool(this, "DeployRunners", { ...common, purpose: RunnerPurpose.DEPLOY, deployTarget: this.requireWorkloadCluster(props) })];
+      }
     }
   }
 

@@ -37,6 +37,12 @@ export interface SubstrateRepository {
   readonly visibility?: RepositoryVisibility;
   /** Branches lower tiers deploy from. @default ["main"] */
   readonly branchPatterns?: readonly string[];
+  /**
+   * The workload-cluster namespaces this repository deploys to; its deploy roles reach these
+   * and no other. Two repositories may not share one.
+   * @default [name]
+   */
+  readonly namespaces?: readonly string[];
 }
 
 export interface SubstrateAwsSettings {
@@ -68,13 +74,13 @@ export interface SubstrateAwsSettings {
   /** Roles of the people who audit, by environment name. @default - no auditor role */
   readonly auditorPrincipalArns?: Readonly<Record<string, readonly string[]>>;
   /**
-   * Runner pools: the tags of the private subnets, and the namespaces deploys may change on each
-   * environment's workload cluster (named `<substrate id>-<env>`).
+   * Runner pools: the tags of the private subnets, and the named administrators of each
+   * environment's runner cluster. Deploys reach each environment's workload cluster (named
+   * `<substrate id>-<env>`) in the namespaces of the repositories that deploy there.
    * @default - no runners
    */
   readonly runners?: {
     readonly privateSubnetTags: Readonly<Record<string, string>>;
-    readonly deployNamespaces: readonly string[];
     /** The named administrators of each environment's runner cluster (IAM role ARNs), by environment name. */
     readonly platformAdminArns: Readonly<Record<string, readonly string[]>>;
     /** @default `<substrate id>-<env>` */
@@ -243,6 +249,7 @@ export class HipaaSubstrate extends Construct {
         const existing = awsConfig.existingInAccounts;
         const oidcExists = !owns || (existing?.githubOidcProvider ?? []).includes(accountId);
         const runners = awsConfig.runners;
+        const deployNamespaces = repositories.filter((r) => r.config.deploysTo.includes(env)).flatMap((r) => namespacesOf(r.config));
         const stack = new AwsEnvironmentStack(app, `${id}-${env}`, {
           environment,
           region: awsConfig.region,
@@ -254,10 +261,11 @@ export class HipaaSubstrate extends Construct {
                   deployments,
                   evidenceWriters: forEnv(evidenceSubjects, env),
                   existingOidcProviderArn: oidcExists ? `arn:${partitionOf(awsConfig.region)}:iam::${accountId}:oidc-provider/${GithubOidcSubject.ISSUER_HOST}` : undefined,
+                  deployNamespaces: Object.fromEntries(repositories.map((r) => [r.ref.name, namespacesOf(r.config)])),
                 }
               : undefined,
           auditorPrincipalArns: awsConfig.auditorPrincipalArns?.[env],
-          workloadCluster: runners ? { clusterName: runners.workloadClusterNames?.[env] ?? `${id}-${env}`, namespaces: runners.deployNamespaces } : undefined,
+          workloadCluster: runners && deployNamespaces.length > 0 ? { clusterName: runners.workloadClusterNames?.[env] ?? `${id}-${env}`, namespaces: deployNamespaces } : undefined,
           runners: runners
             ? {
                 privateSubnetTags: runners.privateSubnetTags,
@@ -370,8 +378,27 @@ interface ValidatedRepository {
   readonly ref: RepositoryRef;
 }
 
+function namespacesOf(repo: SubstrateRepository): readonly string[] {
+  return repo.namespaces ?? [repo.name];
+}
+
 function validateRepositories(path: string, config: HipaaSubstrateConfig, envs: Map<string, Environment>): ValidatedRepository[] {
   const seen = new Set<string>();
+  const namespaceOwner = new Map<string, string>();
+  for (const repo of config.repositories) {
+    for (const ns of namespacesOf(repo)) {
+      const other = namespaceOwner.get(ns);
+      if (other !== undefined && other !== repo.name) {
+        throw new HipaaConfigError({
+          path: `${path}/repositories/${repo.name}`,
+          problem: `namespace "${ns}" is also ${other}'s: either repository's deploy identity could create pods and read Secrets in the other's namespace, and so act as its workload identity`,
+          cfr: Cfr.ACCESS_MANAGEMENT,
+          fix: "give each repository namespaces of its own (namespaces: [...])",
+        });
+      }
+      namespaceOwner.set(ns, repo.name);
+    }
+  }
   return config.repositories.map((repo) => {
     const where = `${path}/repositories/${repo.name}`;
     if (seen.has(repo.name)) {

@@ -31,7 +31,6 @@ function config(overrides: Partial<HipaaSubstrateConfig> = {}, accounts: Record<
       accounts,
       runners: {
         privateSubnetTags: { "hipaa-substrate/tier": "private" },
-        deployNamespaces: ["clinical-platform"],
         platformAdminArns: Object.fromEntries(Object.entries(accounts).map(([env, account]) => [env, [ADMIN(account)]])),
       },
     },

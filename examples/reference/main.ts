@@ -65,7 +65,6 @@ export function buildReferenceApp(
       ),
       runners: {
         privateSubnetTags: { "hipaa-substrate/tier": "private" },
-        deployNamespaces: ["clinical-platform"],
         platformAdminArns: Object.fromEntries(
           environments.map((e) => [e.name, [`arn:aws:iam::${accounts[e.name]}:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_PlatformAdmin_0123456789abcdef`]]),
         ),
