@@ -76,9 +76,15 @@ export interface HipaaSubstrateConfig {
   /** Its numeric id (the `repository_owner_id` claim). */
   readonly organizationId: number;
   readonly githubPlan: GithubPlan;
-  /** The compliance-workflows repository's name and numeric id. */
+  /** The compliance-workflows repository's name (the governance stack creates it). */
   readonly complianceRepo: string;
-  readonly complianceRepoId: number;
+  /**
+   * Its numeric id, once it exists. Nothing synthesized depends on it (`job_workflow_ref` and
+   * `selected_workflows` name the repository), so a fresh organization can apply before the
+   * repository, and therefore its id, exists.
+   * @default - unknown
+   */
+  readonly complianceRepoId?: number;
   /** The team that owns and releases the compliance workflows. */
   readonly complianceTeam: GithubTeamRef;
   /** Teams that approve deployments (at most 6). */

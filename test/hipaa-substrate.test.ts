@@ -194,6 +194,16 @@ describe("HipaaSubstrate", () => {
     for (const t of trusts) expect(t.Condition!.StringEquals["token.actions.githubusercontent.com:sub"]).toBe(sub);
   });
 
+  test("a fresh organization needs no id for the compliance repository the governance stack creates", () => {
+    const withId = Testing.app();
+    new HipaaSubstrate(withId, "clinical", config());
+    const withoutId = Testing.app();
+    new HipaaSubstrate(withoutId, "clinical", config({ complianceRepoId: undefined }));
+    const a = synthAll(withId);
+    const b = synthAll(withoutId);
+    for (const [name, out] of a) expect(b.get(name)!.tf.resource).toEqual(out.tf.resource);
+  });
+
   test("a public application repository is refused: it could not call the private compliance workflows", () => {
     expect(refusal(() => new HipaaSubstrate(Testing.app(), "x", config({ repositories: [{ ...REFERENCE_REPOSITORIES[0], visibility: RepositoryVisibility.PUBLIC }] })))).toContain(
       "x/repositories/clinical-platform: a public repository cannot call the private compliance repository's reusable workflows",
