@@ -42,6 +42,12 @@ describe("GithubOidcSubject", () => {
     );
   });
 
+  test("an immutableSubjects value that is not one of the enum is refused", () => {
+    expect(refusal(() => new GithubOidcSubject({ repository: repo, environment: staging, format: GithubSubjectFormat.CLASSIC, immutableSubjects: "maybe" as ImmutableSubjects }))).toContain(
+      'immutableSubjects "maybe" is not one of not-emitted, new-since-2026-07-15, opted-in',
+    );
+  });
+
   test("on a repository that emits immutable subjects, a custom template's repo key carries both ids; repository does not", () => {
     const immutableSubjects = ImmutableSubjects.OPTED_IN;
     const s = new GithubOidcSubject({ repository: repo, environment: staging, format: GithubSubjectFormat.CUSTOM, immutableSubjects, claimKeys: [GithubClaimKey.REPO, GithubClaimKey.CONTEXT] });

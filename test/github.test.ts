@@ -152,8 +152,12 @@ describe("ComplianceWorkflowsRepository", () => {
       expect(file.lifecycle).toEqual({ ignore_changes: "all" });
       // A file that already exists is never clobbered.
       expect(file.overwrite_on_create).toBe(false);
-      expect(file.branch).toBe("main");
+      // The repository's default branch, whatever the organization names it (the ruleset targets ~DEFAULT_BRANCH).
+      expect(file.branch).toBeUndefined();
     }
+    const { stack: s } = githubStack();
+    new ComplianceWorkflowsRepository(s, "Trunk", { organization: "hipaa-app-org", plan: GithubPlan.ENTERPRISE, complianceTeam: { id: 5501, slug: "compliance" }, defaultBranch: "trunk" });
+    expect(resourceAt(synth(s), "github_repository_file", "Trunk/CodeOwners").branch).toBe("trunk");
   });
 
   test("refusals: a plan without rulesets, zero approvals, a pattern protecting every tag, a file outside .github/workflows", () => {

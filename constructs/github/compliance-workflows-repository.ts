@@ -38,7 +38,12 @@ export interface ComplianceWorkflowsRepositoryProps {
    * @default - none
    */
   readonly workflowFiles?: Readonly<Record<string, string>>;
-  /** @default "main" */
+  /**
+   * The branch CODEOWNERS and the workflow files are committed to: the repository's default
+   * branch, which the branch ruleset protects (`~DEFAULT_BRANCH`).
+   * @default - the default branch GitHub creates (the organization's default branch name), so the
+   *   first apply does not depend on that setting being "main"
+   */
   readonly defaultBranch?: string;
   /**
    * Make release tags immutable and restrict their creation. Without it, no cloud trust may use a
@@ -92,7 +97,7 @@ export class ComplianceWorkflowsRepository extends Construct {
     if (!Number.isSafeInteger(props.complianceTeam.id) || props.complianceTeam.id <= 0 || !/^[a-z0-9][a-z0-9_-]*$/.test(props.complianceTeam.slug)) {
       throw new HipaaConfigError({ path, problem: `compliance team ${JSON.stringify(props.complianceTeam)} needs a numeric id and a slug`, fix: "gh api orgs/ORG/teams/SLUG --jq '.id, .slug'" });
     }
-    const branch = props.defaultBranch ?? "main";
+    const branch = props.defaultBranch;
 
     this.repository = new Repository(this, "Repository", {
       name: this.name,
