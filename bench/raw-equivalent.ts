@@ -30,6 +30,7 @@ import { S3BucketPolicy } from "@cdktf/provider-aws/lib/s3-bucket-policy";
 import { S3BucketPublicAccessBlock } from "@cdktf/provider-aws/lib/s3-bucket-public-access-block";
 import { S3BucketServerSideEncryptionConfigurationA } from "@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration";
 import { S3BucketVersioningA } from "@cdktf/provider-aws/lib/s3-bucket-versioning";
+import { ActionsRepositoryAccessLevel } from "@cdktf/provider-github/lib/actions-repository-access-level";
 import { GithubProvider } from "@cdktf/provider-github/lib/provider";
 import { Repository } from "@cdktf/provider-github/lib/repository";
 import { RepositoryFile } from "@cdktf/provider-github/lib/repository-file";
@@ -94,6 +95,7 @@ export function buildRawEquivalent(app: App, environments: readonly Environment[
 }
 
 const GH = "token.actions.githubusercontent.com";
+const APPROVED_RELEASE = "v1.4.2";
 
 function role(stack: TerraformStack, id: string, trust: object, statements: object[]): IamRole {
   const r = new IamRole(stack, id, { name: id, assumeRolePolicy: JSON.stringify({ Version: "2012-10-17", Statement: [trust] }), maxSessionDuration: 3600 });
@@ -108,8 +110,12 @@ function buildRawIdentityAndRunners(stack: TerraformStack, env: Environment, rep
     Principal: { Federated: github.arn },
     Action: "sts:AssumeRoleWithWebIdentity",
     Condition: {
-      StringEquals: { [`${GH}:aud`]: "sts.amazonaws.com", [`${GH}:sub`]: `repo:hipaa-app-org/${repo}:environment:${env.name}`, [`${GH}:repository_id`]: String(repoId) },
-      StringLike: { [`${GH}:job_workflow_ref`]: `hipaa-app-org/compliance-workflows/.github/workflows/${workflow}@refs/tags/v*` },
+      StringEquals: {
+        [`${GH}:aud`]: "sts.amazonaws.com",
+        [`${GH}:sub`]: `repo:hipaa-app-org/${repo}:environment:${env.name}`,
+        [`${GH}:repository_id`]: String(repoId),
+        [`${GH}:job_workflow_ref`]: `hipaa-app-org/compliance-workflows/.github/workflows/${workflow}@refs/tags/${APPROVED_RELEASE}`,
+      },
     },
   });
   const write = [
@@ -187,7 +193,8 @@ function buildRawGithub(app: App, environments: readonly Environment[], reposito
   const stack = new TerraformStack(app, "raw-github");
   new GithubProvider(stack, "github", { owner: "hipaa-app-org" });
   const compliance = new Repository(stack, "compliance", { name: "compliance-workflows", visibility: "private", vulnerabilityAlerts: true, lifecycle: { preventDestroy: true } });
-  new RepositoryFile(stack, "codeowners", { repository: compliance.name, file: ".github/CODEOWNERS", content: "* @hipaa-app-org/compliance\n" });
+  new ActionsRepositoryAccessLevel(stack, "compliance_access", { repository: compliance.name, accessLevel: "organization" });
+  new RepositoryFile(stack, "codeowners", { repository: compliance.name, file: ".github/CODEOWNERS", content: "* @hipaa-app-org/compliance\n", lifecycle: { ignoreChanges: "all" } });
   new RepositoryRuleset(stack, "branch", {
     name: "default-branch", repository: compliance.name, target: "branch", enforcement: "active",
     conditions: { refName: { include: ["~DEFAULT_BRANCH"], exclude: [] } },
@@ -217,7 +224,7 @@ function buildRawGithub(app: App, environments: readonly Environment[], reposito
   for (const env of environments) {
     new ActionsRunnerGroup(stack, `runners_${env.name}`, {
       name: `hipaa-${env.name}`, visibility: "selected", selectedRepositoryIds: repositories.map((r) => r.repositoryId), allowsPublicRepositories: false,
-      restrictedToWorkflows: true, selectedWorkflows: ["hipaa-app-org/compliance-workflows/.github/workflows/deploy.yml@refs/tags/v*"],
+      restrictedToWorkflows: true, selectedWorkflows: [`hipaa-app-org/compliance-workflows/.github/workflows/deploy.yml@refs/tags/${APPROVED_RELEASE}`],
     });
   }
 }

@@ -6,7 +6,7 @@ import { App } from "cdktf";
 import { mkdtempSync, readdirSync, readFileSync } from "fs";
 import { join } from "path";
 import { tmpdir } from "os";
-import { Environment, EnvironmentTier, GithubSubjectFormat } from "../src/model";
+import { Environment, EnvironmentTier, GithubSubjectFormat, ImmutableSubjects } from "../src/model";
 import { buildReferenceApp } from "../examples/reference/main";
 import { buildRawEquivalent } from "./raw-equivalent";
 import { buildGcpGitlabApp } from "../examples/gcp-gitlab/main";
@@ -22,6 +22,7 @@ const repositories = Array.from({ length: repoCount }, (_, i) => ({
   repositoryId: 300000000 + i,
   deploysTo: environments.map((e) => e.name),
   subjectFormat: GithubSubjectFormat.CLASSIC,
+  immutableSubjects: ImmutableSubjects.NOT_EMITTED,
 }));
 
 const start = performance.now();

@@ -3,14 +3,18 @@ import { TerraformStack } from "cdktf";
 import { GithubProvider } from "@cdktf/provider-github/lib/provider";
 import { HipaaConfigError } from "../src/errors";
 import {
+  ApprovedRelease,
   Environment,
   GithubClaimKey,
   GithubOidcSubject,
   GithubPlan,
   GithubSubjectFormat,
+  ImmutableSubjects,
   RepositoryRef,
   RepositoryVisibility,
   validateEnvironments,
+  validateGithubOrganization,
+  validateImmutableSubjects,
   WorkflowRef,
 } from "../src/model";
 import { ComplianceWorkflowsRepository, GithubTeamRef } from "../constructs/github/compliance-workflows-repository";
@@ -31,6 +35,12 @@ export interface SubstrateRepository {
   readonly deploysTo: readonly string[];
   /** The `sub` shape the repository emits. */
   readonly subjectFormat: GithubSubjectFormat;
+  /**
+   * Whether GitHub emits immutable subjects for this repository, and why: created, renamed or
+   * transferred on or after 2026-07-15, or opted in through the REST API (which Terraform cannot
+   * do; see the README). IMMUTABLE needs one of those; CLASSIC needs NOT_EMITTED.
+   */
+  readonly immutableSubjects: ImmutableSubjects;
   /** For CUSTOM subjects. @default GithubOidcSubject's default keys */
   readonly claimKeys?: readonly GithubClaimKey[];
   /** @default RepositoryVisibility.PRIVATE */
@@ -102,19 +112,26 @@ export interface HipaaSubstrateConfig {
   /** Its numeric id (the `repository_owner_id` claim). */
   readonly organizationId: number;
   readonly githubPlan: GithubPlan;
-  /** The compliance-workflows repository's name and numeric id. */
+  /** The compliance-workflows repository's name (the governance stack creates it). */
   readonly complianceRepo: string;
-  readonly complianceRepoId: number;
+  /**
+   * Its numeric id, once it exists. Nothing synthesized depends on it (`job_workflow_ref` and
+   * `selected_workflows` name the repository), so a fresh organization can apply before the
+   * repository, and therefore its id, exists.
+   * @default - unknown
+   */
+  readonly complianceRepoId?: number;
   /** The team that owns and releases the compliance workflows. */
   readonly complianceTeam: GithubTeamRef;
   /** Teams that approve deployments (at most 6). */
   readonly approverTeamIds: readonly number[];
   /**
-   * The release tag the deploy workflows are trusted at: an exact tag or a `v*` pattern, which is
-   * accepted because the compliance repository's tag rulesets make its tags immutable.
-   * @default "v*"
+   * The one release of the compliance workflows deploys may run, as an exact tag (`"v1.4.2"`).
+   * The runner groups' `selected_workflows`, the AWS trusts' `job_workflow_ref` and the GCP WIF
+   * conditions all name this tag, so a new release reaches production only through a reviewed
+   * change of this line. No pattern: GitHub matches runner groups' workflows exactly.
    */
-  readonly workflowTag?: string;
+  readonly approvedRelease: string;
   /** @default ".github/workflows/deploy.yml" (lower tiers), ".github/workflows/deploy-prod.yml" (production) */
   readonly deployWorkflows?: { readonly production: string; readonly other: string };
   /** @default ".github/workflows/hipaa-build.yml" */
@@ -122,8 +139,7 @@ export interface HipaaSubstrateConfig {
   /** Workflow files to commit to the compliance repository. @default - none */
   readonly workflowFiles?: Readonly<Record<string, string>>;
   /**
-   * Protect the compliance repository's release tags (immutable, creation restricted). Turning it
-   * off makes any `v*` workflowTag refused.
+   * Protect the compliance repository's release tags (immutable, creation restricted).
    * @default true
    */
   readonly protectReleaseTags?: boolean;
@@ -150,15 +166,10 @@ export class GithubGovernanceStack extends TerraformStack {
       name: config.complianceRepo,
       plan: config.githubPlan,
       complianceTeam: config.complianceTeam,
-      releaseTagPattern: releaseTagPattern(config.workflowTag ?? "v*"),
       workflowFiles: config.workflowFiles,
       protectReleaseTags: config.protectReleaseTags,
     });
   }
-}
-
-function releaseTagPattern(workflowTag: string): string {
-  return workflowTag.endsWith("*") ? workflowTag : "v*";
 }
 
 /**
@@ -175,10 +186,22 @@ export class HipaaSubstrate extends Construct {
   public readonly gcpStacks: ReadonlyMap<string, GcpEnvironmentStack>;
   /** Every subject, by `repository/environment`. */
   public readonly subjects: ReadonlyMap<string, GithubOidcSubject>;
+  /** The release of the compliance workflows every runner group and trust names. */
+  public readonly approvedRelease: ApprovedRelease;
 
   constructor(scope: Construct, id: string, config: HipaaSubstrateConfig) {
     super(scope, id);
     const path = this.node.path;
+    validateGithubOrganization(`${path}/organization`, config.organization);
+    if ((config as { workflowTag?: unknown }).workflowTag !== undefined) {
+      throw new HipaaConfigError({
+        path: `${path}/workflowTag`,
+        problem: "workflowTag is no longer read: a v* pattern admitted no run in the runner groups (GitHub matches their workflows exactly)",
+        cfr: "164.312(c)(1)",
+        fix: "replace it with approvedRelease: the exact release tag deploys may run, e.g. approvedRelease: \"v1.4.2\"",
+      });
+    }
+    this.approvedRelease = ApprovedRelease.parse(config.approvedRelease, `${path}/approvedRelease`);
     const environments = validateEnvironments(config.environments, `${path}/environments`);
     const envByName = new Map(environments.map((e) => [e.name, e]));
     const repositories = validateRepositories(path, config, envByName);
@@ -191,8 +214,10 @@ export class HipaaSubstrate extends Construct {
     const app = this.node.scope!;
     this.github = new GithubGovernanceStack(app, `${id}-github`, config);
     const compliance = RepositoryRef.parse(`${config.organization}/${config.complianceRepo}`, { ownerId: config.organizationId, repositoryId: config.complianceRepoId });
-    const tag = config.workflowTag ?? "v*";
-    const workflowFor = (file: string) => new WorkflowRef({ repository: compliance, path: file, tag });
+    // Every reference to a compliance workflow (runner groups, AWS trusts, WIF conditions) is
+    // built here from the one approved release, so they cannot name different releases.
+    const release = this.approvedRelease;
+    const workflowFor = (file: string) => new WorkflowRef({ repository: compliance, path: file, release });
     const deployFile = (env: Environment) => (env.isProduction ? config.deployWorkflows?.production ?? ".github/workflows/deploy-prod.yml" : config.deployWorkflows?.other ?? ".github/workflows/deploy.yml");
     const evidenceFile = config.evidenceWorkflow ?? ".github/workflows/hipaa-build.yml";
     const tagsProtected = this.github.complianceRepository.tagsProtected;
@@ -203,7 +228,14 @@ export class HipaaSubstrate extends Construct {
       const repoSubjects: GithubOidcSubject[] = [];
       for (const envName of repo.config.deploysTo) {
         const environment = envByName.get(envName)!;
-        const common = { repository: repo.ref, environment, format: repo.config.subjectFormat, claimKeys: repo.config.claimKeys, workflowTagsProtected: tagsProtected };
+        const common = {
+          repository: repo.ref,
+          environment,
+          format: repo.config.subjectFormat,
+          immutableSubjects: repo.config.immutableSubjects,
+          claimKeys: repo.config.claimKeys,
+          workflowTagsProtected: tagsProtected,
+        };
         const subject = new GithubOidcSubject({ ...common, workflow: workflowFor(deployFile(environment)) });
         subjects.set(`${repo.ref.name}/${envName}`, subject);
         evidenceSubjects.set(`${repo.ref.name}/${envName}`, new GithubOidcSubject({ ...common, workflow: workflowFor(evidenceFile) }));
@@ -407,6 +439,23 @@ function validateRepositories(path: string, config: HipaaSubstrateConfig, envs: 
     seen.add(repo.name);
     if (repo.name === config.complianceRepo) {
       throw new HipaaConfigError({ path: where, problem: "the compliance repository cannot also be an application repository", cfr: "164.308(a)(4)", fix: "deploy from application repositories that call the compliance workflows" });
+    }
+    if (!Object.values(ImmutableSubjects).includes(repo.immutableSubjects)) {
+      throw new HipaaConfigError({
+        path: where,
+        problem: `immutableSubjects ${JSON.stringify(repo.immutableSubjects)} is not given or not one of ${Object.values(ImmutableSubjects).join(", ")}`,
+        cfr: "164.312(d)",
+        fix: "say whether GitHub emits immutable subjects for the repository: NEW_SINCE_2026_07_15 (created, renamed or transferred since then), OPTED_IN (use_immutable_subject set through the REST API) or NOT_EMITTED; gh api repos/ORG/REPO/actions/oidc/customization/sub --jq .sub_claim_prefix shows it",
+      });
+    }
+    validateImmutableSubjects(where, repo.subjectFormat, repo.immutableSubjects);
+    if (repo.visibility === RepositoryVisibility.PUBLIC) {
+      throw new HipaaConfigError({
+        path: where,
+        problem: "a public repository cannot call the private compliance repository's reusable workflows (GitHub never shares a private repository's workflows with public ones)",
+        cfr: "164.312(c)(1)",
+        fix: "make the application repository private or internal",
+      });
     }
     if (repo.deploysTo.length === 0) {
       throw new HipaaConfigError({ path: where, problem: "deploysTo is empty", fix: "list the environments the repository deploys to" });

@@ -10,7 +10,7 @@ import {
   GitlabDeployRole,
   SigningKey,
 } from "../constructs/aws";
-import { Environment, EnvironmentTier, GithubOidcSubject, GithubSubjectFormat, GitlabOidcSubject, GitlabProjectRef, GitlabRefType, RepositoryRef, WorkflowRef } from "../src/model";
+import { Environment, EnvironmentTier, GithubOidcSubject, GithubSubjectFormat, GitlabOidcSubject, GitlabProjectRef, GitlabRefType, ImmutableSubjects, RepositoryRef, WorkflowRef } from "../src/model";
 import { actionsOf, awsStack, dev, production, refAt, refusal, resourceAt, resourcesOf, statements, synth } from "./support/synth";
 
 const repo = RepositoryRef.parse("hipaa-app-org/clinical-platform", { ownerId: 1342004, repositoryId: 260064828 });
@@ -94,7 +94,7 @@ describe("GithubDeployRole", () => {
     const { stack: s2 } = awsStack();
     const p2 = CiOidcProvider.githubActions(s2, "Github");
     const exact = new WorkflowRef({ repository: compliance, path: ".github/workflows/deploy-prod.yml", tag: "v3.2.1" });
-    new GithubDeployRole(s2, "Deploy", { oidcProvider: p2, subject: new GithubOidcSubject({ repository: repo, environment: production, format: GithubSubjectFormat.IMMUTABLE, workflow: exact }) });
+    new GithubDeployRole(s2, "Deploy", { oidcProvider: p2, subject: new GithubOidcSubject({ repository: repo, environment: production, format: GithubSubjectFormat.IMMUTABLE, immutableSubjects: ImmutableSubjects.NEW_SINCE_2026_07_15, workflow: exact }) });
     const [t] = statements(resourceAt(synth(s2), "aws_iam_role", "Deploy/Role").assume_role_policy);
     expect(t.Condition!.StringLike).toBeUndefined();
     expect(t.Condition!.StringEquals[`${GH}:sub`]).toBe("repo:hipaa-app-org@1342004/clinical-platform@260064828:environment:production");

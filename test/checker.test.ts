@@ -182,6 +182,70 @@ describe("claim template / trust consistency (across stacks)", () => {
   });
 });
 
+describe("apply readiness: GitHub", () => {
+  const group = (workflows: string[], extra: object = {}) => ({
+    resource: { github_actions_runner_group: { g: { name: "hipaa-production", visibility: "selected", restricted_to_workflows: true, selected_workflows: workflows, ...extra } } },
+  });
+
+  test("a runner group whose selected_workflows holds a wildcard fails: GitHub compares them literally, so it admits no run", () => {
+    const rule = "HIPAA-GITHUB-RUNNER-GROUP-EXACT-WORKFLOWS";
+    expect(verdicts(group(["org/cw/.github/workflows/deploy.yml@refs/tags/v1.4.2"]), rule)).toEqual({ "github_actions_runner_group.g": "pass" });
+    expect(verdicts(group(["org/cw/.github/workflows/deploy.yml@refs/tags/v1.4.2", "org/cw/.github/workflows/build.yml@refs/tags/v*"]), rule)).toEqual({ "github_actions_runner_group.g": "fail" });
+    expect(verdicts(group(["org/cw/.github/workflows/*.yml@refs/heads/main"]), rule)).toEqual({ "github_actions_runner_group.g": "fail" });
+    expect(judge(group(["org/cw/.github/workflows/deploy.yml@refs/tags/v*"]), rule)[0].message).toContain("contains a wildcard");
+    // Not restricted to workflows: nothing to judge.
+    expect(verdicts(group([], { restricted_to_workflows: false }), rule)).toEqual({});
+  });
+
+  const repoWith = (extra: object, body: object = { visibility: "private" }) => ({ resource: { github_repository: { cw: { name: "compliance-workflows", ...body } }, ...extra } });
+  const access = (level: string) => ({ github_actions_repository_access_level: { a: { repository: "${github_repository.cw.name}", access_level: level } } });
+  const rule = "HIPAA-GITHUB-REUSABLE-WORKFLOW-ACCESS";
+
+  test("a private repository whose workflows a runner group admits for other repositories needs an organization access level", () => {
+    const groupRef = group(["hipaa-app-org/compliance-workflows/.github/workflows/deploy.yml@refs/tags/v1.4.2"], { selected_repository_ids: [260064828] }).resource;
+    expect(verdicts(repoWith({ ...groupRef, ...access("organization") }), rule)).toEqual({ "github_repository.cw": "pass" });
+    expect(verdicts(repoWith({ ...groupRef }), rule)).toEqual({ "github_repository.cw": "fail" });
+    expect(verdicts(repoWith({ ...groupRef, ...access("none") }), rule)).toEqual({ "github_repository.cw": "fail" });
+    expect(verdicts(repoWith({ ...groupRef, ...access("user") }), rule)).toEqual({ "github_repository.cw": "fail" });
+    expect(verdicts(repoWith({ ...groupRef }, { visibility: "internal" }), rule)).toEqual({ "github_repository.cw": "fail" });
+    expect(judge(repoWith({ ...groupRef }), rule)[0].message).toContain("no github_actions_repository_access_level shares them");
+    // Linked by literal repository name too.
+    expect(verdicts(repoWith({ ...groupRef, github_actions_repository_access_level: { a: { repository: "compliance-workflows", access_level: "organization" } } }), rule)).toEqual({ "github_repository.cw": "pass" });
+    // A public repository's workflows are callable anyway (another rule refuses public repositories).
+    expect(verdicts(repoWith({ ...groupRef }, { visibility: "public" }), rule)).toEqual({});
+  });
+
+  test("a group that serves the repository's own jobs, or a repository nothing calls, is not judged", () => {
+    const own = group(["hipaa-app-org/compliance-workflows/.github/workflows/deploy.yml@refs/tags/v1.4.2"], { selected_repository_ids: ["${github_repository.cw.repo_id}"] }).resource;
+    expect(verdicts(repoWith({ ...own }), rule)).toEqual({});
+    expect(verdicts(repoWith({}), rule)).toEqual({});
+  });
+
+  test("a required workflow or a committed workflow_call file also makes the repository a reusable-workflow holder", () => {
+    const required = { github_organization_ruleset: { r: { rules: { required_workflows: { required_workflow: [{ repository_id: "${github_repository.cw.repo_id}", path: ".github/workflows/scan.yml", ref: "refs/tags/v1.4.2" }] } } } } };
+    expect(verdicts(repoWith(required), rule)).toEqual({ "github_repository.cw": "fail" });
+    expect(verdicts(repoWith({ ...required, ...access("organization") }), rule)).toEqual({ "github_repository.cw": "pass" });
+    const file = (content: string) => ({ github_repository_file: { f: { repository: "${github_repository.cw.name}", file: ".github/workflows/deploy.yml", content } } });
+    expect(verdicts(repoWith(file("on:\n  workflow_call:\n")), rule)).toEqual({ "github_repository.cw": "fail" });
+    expect(verdicts(repoWith(file("on: push\n")), rule)).toEqual({});
+  });
+
+  test("runner groups in one stack and the repository in another are linked by name", () => {
+    const github = unitFromJson("github.tf.json", repoWith({}));
+    const groups = unitFromJson("groups.tf.json", group(["hipaa-app-org/compliance-workflows/.github/workflows/deploy.yml@refs/tags/v1.4.2"], { selected_repository_ids: [1] }));
+    expect(evaluate([github, groups], ALL_RULES).find((f) => f.rule === rule)?.verdict).toBe("fail");
+  });
+
+  test("the reference app passes both", () => {
+    const { buildReferenceApp } = require("../examples/reference/main");
+    const { Testing, TerraformStack } = require("cdktf");
+    const app = buildReferenceApp(Testing.app());
+    const units = app.node.children.filter((c: any) => TerraformStack.isStack(c)).map((s: any) => unitFromJson(s.node.id, JSON.parse(Testing.synth(s))));
+    const findings = evaluate(units, ALL_RULES).filter((f) => f.rule.startsWith("HIPAA-GITHUB-RUNNER-GROUP-EXACT") || f.rule === rule);
+    expect(findings.map((f) => `${f.rule} ${f.verdict}`).sort()).toEqual(["HIPAA-GITHUB-REUSABLE-WORKFLOW-ACCESS pass", ...Array(4).fill("HIPAA-GITHUB-RUNNER-GROUP-EXACT-WORKFLOWS pass")]);
+  });
+});
+
 describe("CLI", () => {
   const dir = mkdtempSync(join(tmpdir(), "hipaa-cli-"));
   writeFileSync(join(dir, "bad.tf.json"), JSON.stringify({ resource: { aws_kms_key: { k: { enable_key_rotation: false } } } }));

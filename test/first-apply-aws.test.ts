@@ -24,6 +24,7 @@ function config(overrides: Partial<HipaaSubstrateConfig> = {}, accounts: Record<
     complianceRepoId: 260064901,
     complianceTeam: { id: 5501, slug: "compliance" },
     approverTeamIds: [5502],
+    approvedRelease: "v1.4.2",
     environments: REFERENCE_ENVIRONMENTS,
     repositories: REFERENCE_REPOSITORIES,
     aws: {

@@ -1,4 +1,4 @@
-import { Environment, EnvironmentTier, GithubClaimKey, GithubOidcSubject, GithubSubjectFormat, GitlabOidcSubject, GitlabProjectRef, GitlabRefType, RepositoryRef, WorkflowRef } from "../src/model";
+import { Environment, EnvironmentTier, GithubClaimKey, GithubOidcSubject, GithubSubjectFormat, GitlabOidcSubject, GitlabProjectRef, GitlabRefType, ImmutableSubjects, RepositoryRef, WorkflowRef } from "../src/model";
 import { refusal } from "./support/synth";
 
 const production = new Environment({ name: "production", tier: EnvironmentTier.PRODUCTION });
@@ -23,8 +23,37 @@ describe("GithubOidcSubject", () => {
   });
 
   test("immutable subject carries owner and repository ids", () => {
-    const s = new GithubOidcSubject({ repository: repo, environment: production, format: GithubSubjectFormat.IMMUTABLE, workflow: exact });
-    expect(s.subject).toBe("repo:hipaa-app-org@1342004/clinical-platform@260064828:environment:production");
+    for (const immutableSubjects of [ImmutableSubjects.NEW_SINCE_2026_07_15, ImmutableSubjects.OPTED_IN]) {
+      const s = new GithubOidcSubject({ repository: repo, environment: production, format: GithubSubjectFormat.IMMUTABLE, immutableSubjects, workflow: exact });
+      expect(s.subject).toBe("repo:hipaa-app-org@1342004/clinical-platform@260064828:environment:production");
+      expect(s.claimTemplate).toEqual({ useDefault: true, includeClaimKeys: [] });
+    }
+  });
+
+  test("IMMUTABLE is refused unless the repository is said to emit immutable subjects, and CLASSIC when it does", () => {
+    const message = refusal(() => new GithubOidcSubject({ repository: repo, environment: production, format: GithubSubjectFormat.IMMUTABLE, workflow: exact }));
+    expect(message).toContain("GithubOidcSubject hipaa-app-org/clinical-platform:production: the IMMUTABLE subject format is trusted, but the repository is not said to emit immutable subjects");
+    expect(message).toContain("(45 CFR 164.312(d)); set immutableSubjects to NEW_SINCE_2026_07_15 or, after opting in");
+    expect(refusal(() => new GithubOidcSubject({ repository: repo, environment: production, format: GithubSubjectFormat.IMMUTABLE, immutableSubjects: ImmutableSubjects.NOT_EMITTED, workflow: exact }))).toContain(
+      "the IMMUTABLE subject format is trusted, but the repository is not said to emit immutable subjects",
+    );
+    expect(refusal(() => new GithubOidcSubject({ repository: repo, environment: production, format: GithubSubjectFormat.CLASSIC, immutableSubjects: ImmutableSubjects.NEW_SINCE_2026_07_15, workflow: exact }))).toContain(
+      "the CLASSIC subject format is trusted, but the repository emits immutable subjects (new-since-2026-07-15), so GitHub's default template sends repo:OWNER@ID/REPO@ID and no token would match (45 CFR 164.312(d)); use GithubSubjectFormat.IMMUTABLE",
+    );
+  });
+
+  test("an immutableSubjects value that is not one of the enum is refused", () => {
+    expect(refusal(() => new GithubOidcSubject({ repository: repo, environment: staging, format: GithubSubjectFormat.CLASSIC, immutableSubjects: "maybe" as ImmutableSubjects }))).toContain(
+      'immutableSubjects "maybe" is not one of not-emitted, new-since-2026-07-15, opted-in',
+    );
+  });
+
+  test("on a repository that emits immutable subjects, a custom template's repo key carries both ids; repository does not", () => {
+    const immutableSubjects = ImmutableSubjects.OPTED_IN;
+    const s = new GithubOidcSubject({ repository: repo, environment: staging, format: GithubSubjectFormat.CUSTOM, immutableSubjects, claimKeys: [GithubClaimKey.REPO, GithubClaimKey.CONTEXT] });
+    expect(s.subject).toBe("repo:hipaa-app-org@1342004/clinical-platform@260064828:environment:staging");
+    const named = new GithubOidcSubject({ repository: repo, environment: staging, format: GithubSubjectFormat.CUSTOM, immutableSubjects, claimKeys: [GithubClaimKey.REPOSITORY, GithubClaimKey.CONTEXT] });
+    expect(named.subject).toBe("repository:hipaa-app-org/clinical-platform:environment:staging");
   });
 
   test("custom subject renders the included claims in order", () => {

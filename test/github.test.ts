@@ -1,7 +1,7 @@
 import { ComplianceWorkflowsRepository, OidcClaimTemplate, ProtectedEnvironment, RunnerGroup } from "../constructs/github";
 import { collectControlRecords } from "../src/compliance";
-import { dev, githubStack, production, refusal, resourceAt, resourcesOf, synth } from "./support/synth";
-import { Environment, EnvironmentTier, GithubClaimKey, GithubOidcSubject, GithubPlan, GithubSubjectFormat, RepositoryRef, RepositoryVisibility, WorkflowRef } from "../src/model";
+import { dev, githubStack, production, refAt, refusal, resourceAt, resourcesOf, synth } from "./support/synth";
+import { ApprovedRelease, Environment, EnvironmentTier, GithubClaimKey, GithubOidcSubject, GithubPlan, GithubSubjectFormat, RepositoryRef, RepositoryVisibility, WorkflowRef } from "../src/model";
 
 const repo = RepositoryRef.parse("hipaa-app-org/clinical-platform", { ownerId: 1342004, repositoryId: 260064828 });
 const compliance = RepositoryRef.parse("hipaa-app-org/compliance-workflows", { ownerId: 1342004, repositoryId: 260064901 });
@@ -138,6 +138,28 @@ describe("ComplianceWorkflowsRepository", () => {
     expect(resourceAt(out, "github_repository_ruleset", "Compliance/DefaultBranchRuleset").depends_on).toHaveLength(2);
   });
 
+  test("the organization's repositories may call the reusable workflows (private repositories share nothing by default)", () => {
+    expect(resourceAt(out, "github_actions_repository_access_level", "Compliance/ActionsAccessLevel")).toEqual({
+      repository: refAt(out, "github_repository", "Compliance/Repository", "name"),
+      access_level: "organization",
+    });
+  });
+
+  test("CODEOWNERS and workflow files are created once and never managed again: the default branch becomes pull-request-only", () => {
+    for (const path of ["Compliance/CodeOwners", "Compliance/Workflow-github-workflows-deploy-prod-yml"]) {
+      const file = resourceAt(out, "github_repository_file", path);
+      // Any changed argument would be applied as a commit straight to the protected branch.
+      expect(file.lifecycle).toEqual({ ignore_changes: "all" });
+      // A file that already exists is never clobbered.
+      expect(file.overwrite_on_create).toBe(false);
+      // The repository's default branch, whatever the organization names it (the ruleset targets ~DEFAULT_BRANCH).
+      expect(file.branch).toBeUndefined();
+    }
+    const { stack: s } = githubStack();
+    new ComplianceWorkflowsRepository(s, "Trunk", { organization: "hipaa-app-org", plan: GithubPlan.ENTERPRISE, complianceTeam: { id: 5501, slug: "compliance" }, defaultBranch: "trunk" });
+    expect(resourceAt(synth(s), "github_repository_file", "Trunk/CodeOwners").branch).toBe("trunk");
+  });
+
   test("refusals: a plan without rulesets, zero approvals, a pattern protecting every tag, a file outside .github/workflows", () => {
     const { stack: s } = githubStack();
     const props = { organization: "hipaa-app-org", plan: GithubPlan.ENTERPRISE, complianceTeam: { id: 5501, slug: "compliance" } };
@@ -145,11 +167,13 @@ describe("ComplianceWorkflowsRepository", () => {
     expect(refusal(() => new ComplianceWorkflowsRepository(s, "B", { ...props, requiredApprovals: 0 }))).toContain("requiredApprovals 0 is outside 1-10");
     expect(refusal(() => new ComplianceWorkflowsRepository(s, "C", { ...props, releaseTagPattern: "*" }))).toContain("protects every tag");
     expect(refusal(() => new ComplianceWorkflowsRepository(s, "D", { ...props, workflowFiles: { "deploy.yml": "x" } }))).toContain("is not under .github/workflows/");
+    expect(refusal(() => new ComplianceWorkflowsRepository(s, "E", { ...props, organization: "hipaa_app_org" }))).toContain('E: GitHub organization "hipaa_app_org" is not a valid organization name');
   });
 });
 
 describe("RunnerGroup", () => {
-  const workflows = [new WorkflowRef({ repository: compliance, path: ".github/workflows/deploy-prod.yml", tag: "v*" })];
+  const release = ApprovedRelease.parse("v1.4.2");
+  const workflows = [new WorkflowRef({ repository: compliance, path: ".github/workflows/deploy-prod.yml", release })];
 
   test("selected repositories only, no public repositories, restricted to the compliance workflows", () => {
     const { stack } = githubStack();
@@ -162,8 +186,16 @@ describe("RunnerGroup", () => {
       selected_repository_ids: [260064828],
       allows_public_repositories: false,
       restricted_to_workflows: true,
-      selected_workflows: ["hipaa-app-org/compliance-workflows/.github/workflows/deploy-prod.yml@refs/tags/v*"],
+      selected_workflows: ["hipaa-app-org/compliance-workflows/.github/workflows/deploy-prod.yml@refs/tags/v1.4.2"],
     });
+  });
+
+  test("a tag pattern is refused: GitHub matches selected workflows exactly, so v* would admit no run", () => {
+    const { stack } = githubStack();
+    const pattern = [new WorkflowRef({ repository: compliance, path: ".github/workflows/deploy-prod.yml", tag: "v*" })];
+    const message = refusal(() => new RunnerGroup(stack, "P", { environment: production, plan: GithubPlan.ENTERPRISE, repositories: [repo], workflows: pattern }));
+    expect(message).toContain("P: selected workflow hipaa-app-org/compliance-workflows/.github/workflows/deploy-prod.yml@refs/tags/v* has a tag pattern, but GitHub matches a runner group's selected workflows exactly");
+    expect(message).toContain("(45 CFR 164.312(a)(1))");
   });
 
   test("refusals: plan without runner groups or workflow restriction, unrestricted PHI group, repositories without ids", () => {

@@ -1,4 +1,4 @@
-import { Environment, EnvironmentTier, RepositoryRef, RetentionPeriod, validateEnvironments, WorkflowRef } from "../src/model";
+import { ApprovedRelease, Environment, EnvironmentTier, RepositoryRef, RetentionPeriod, validateEnvironments, validateGithubOrganization, WorkflowRef } from "../src/model";
 import { HipaaConfigError } from "../src/errors";
 import { refusal } from "./support/synth";
 
@@ -99,5 +99,44 @@ describe("RepositoryRef and WorkflowRef", () => {
 
   test.each([".github/workflows/*.yml", "deploy.yml", ".github/workflows/../x.yml", ".github/workflows/deploy.json"])("refuses the workflow path %j", (path) => {
     expect(() => new WorkflowRef({ repository: compliance, path, tag: "v1.0.0" })).toThrow(/WorkflowRef/);
+  });
+});
+
+describe("ApprovedRelease", () => {
+  const compliance = RepositoryRef.parse("hipaa-app-org/compliance-workflows");
+
+  test.each(["v1.4.2", "v0.0.1", "v10.20.30", "v2.0.0-rc.1", "v2.0.0-beta-2"])("accepts the exact release %j", (tag) => {
+    const release = ApprovedRelease.parse(tag);
+    expect(release.tag).toBe(tag);
+    expect(release.ref).toBe(`refs/tags/${tag}`);
+  });
+
+  test.each(["v*", "v1.*", "v1.4.*", "v1.4", "1.4.2", "V1.4.2", "v01.4.2", "v1.4.2+build.5", "v1.4.2/x", "main", "refs/tags/v1.4.2", "", " v1.4.2"])("refuses %j", (tag) => {
+    const message = refusal(() => ApprovedRelease.parse(tag, "clinical/approvedRelease"));
+    expect(message).toContain(`clinical/approvedRelease: approved release ${JSON.stringify(tag)} is not one exact release tag`);
+    expect(message).toContain("(45 CFR 164.312(c)(1))");
+  });
+
+  test("a workflow built from a release names it exactly and remembers it", () => {
+    const release = ApprovedRelease.parse("v1.4.2");
+    const wf = new WorkflowRef({ repository: compliance, path: ".github/workflows/deploy-prod.yml", release });
+    expect(wf.jobWorkflowRef).toBe("hipaa-app-org/compliance-workflows/.github/workflows/deploy-prod.yml@refs/tags/v1.4.2");
+    expect(wf.release).toBe(release);
+    expect(wf.isTagPattern).toBe(false);
+  });
+
+  test("a workflow takes exactly one of tag and release", () => {
+    const release = ApprovedRelease.parse("v1.4.2");
+    expect(refusal(() => new WorkflowRef({ repository: compliance, path: ".github/workflows/deploy.yml", tag: "v1.4.2", release }))).toContain("give exactly one of tag and release");
+    expect(refusal(() => new WorkflowRef({ repository: compliance, path: ".github/workflows/deploy.yml" }))).toContain("give exactly one of tag and release");
+  });
+});
+
+describe("GitHub organization names", () => {
+  test.each(["hipaa-app-org", "a", "A1", "a".repeat(39)])("accepts %j", (name) => {
+    expect(() => validateGithubOrganization("x", name)).not.toThrow();
+  });
+  test.each(["", "-a", "a-", "a--b", "a_b", "a.b", "a b", "a".repeat(40)])("refuses %j", (name) => {
+    expect(refusal(() => validateGithubOrganization("clinical/organization", name))).toContain(`clinical/organization: GitHub organization ${JSON.stringify(name)} is not a valid organization name`);
   });
 });

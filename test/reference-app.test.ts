@@ -1,5 +1,5 @@
 import { TerraformStack, Testing } from "cdktf";
-import { buildReferenceApp, REFERENCE_ACCOUNTS, REFERENCE_ENVIRONMENTS } from "../examples/reference/main";
+import { buildReferenceApp, REFERENCE_ACCOUNTS, REFERENCE_APPROVED_RELEASE, REFERENCE_ENVIRONMENTS } from "../examples/reference/main";
 import { Environment, EnvironmentTier } from "../src/model";
 import { actionsOf, refusal, resourcesOf, Statement, statements, SynthResult } from "./support/synth";
 
@@ -71,8 +71,52 @@ describe("reference app", () => {
     expect(refusal(() => buildReferenceApp(Testing.app(), dup))).toContain('environment name "dev" appears more than once');
   });
 
+  describe("GitHub governance survives the first apply and day 2", () => {
+    const github = () => stacks.get("clinical-github")!;
+    const release = `@refs/tags/${REFERENCE_APPROVED_RELEASE}`;
+
+    test("runner groups admit exactly the approved release of each compliance workflow (GitHub matches selected_workflows exactly)", () => {
+      const groups = Object.values(resourcesOf(github(), "github_actions_runner_group"));
+      expect(groups).toHaveLength(REFERENCE_ENVIRONMENTS.length);
+      for (const g of groups) {
+        const deploy = g.name === "hipaa-production" ? "deploy-prod.yml" : "deploy.yml";
+        expect(g.restricted_to_workflows).toBe(true);
+        expect(g.selected_workflows).toEqual([
+          `hipaa-app-org/compliance-workflows/.github/workflows/${deploy}${release}`,
+          `hipaa-app-org/compliance-workflows/.github/workflows/hipaa-build.yml${release}`,
+        ]);
+      }
+    });
+
+    test("the runner groups and every AWS trust name the same release", () => {
+      const selected = new Set(Object.values(resourcesOf(github(), "github_actions_runner_group")).flatMap((g) => g.selected_workflows as string[]));
+      const trusted = new Set(
+        all.flatMap(([, out]) => Object.values(resourcesOf(out, "aws_iam_role")).flatMap((r) => statements(r.assume_role_policy)))
+          .map((t) => t.Condition?.StringEquals?.["token.actions.githubusercontent.com:job_workflow_ref"])
+          .filter((v): v is string => v !== undefined),
+      );
+      expect(trusted.size).toBe(3);
+      for (const ref of trusted) expect(selected.has(ref)).toBe(true);
+    });
+
+    test("the private compliance repository's reusable workflows are callable by the organization's repositories", () => {
+      const [repoId] = Object.keys(resourcesOf(github(), "github_repository"));
+      expect(Object.values(resourcesOf(github(), "github_actions_repository_access_level"))).toEqual([
+        { repository: `\${github_repository.${repoId}.name}`, access_level: "organization" },
+      ]);
+    });
+
+    test("CODEOWNERS is committed once, before the rulesets, and never managed again", () => {
+      const files = resourcesOf(github(), "github_repository_file");
+      const [[codeownersId, codeowners]] = Object.entries(files).filter(([, f]) => f.file === ".github/CODEOWNERS");
+      expect(codeowners).toMatchObject({ overwrite_on_create: false, lifecycle: { ignore_changes: "all" }, content: expect.stringContaining("* @hipaa-app-org/compliance") });
+      for (const ruleset of Object.values(resourcesOf(github(), "github_repository_ruleset"))) expect(ruleset.depends_on).toContain(`github_repository_file.${codeownersId}`);
+    });
+  });
+
+  const all = [...stacks.entries()].filter(([name]) => name !== "clinical-github");
+
   describe("identity and runner isolation (every stack)", () => {
-    const all = [...stacks.entries()].filter(([name]) => name !== "clinical-github");
     const policiesOf = (out: SynthResult): string[] => [
       ...Object.values(resourcesOf(out, "aws_iam_role")).map((r) => r.assume_role_policy),
       ...Object.values(resourcesOf(out, "aws_iam_role_policy")).map((r) => r.policy),
@@ -84,7 +128,7 @@ describe("reference app", () => {
       for (const p of policiesOf(out)) expect(() => JSON.parse(p)).not.toThrow();
     });
 
-    test.each(all)("%s: every role trusting GitHub pins aud, sub and repository_id with StringEquals; only job_workflow_ref may use a v* pattern", (_, out) => {
+    test.each(all)("%s: every role trusting GitHub pins aud, sub, repository_id and the approved release's job_workflow_ref with StringEquals; no StringLike", (_, out) => {
       const gh = "token.actions.githubusercontent.com";
       const trusts = Object.values(resourcesOf(out, "aws_iam_role"))
         .flatMap((r) => statements(r.assume_role_policy))
@@ -96,10 +140,8 @@ describe("reference app", () => {
         expect(eq[`${gh}:sub`]).toMatch(/^repo:hipaa-app-org(@1342004)?\/(clinical-platform|patient-portal(@260064950)?):environment:[a-z]+$/);
         expect(["260064828", "260064950"]).toContain(eq[`${gh}:repository_id`]);
         for (const v of Object.values(eq)) expect(v).not.toMatch(/[*?]/);
-        for (const [k, v] of Object.entries(t.Condition!.StringLike ?? {})) {
-          expect(k).toBe(`${gh}:job_workflow_ref`);
-          expect(v).toMatch(/^hipaa-app-org\/compliance-workflows\/\.github\/workflows\/[a-z-]+\.yml@refs\/tags\/v\*$/);
-        }
+        expect(eq[`${gh}:job_workflow_ref`]).toMatch(new RegExp(`^hipaa-app-org/compliance-workflows/\\.github/workflows/(deploy|deploy-prod|hipaa-build)\\.yml@refs/tags/${REFERENCE_APPROVED_RELEASE.replace(/\./g, "\\.")}$`));
+        expect(t.Condition!.StringLike).toBeUndefined();
       }
     });
 

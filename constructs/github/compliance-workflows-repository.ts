@@ -1,9 +1,10 @@
 import { Construct } from "constructs";
+import { ActionsRepositoryAccessLevel } from "@cdktf/provider-github/lib/actions-repository-access-level";
 import { Repository } from "@cdktf/provider-github/lib/repository";
 import { RepositoryFile } from "@cdktf/provider-github/lib/repository-file";
 import { RepositoryRuleset } from "@cdktf/provider-github/lib/repository-ruleset";
 import { HipaaConfigError } from "../../src/errors";
-import { GithubFeature, GithubPlan, RepositoryVisibility, requireFeature } from "../../src/model";
+import { GithubFeature, GithubPlan, RepositoryVisibility, requireFeature, validateGithubOrganization } from "../../src/model";
 import { Cfr, recordControl } from "../../src/compliance";
 
 /** A team, by the numeric id rulesets and environments need and the slug CODEOWNERS needs. */
@@ -31,12 +32,18 @@ export interface ComplianceWorkflowsRepositoryProps {
   readonly releaseTagPattern?: string;
   /**
    * Reusable workflow files to commit, by path (`.github/workflows/deploy-prod.yml`), as the
-   * caller provides them. Committed before the rulesets exist; later changes go through pull
-   * requests.
+   * caller provides them. Committed once, before the rulesets exist; Terraform never updates them
+   * afterwards (the default branch takes changes only through reviewed pull requests, so a
+   * Terraform commit would fail), and later changes go through pull requests.
    * @default - none
    */
   readonly workflowFiles?: Readonly<Record<string, string>>;
-  /** @default "main" */
+  /**
+   * The branch CODEOWNERS and the workflow files are committed to: the repository's default
+   * branch, which the branch ruleset protects (`~DEFAULT_BRANCH`).
+   * @default - the default branch GitHub creates (the organization's default branch name), so the
+   *   first apply does not depend on that setting being "main"
+   */
   readonly defaultBranch?: string;
   /**
    * Make release tags immutable and restrict their creation. Without it, no cloud trust may use a
@@ -48,13 +55,21 @@ export interface ComplianceWorkflowsRepositoryProps {
 
 /**
  * The repository that holds the reusable workflows every deploy must run: private, with
- * vulnerability alerts; its default branch takes changes only through pull requests approved by
- * the compliance team (code-owner review, no force push, no deletion, linear history); its `v*`
- * release tags cannot be updated or deleted, and only the compliance team can create them. That
- * tag protection is what makes a cloud trust of `@refs/tags/v*` acceptable.
+ * vulnerability alerts, and callable from the organization's other repositories
+ * (`github_actions_repository_access_level = "organization"`: a private repository's reusable
+ * workflows are otherwise not callable from anywhere else); its default branch takes changes only
+ * through pull requests approved by the compliance team (code-owner review, no force push, no
+ * deletion, linear history); its `v*` release tags cannot be updated or deleted, and only the
+ * compliance team can create them.
+ *
+ * CODEOWNERS and the optional workflow files are committed once, on the first apply, before the
+ * rulesets exist, and never managed again: the same stack makes the default branch
+ * pull-request-only, so any later Terraform commit to it would fail. They change by pull request.
  */
 export class ComplianceWorkflowsRepository extends Construct {
   public readonly repository: Repository;
+  /** Lets the organization's repositories call the reusable workflows. */
+  public readonly accessLevel: ActionsRepositoryAccessLevel;
   public readonly name: string;
   public readonly organization: string;
   public readonly branchRuleset: RepositoryRuleset;
@@ -67,6 +82,7 @@ export class ComplianceWorkflowsRepository extends Construct {
   constructor(scope: Construct, id: string, props: ComplianceWorkflowsRepositoryProps) {
     super(scope, id);
     const path = this.node.path;
+    validateGithubOrganization(path, props.organization);
     requireFeature(path, props.plan, GithubFeature.RULESETS, RepositoryVisibility.PRIVATE);
     this.name = props.name ?? "compliance-workflows";
     this.organization = props.organization;
@@ -81,7 +97,7 @@ export class ComplianceWorkflowsRepository extends Construct {
     if (!Number.isSafeInteger(props.complianceTeam.id) || props.complianceTeam.id <= 0 || !/^[a-z0-9][a-z0-9_-]*$/.test(props.complianceTeam.slug)) {
       throw new HipaaConfigError({ path, problem: `compliance team ${JSON.stringify(props.complianceTeam)} needs a numeric id and a slug`, fix: "gh api orgs/ORG/teams/SLUG --jq '.id, .slug'" });
     }
-    const branch = props.defaultBranch ?? "main";
+    const branch = props.defaultBranch;
 
     this.repository = new Repository(this, "Repository", {
       name: this.name,
@@ -100,6 +116,21 @@ export class ComplianceWorkflowsRepository extends Construct {
       lifecycle: { preventDestroy: true },
     });
 
+    // Without this, a private repository's reusable workflows can be called only from inside it:
+    // every application repository's `uses: ORG/compliance-workflows/...@vX.Y.Z` would fail.
+    // "organization" and not "enterprise": only this organization's repositories deploy.
+    this.accessLevel = new ActionsRepositoryAccessLevel(this, "ActionsAccessLevel", {
+      repository: this.repository.name,
+      accessLevel: "organization",
+    });
+
+    // Created once and never managed again: the rulesets below make the default branch
+    // pull-request-only, so an update (or the replacement a changed argument would plan) commits
+    // straight to a protected branch and fails on every later apply. ignore_changes = all, not
+    // just content: any changed argument of github_repository_file is applied as a new commit.
+    // overwrite_on_create = false: a file already in the repository is never clobbered
+    // (import it instead). Later changes are pull requests reviewed by the code owners.
+    const createOnce = { overwriteOnCreate: false, lifecycle: { ignoreChanges: "all" as const } };
     const files = [
       new RepositoryFile(this, "CodeOwners", {
         repository: this.repository.name,
@@ -107,7 +138,7 @@ export class ComplianceWorkflowsRepository extends Construct {
         file: ".github/CODEOWNERS",
         content: `# Every change to the compliance workflows is reviewed by the compliance team.\n* @${props.organization}/${props.complianceTeam.slug}\n`,
         commitMessage: "Compliance team owns every file",
-        overwriteOnCreate: true,
+        ...createOnce,
       }),
       ...Object.entries(props.workflowFiles ?? {}).map(([file, content]) => {
         if (!/^\.github\/workflows\/[A-Za-z0-9._-]+\.ya?ml$/.test(file)) {
@@ -119,7 +150,7 @@ export class ComplianceWorkflowsRepository extends Construct {
           file,
           content,
           commitMessage: `Add ${file}`,
-          overwriteOnCreate: true,
+          ...createOnce,
         });
       }),
     ];
@@ -178,6 +209,11 @@ export class ComplianceWorkflowsRepository extends Construct {
       section: Cfr.ACCESS_MANAGEMENT,
       resources: [this.branchRuleset, ...(this.tagRuleset ? [this.tagRuleset, this.tagCreationRuleset!] : [])],
       how: `Only ${props.organization}/${props.complianceTeam.slug} can change or release the compliance workflows.`,
+    });
+    recordControl(this, {
+      section: Cfr.ACCESS_CONTROL,
+      resources: [this.accessLevel],
+      how: `The reusable workflows can be called by ${props.organization}'s own repositories only (access level "organization"), never by public repositories.`,
     });
   }
 }

@@ -1,7 +1,7 @@
 import { Construct } from "constructs";
 import { ActionsRepositoryOidcSubjectClaimCustomizationTemplate } from "@cdktf/provider-github/lib/actions-repository-oidc-subject-claim-customization-template";
 import { HipaaConfigError } from "../../src/errors";
-import { GithubOidcSubject, GithubSubjectFormat } from "../../src/model";
+import { GithubOidcSubject, GithubSubjectFormat, ImmutableSubjects } from "../../src/model";
 import { Cfr, recordControl } from "../../src/compliance";
 
 export interface OidcClaimTemplateProps {
@@ -28,14 +28,14 @@ export class OidcClaimTemplate extends Construct {
     if (!first) {
       throw new HipaaConfigError({ path: this.node.path, problem: "no subject given", fix: "pass the subjects the cloud roles trust for this repository" });
     }
-    const key = (s: GithubOidcSubject) => JSON.stringify([s.repository.fullName, s.format, s.claimTemplate]);
+    const key = (s: GithubOidcSubject) => JSON.stringify([s.repository.fullName, s.format, s.immutableSubjects, s.claimTemplate]);
     const mismatch = props.subjects.find((s) => key(s) !== key(first));
     if (mismatch) {
       throw new HipaaConfigError({
         path: this.node.path,
         problem: `subjects of ${first.repository.fullName} (${first.format}, ${JSON.stringify(first.claimTemplate.includeClaimKeys)}) and ${mismatch.repository.fullName} (${mismatch.format}, ${JSON.stringify(mismatch.claimTemplate.includeClaimKeys)}) disagree`,
         cfr: Cfr.AUTHENTICATION,
-        fix: "use one subject format and claim-key list per repository: GitHub emits one sub shape per repository",
+        fix: "use one subject format, immutable-subject setting and claim-key list per repository: GitHub emits one sub shape per repository",
       });
     }
     this.subjects = props.subjects;
@@ -49,7 +49,7 @@ export class OidcClaimTemplate extends Construct {
     recordControl(this, {
       section: Cfr.AUTHENTICATION,
       resources: [this.template],
-      how: `${first.repository.fullName} emits ${first.format === GithubSubjectFormat.CUSTOM ? `sub from claims ${t.includeClaimKeys.join(", ")}` : `the ${first.format} sub`}: ${props.subjects.map((s) => s.subject).join(" | ")}`,
+      how: `${first.repository.fullName} emits ${first.format === GithubSubjectFormat.CUSTOM ? `sub from claims ${t.includeClaimKeys.join(", ")}` : `the ${first.format} sub`}${first.immutableSubjects === ImmutableSubjects.NOT_EMITTED ? "" : ` (immutable subjects: ${first.immutableSubjects}, set outside Terraform)`}: ${props.subjects.map((s) => s.subject).join(" | ")}`,
     });
   }
 }

@@ -13,6 +13,8 @@ export interface RunnerGroupProps {
    * The compliance workflows whose jobs may use the runners. GitHub grants a restricted group
    * only to jobs defined directly in a selected workflow, so these are the reusable workflows
    * themselves (whose jobs run on the runners), not the application repositories' callers.
+   * Each must name an exact tag (build them from one `ApprovedRelease`): GitHub matches
+   * `selected_workflows` entries exactly, so a `v*` entry admits no run.
    */
   readonly workflows: readonly WorkflowRef[];
   /**
@@ -51,6 +53,15 @@ export class RunnerGroup extends Construct {
       requireFeature(path, props.plan, GithubFeature.RUNNER_GROUP_WORKFLOW_RESTRICTION);
       if (props.workflows.length === 0) {
         throw new HipaaConfigError({ path, problem: "no workflow may use the runners", fix: "list the compliance workflows whose jobs run here" });
+      }
+      const pattern = props.workflows.find((w) => w.isTagPattern);
+      if (pattern) {
+        throw new HipaaConfigError({
+          path,
+          problem: `selected workflow ${pattern.jobWorkflowRef} has a tag pattern, but GitHub matches a runner group's selected workflows exactly, so the group would admit no run`,
+          cfr: Cfr.ACCESS_CONTROL,
+          fix: "pin each workflow to the approved release, e.g. new WorkflowRef({ repository, path, release: ApprovedRelease.parse(\"v1.4.2\") })",
+        });
       }
     } else {
       const reason = props.unrestrictedReason?.trim();

@@ -3,13 +3,13 @@
  * HipaaSubstrate for the hipaa-app-org organization with four environments (dev, staging,
  * validation with synthetic PHI, production), each in its own AWS account, and two application
  * repositories whose deploys run the compliance-workflows repository's reusable workflows at
- * protected release tags.
+ * one approved, protected release tag.
  *
  * `npx cdktf synth` at the repository root writes, with no cloud credentials, to cdktf.out/stacks/:
  * clinical-github (GitHub governance) and clinical-<env> (each environment's AWS substrate).
  */
 import { App } from "cdktf";
-import { Environment, EnvironmentTier, GithubPlan, GithubSubjectFormat, HipaaCompliance, HipaaSubstrate, SubstrateRepository } from "../../src";
+import { Environment, EnvironmentTier, GithubPlan, GithubSubjectFormat, HipaaCompliance, HipaaSubstrate, ImmutableSubjects, SubstrateRepository } from "../../src";
 
 export const REFERENCE_ENVIRONMENTS: readonly Environment[] = [
   new Environment({ name: "dev", tier: EnvironmentTier.DEVELOPMENT }),
@@ -26,9 +26,17 @@ export const REFERENCE_ACCOUNTS: Readonly<Record<string, string>> = {
   production: "444444444444",
 };
 
+/**
+ * The release of the compliance workflows deploys may run. Runner groups, AWS trusts and WIF
+ * conditions all name exactly this tag; a new release is approved by a reviewed change of it.
+ */
+export const REFERENCE_APPROVED_RELEASE = "v1.4.2";
+
 export const REFERENCE_REPOSITORIES: readonly SubstrateRepository[] = [
-  { name: "clinical-platform", repositoryId: 260064828, deploysTo: ["dev", "staging", "validation", "production"], subjectFormat: GithubSubjectFormat.CLASSIC },
-  { name: "patient-portal", repositoryId: 260064950, deploysTo: ["staging", "production"], subjectFormat: GithubSubjectFormat.IMMUTABLE },
+  // Created before 2026-07-15 and not opted in: GitHub sends the classic repo:OWNER/REPO subject.
+  { name: "clinical-platform", repositoryId: 260064828, deploysTo: ["dev", "staging", "validation", "production"], subjectFormat: GithubSubjectFormat.CLASSIC, immutableSubjects: ImmutableSubjects.NOT_EMITTED },
+  // Created after 2026-07-15: GitHub sends repo:OWNER@ID/REPO@ID by default.
+  { name: "patient-portal", repositoryId: 260064950, deploysTo: ["staging", "production"], subjectFormat: GithubSubjectFormat.IMMUTABLE, immutableSubjects: ImmutableSubjects.NEW_SINCE_2026_07_15 },
 ];
 
 /** An account id for an environment the reference does not list (the bench's generated ones). */
@@ -50,6 +58,7 @@ export function buildReferenceApp(
     complianceRepoId: 260064901,
     complianceTeam: { id: 5501, slug: "compliance" },
     approverTeamIds: [5502],
+    approvedRelease: REFERENCE_APPROVED_RELEASE,
     environments,
     repositories,
     aws: {

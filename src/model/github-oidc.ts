@@ -23,6 +23,24 @@ export enum GithubSubjectFormat {
   CUSTOM = "custom",
 }
 
+/**
+ * Whether GitHub emits immutable subjects (`OWNER@OWNER_ID/REPO@REPO_ID`) for a repository, and
+ * why. GitHub decides it, not the claim template Terraform manages: it is the default for
+ * repositories created, renamed or transferred on or after 2026-07-15, and older repositories opt
+ * in through the REST field `use_immutable_subject`, which the provider's
+ * `github_actions_repository_oidc_subject_claim_customization_template` does not manage
+ * (integrations/github #3548). Say which applies: a wrong guess makes every trust unassumable.
+ * Check with `gh api repos/ORG/REPO/actions/oidc/customization/sub --jq .sub_claim_prefix`.
+ */
+export enum ImmutableSubjects {
+  /** An older repository that has not opted in: `repo:OWNER/REPO`. */
+  NOT_EMITTED = "not-emitted",
+  /** Created, renamed or transferred on or after 2026-07-15: GitHub's default for it. */
+  NEW_SINCE_2026_07_15 = "new-since-2026-07-15",
+  /** An older repository opted in with `use_immutable_subject: true` (see the README for the command). */
+  OPTED_IN = "opted-in",
+}
+
 /** Claims a customized subject can carry (`include_claim_keys`). */
 export enum GithubClaimKey {
   /** `repo:OWNER/REPO` */
@@ -50,6 +68,13 @@ export interface GithubOidcSubjectProps {
   readonly environment: Environment;
   /** Which `sub` shape the repository emits. Say it explicitly: a wrong guess breaks the trust. */
   readonly format: GithubSubjectFormat;
+  /**
+   * Whether GitHub emits immutable subjects for the repository, and why. IMMUTABLE needs one of
+   * the emitting values; on such a repository a CUSTOM template's `repo` claim key renders as
+   * `OWNER@OWNER_ID/REPO@REPO_ID` too.
+   * @default ImmutableSubjects.NOT_EMITTED
+   */
+  readonly immutableSubjects?: ImmutableSubjects;
   /**
    * For CUSTOM: the claims, in order.
    * @default [REPOSITORY_OWNER_ID, REPOSITORY_ID, CONTEXT, JOB_WORKFLOW_REF] (JOB_WORKFLOW_REF only with an exact workflow tag)
@@ -84,6 +109,8 @@ export class GithubOidcSubject {
   public readonly repository: RepositoryRef;
   public readonly environment: Environment;
   public readonly format: GithubSubjectFormat;
+  /** Whether (and why) the repository emits immutable subjects. */
+  public readonly immutableSubjects: ImmutableSubjects;
   public readonly workflow?: WorkflowRef;
   /** The exact `sub` GitHub emits for the environment's deployment job. */
   public readonly subject: string;
@@ -106,6 +133,8 @@ export class GithubOidcSubject {
     if (!Object.values(GithubSubjectFormat).includes(props.format)) {
       throw new HipaaConfigError({ path: where, problem: `format ${JSON.stringify(props.format)} is not classic, immutable or custom`, fix: "say which subject format the repository emits" });
     }
+    const immutable = props.immutableSubjects ?? ImmutableSubjects.NOT_EMITTED;
+    validateImmutableSubjects(where, props.format, immutable);
     const workflow = props.workflow;
     if (props.environment.isProduction && !workflow) {
       throw new HipaaConfigError({
@@ -126,23 +155,27 @@ export class GithubOidcSubject {
     this.repository = repo;
     this.environment = props.environment;
     this.format = props.format;
+    this.immutableSubjects = immutable;
     this.workflow = workflow;
 
     const context = `environment:${props.environment.name}`;
+    // On a repository that emits immutable subjects GitHub writes the `repo` value with both ids,
+    // in the default subject and in a custom template's `repo` claim key alike.
+    const repoClaim = immutable === ImmutableSubjects.NOT_EMITTED ? repo.fullName : `${repo.owner}@${repo.ownerId}/${repo.name}@${repo.repositoryId}`;
     switch (props.format) {
       case GithubSubjectFormat.CLASSIC:
         this.subject = `repo:${repo.fullName}:${context}`;
         this.claimTemplate = { useDefault: true, includeClaimKeys: [] };
         break;
       case GithubSubjectFormat.IMMUTABLE:
-        this.subject = `repo:${repo.owner}@${repo.ownerId}/${repo.name}@${repo.repositoryId}:${context}`;
+        this.subject = `repo:${repoClaim}:${context}`;
         this.claimTemplate = { useDefault: true, includeClaimKeys: [] };
         break;
       default: {
         const keys = props.claimKeys ?? defaultClaimKeys(workflow);
         this.validateClaimKeys(where, keys, workflow);
         const values: Record<GithubClaimKey, string> = {
-          [GithubClaimKey.REPO]: repo.fullName,
+          [GithubClaimKey.REPO]: repoClaim,
           [GithubClaimKey.CONTEXT]: context,
           [GithubClaimKey.REPOSITORY_OWNER]: repo.owner,
           [GithubClaimKey.REPOSITORY_OWNER_ID]: String(repo.ownerId),
@@ -199,6 +232,33 @@ export class GithubOidcSubject {
         });
       }
     }
+  }
+}
+
+/**
+ * Refuses a subject format the repository cannot emit: IMMUTABLE on a repository that does not
+ * emit immutable subjects, CLASSIC on one that does.
+ */
+export function validateImmutableSubjects(where: string, format: GithubSubjectFormat, immutable: ImmutableSubjects): void {
+  if (!Object.values(ImmutableSubjects).includes(immutable)) {
+    throw new HipaaConfigError({ path: where, problem: `immutableSubjects ${JSON.stringify(immutable)} is not one of ${Object.values(ImmutableSubjects).join(", ")}`, fix: "say whether the repository emits immutable subjects, and why" });
+  }
+  const emits = immutable !== ImmutableSubjects.NOT_EMITTED;
+  if (format === GithubSubjectFormat.IMMUTABLE && !emits) {
+    throw new HipaaConfigError({
+      path: where,
+      problem: "the IMMUTABLE subject format is trusted, but the repository is not said to emit immutable subjects: GitHub sends them only for repositories created, renamed or transferred on or after 2026-07-15, or opted in through the REST API, and the claim template Terraform sets (use_default) cannot turn them on, so no token would match",
+      cfr: "164.312(d)",
+      fix: "set immutableSubjects to NEW_SINCE_2026_07_15 or, after opting in (gh api -X PUT repos/OWNER/REPO/actions/oidc/customization/sub -F use_default=true -F use_immutable_subject=true), OPTED_IN; or use the CLASSIC format",
+    });
+  }
+  if (format === GithubSubjectFormat.CLASSIC && emits) {
+    throw new HipaaConfigError({
+      path: where,
+      problem: `the CLASSIC subject format is trusted, but the repository emits immutable subjects (${immutable}), so GitHub's default template sends repo:OWNER@ID/REPO@ID and no token would match`,
+      cfr: "164.312(d)",
+      fix: "use GithubSubjectFormat.IMMUTABLE for this repository",
+    });
   }
 }
 

@@ -1,5 +1,6 @@
 export * from "./environment";
 export * from "./retention";
+export * from "./release";
 export * from "./repository";
 export * from "./gitlab";
 export * from "./github-oidc";

@@ -1,4 +1,5 @@
 import { HipaaConfigError } from "../errors";
+import { ApprovedRelease } from "./release";
 
 const OWNER = /^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$/;
 const REPO = /^[A-Za-z0-9._-]{1,100}$/;
@@ -7,6 +8,21 @@ const WORKFLOW_PATH = /^\.github\/workflows\/[A-Za-z0-9._\/-]+\.ya?ml$/;
 const TAG = /^[A-Za-z0-9][A-Za-z0-9._\/+-]{0,127}$/;
 // A tag pattern: a literal prefix followed by one trailing `*` (e.g. `v*`, `v2.*`).
 const TAG_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._\/+-]{0,126}\*$/;
+
+/**
+ * Refuses a GitHub organization (or user) name GitHub would not accept: 1-39 letters, digits or
+ * single hyphens, not starting or ending with a hyphen. Checked at synth, so a typo fails here
+ * rather than as a provider error halfway through the first apply.
+ */
+export function validateGithubOrganization(path: string, organization: string): void {
+  if (typeof organization !== "string" || !OWNER.test(organization)) {
+    throw new HipaaConfigError({
+      path,
+      problem: `GitHub organization ${JSON.stringify(organization)} is not a valid organization name`,
+      fix: "use the organization's login: 1-39 letters, digits or single hyphens, not starting or ending with a hyphen (gh api orgs/ORG --jq .login)",
+    });
+  }
+}
 
 function refuseWildcard(path: string, what: string, value: string): void {
   if (/[*?\[\]]/.test(value)) {
@@ -108,9 +124,17 @@ export interface WorkflowRefProps {
   readonly path: string;
   /**
    * The tag the workflow is pinned to: an exact tag (`v1.4.2`), or a version pattern with one
-   * trailing `*` (`v*`, `v1.*`) which trusts only accept when the tags are protected.
+   * trailing `*` (`v*`, `v1.*`) which trusts only accept when the tags are protected (runner
+   * groups refuse patterns: GitHub matches their workflows exactly).
+   * @default - the release's tag; give exactly one of `tag` and `release`
    */
-  readonly tag: string;
+  readonly tag?: string;
+  /**
+   * The approved release the workflow is pinned to. Build every reference to the compliance
+   * workflows from one `ApprovedRelease` so runner groups and trusts name the same release.
+   * @default - none; give exactly one of `tag` and `release`
+   */
+  readonly release?: ApprovedRelease;
 }
 
 /** A workflow file pinned to a tag: what `job_workflow_ref` names. */
@@ -120,9 +144,15 @@ export class WorkflowRef {
   public readonly tag: string;
   /** True when `tag` ends in a `*` version wildcard. */
   public readonly isTagPattern: boolean;
+  /** The approved release this ref pins, when it was built from one. */
+  public readonly release?: ApprovedRelease;
 
   constructor(props: WorkflowRefProps) {
-    const where = `WorkflowRef "${props.repository?.fullName}/${props.path}@${props.tag}"`;
+    const where = `WorkflowRef "${props.repository?.fullName}/${props.path}@${props.release?.tag ?? props.tag}"`;
+    if ((props.tag === undefined) === (props.release === undefined)) {
+      throw new HipaaConfigError({ path: where, problem: "give exactly one of tag and release", fix: "pin the workflow to the approved release (release: ApprovedRelease.parse(\"v1.4.2\")) or to a tag" });
+    }
+    const tag = props.release?.tag ?? props.tag!;
     refuseWildcard(where, "workflow path", props.path);
     if (!WORKFLOW_PATH.test(props.path) || props.path.includes("..")) {
       throw new HipaaConfigError({
@@ -131,25 +161,26 @@ export class WorkflowRef {
         fix: "name the workflow file, e.g. .github/workflows/deploy-prod.yml",
       });
     }
-    const isPattern = props.tag.endsWith("*");
-    if (isPattern ? !TAG_PATTERN.test(props.tag) : !TAG.test(props.tag)) {
+    const isPattern = tag.endsWith("*");
+    if (isPattern ? !TAG_PATTERN.test(tag) : !TAG.test(tag)) {
       throw new HipaaConfigError({
         path: where,
-        problem: `tag ${JSON.stringify(props.tag)} is neither an exact tag nor a version pattern with one trailing '*'`,
+        problem: `tag ${JSON.stringify(tag)} is neither an exact tag nor a version pattern with one trailing '*'`,
         cfr: "164.312(c)(1)",
         fix: "pin an exact release tag (v1.4.2) or a version pattern such as v* or v1.*; branches are not accepted",
       });
     }
-    if (props.tag.includes("..") || props.tag.endsWith(".lock") || props.tag.endsWith("/")) {
+    if (tag.includes("..") || tag.endsWith(".lock") || tag.endsWith("/")) {
       throw new HipaaConfigError({
         path: where,
-        problem: `tag ${JSON.stringify(props.tag)} is not a valid git tag name`,
+        problem: `tag ${JSON.stringify(tag)} is not a valid git tag name`,
         fix: "use a release tag such as v1.4.2",
       });
     }
     this.repository = props.repository;
     this.path = props.path;
-    this.tag = props.tag;
+    this.tag = tag;
+    this.release = props.release;
     this.isTagPattern = isPattern;
   }
 

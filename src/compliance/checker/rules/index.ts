@@ -3,6 +3,7 @@ import { AWS_RULES } from "./aws";
 import { AWS_IDENTITY_RULES } from "./aws-identity";
 import { APPLY_READINESS_AWS_RULES } from "./apply-readiness-aws";
 import { GCP_RULES, GITHUB_RULES } from "./gcp-github";
+import { GITHUB_APPLY_READINESS_RULES } from "./apply-readiness-github";
 
 /** Every rule of the HIPAA substrate checker. */
-export const ALL_RULES: readonly Rule[] = [...AWS_RULES, ...AWS_IDENTITY_RULES, ...GCP_RULES, ...GITHUB_RULES, ...APPLY_READINESS_AWS_RULES];
+export const ALL_RULES: readonly Rule[] = [...AWS_RULES, ...AWS_IDENTITY_RULES, ...GCP_RULES, ...GITHUB_RULES, ...APPLY_READINESS_AWS_RULES, ...GITHUB_APPLY_READINESS_RULES];
