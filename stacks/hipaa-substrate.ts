@@ -18,7 +18,7 @@ import { OidcClaimTemplate } from "../constructs/github/oidc-claim-template";
 import { ProtectedEnvironment } from "../constructs/github/protected-environment";
 import { RunnerGroup } from "../constructs/github/runner-group";
 import { AwsEnvironmentStack } from "./aws-environment-stack";
-import { GcpEnvironmentStack } from "./gcp-environment-stack";
+import { GcpEnvironmentStack, GcpStateBucket } from "./gcp-environment-stack";
 
 /** One application repository and the environments it deploys to. */
 export interface SubstrateRepository {
@@ -58,6 +58,14 @@ export interface SubstrateGcpSettings {
   readonly projects: Readonly<Record<string, { readonly id: string; readonly number: string }>>;
   /** @default - none */
   readonly auditorMembers?: readonly string[];
+  /**
+   * Remote state of each environment's GCP stack, by environment name (a bucket and CMEK per
+   * environment, so one environment's pipeline cannot read another's state).
+   * @default - local state
+   */
+  readonly stateBuckets?: Readonly<Record<string, GcpStateBucket>>;
+  /** See GcpEnvironmentStackProps.workloadIdentityPoolSuffix. @default - no suffix */
+  readonly workloadIdentityPoolSuffix?: string;
 }
 
 export interface HipaaSubstrateConfig {
@@ -239,6 +247,8 @@ export class HipaaSubstrate extends Construct {
             region: config.gcp.region,
             githubSubjects: forEnv(subjects, env),
             auditorMembers: config.gcp.auditorMembers,
+            stateBucket: gcpStateBucket(`${path}/gcp`, config.gcp, env),
+            workloadIdentityPoolSuffix: config.gcp.workloadIdentityPoolSuffix,
           }),
         );
       }
@@ -246,6 +256,15 @@ export class HipaaSubstrate extends Construct {
     this.awsStacks = aws;
     this.gcpStacks = gcp;
   }
+}
+
+function gcpStateBucket(path: string, gcp: SubstrateGcpSettings, env: string): GcpStateBucket | undefined {
+  if (!gcp.stateBuckets) return undefined;
+  const bucket = gcp.stateBuckets[env];
+  if (!bucket) {
+    throw new HipaaConfigError({ path, problem: `stateBuckets names no bucket for environment "${env}"`, cfr: "164.312(a)(2)(iv)", fix: `add stateBuckets: { ${env}: { bucket, kmsEncryptionKey } }` });
+  }
+  return bucket;
 }
 
 interface ValidatedRepository {

@@ -7,6 +7,7 @@ import {
   GcsStorageClass,
   GkeRunnerCluster,
   GkeRunnerPool,
+  GkeWorkloadCluster,
 } from "../constructs/gcp";
 import { RunnerPurpose } from "../src/model";
 import { Environment, EnvironmentTier, GithubOidcSubject, GithubSubjectFormat, GitlabOidcSubject, GitlabProjectRef, GitlabRefType, RepositoryRef, RetentionPeriod, WorkflowRef } from "../src/model";
@@ -215,10 +216,12 @@ describe("GKE runners", () => {
     subnetwork: "runners",
     podsRangeName: "pods",
     servicesRangeName: "services",
+    masterIpv4CidrBlock: "172.16.0.0/28",
+    platformAdminMembers: ["group:gke-platform-admins@hipaa-health.example"],
   });
   const key = new CloudKmsSigningKey(stack, "Signing", { environment: production, ...PROJECT });
   const bucket = new GcsEvidenceBucket(stack, "EvidenceBucket", { environment: production, ...PROJECT });
-  const target = { projectId: PROJECT.projectId, location: PROJECT.location, clusterName: "hipaa-production-workloads", environment: production };
+  const target = GkeWorkloadCluster.lookup(stack, "WorkloadCluster", { projectId: PROJECT.projectId, location: PROJECT.location, clusterName: "hipaa-production-workloads", environment: production });
   new GkeRunnerPool(stack, "Build", { cluster, environment: production, purpose: RunnerPurpose.BUILD, signingKey: key, artifactRepositories: ["projects/hipaa-health-prod/locations/us-central1/repositories/clinical-images"] });
   new GkeRunnerPool(stack, "Evidence", { cluster, environment: production, purpose: RunnerPurpose.EVIDENCE, evidenceBucket: bucket });
   new GkeRunnerPool(stack, "Deploy", { cluster, environment: production, purpose: RunnerPurpose.DEPLOY, deployTarget: target });

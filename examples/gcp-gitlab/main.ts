@@ -9,6 +9,7 @@
  */
 import { App } from "cdktf";
 import { Environment, EnvironmentTier, GcpEnvironmentStack, GitlabOidcSubject, GitlabProjectRef, GitlabRefType, HipaaCompliance, validateEnvironments } from "../../src";
+import { stableSuffix } from "../../src/naming";
 
 export const GCP_ENVIRONMENTS: readonly Environment[] = [
   new Environment({ name: "dev", tier: EnvironmentTier.DEVELOPMENT }),
@@ -23,6 +24,24 @@ export const GCP_PROJECTS: Readonly<Record<string, { id: string; number: string 
   validation: { id: "hipaa-health-validation", number: "303030303030" },
   production: { id: "hipaa-health-prod", number: "404040404040" },
 };
+
+/**
+ * Each runner cluster's control-plane /28, fixed per environment name (never by position: a
+ * changed range replaces the cluster). Production keeps the range every cluster had before ranges
+ * were made distinct.
+ */
+export const GKE_MASTER_RANGES: Readonly<Record<string, string>> = {
+  production: "172.16.0.0/28",
+  validation: "172.16.0.16/28",
+  staging: "172.16.0.32/28",
+  dev: "172.16.0.48/28",
+};
+
+/** A /28 in 172.17.0.0/16 derived from the environment's name, for environments not listed above. */
+function derivedMasterRange(env: string): string {
+  const i = parseInt(stableSuffix(`gke-master/${env}`, 4), 16) % 4096;
+  return `172.17.${i >> 4}.${(i & 15) * 16}/28`;
+}
 
 export const COMPLIANCE_PLATFORM = new GitlabProjectRef("hipaa-health/compliance-platform");
 
@@ -49,6 +68,12 @@ export function buildGcpGitlabApp(app: App, environments: readonly Environment[]
       region: "us-central1",
       gitlabSubjects: [subject],
       auditorMembers: ["group:hipaa-auditors@hipaa-health.example"],
+      // State in the environment's own project, encrypted with its own key (both bootstrapped
+      // before the first apply: see the README, "Before the first apply: GCP").
+      stateBucket: {
+        bucket: `${project.id}-tfstate`,
+        kmsEncryptionKey: `projects/${project.id}/locations/us-central1/keyRings/tfstate/cryptoKeys/tfstate`,
+      },
       runners: {
         cluster: {
           clusterName: `hipaa-${env}-runners`,
@@ -56,6 +81,8 @@ export function buildGcpGitlabApp(app: App, environments: readonly Environment[]
           subnetwork: `hipaa-${env}-runners`,
           podsRangeName: "pods",
           servicesRangeName: "services",
+          masterIpv4CidrBlock: GKE_MASTER_RANGES[env] ?? derivedMasterRange(env),
+          platformAdminMembers: ["group:gke-platform-admins@hipaa-health.example"],
           rbacSecurityGroup: "gke-security-groups@hipaa-health.example",
         },
         deployTarget: { projectId: project.id, location: "us-central1", clusterName: `hipaa-${env}-workloads` },
