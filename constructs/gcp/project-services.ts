@@ -1,5 +1,5 @@
 import { Construct, IConstruct } from "constructs";
-import { Aspects, dependable, IAspect, TerraformDataSource, TerraformResource } from "cdktf";
+import { Aspects, dependable, IAspect, TerraformResource } from "cdktf";
 import { ProjectService } from "@cdktf/provider-google/lib/project-service";
 import { HipaaConfigError } from "../../src/errors";
 
@@ -23,15 +23,7 @@ const SERVICES_BY_TYPE: readonly (readonly [RegExp, readonly string[]])[] = [
   [/^google_artifact_registry_/, ["artifactregistry.googleapis.com"]],
 ];
 
-/**
- * Data sources that read project state the stack's own APIs serve. Lookups of things that must
- * already exist (a network, a workload cluster, a registry repository) are deliberately absent:
- * their APIs are on wherever they exist, and a depends_on would defer their read to apply time,
- * hiding a missing cluster or network until then instead of failing the plan.
- */
-const DATA_SOURCES_AFTER_SERVICES = new Set(["google_storage_project_service_account"]);
-
-/** The APIs a resource or data source of `type` needs. */
+/** The APIs a resource of `type` needs. */
 export function servicesFor(type: string): readonly string[] {
   return SERVICES_BY_TYPE.find(([pattern]) => pattern.test(type))?.[1] ?? [];
 }
@@ -66,7 +58,14 @@ export class GcpProjectServices extends Construct {
     this.services = services;
   }
 
-  /** Adds to every Google resource under `scope` a dependency on the enabled APIs it calls. */
+  /**
+   * Adds to every Google resource under `scope` a dependency on the enabled APIs it calls. Data
+   * sources get none: a data source with a dependency that has pending changes is read during
+   * apply instead of plan, so a missing network or cluster would no longer fail the plan, and an
+   * attribute read from it (the storage service agent a key grant names) would turn unknown and
+   * replace the resources that use it. The data sources the stack reads call APIs that are on
+   * wherever the thing they look up exists, or on by default (Cloud Storage).
+   */
   public dependOnServices(scope: IConstruct): void {
     Aspects.of(scope).add(new ServiceDependencies(this));
   }
@@ -78,12 +77,10 @@ class ServiceDependencies implements IAspect {
   constructor(private readonly owner: GcpProjectServices) {}
 
   public visit(node: IConstruct): void {
-    const resource = node instanceof TerraformResource;
-    if (!resource && !(node instanceof TerraformDataSource)) return;
-    const element = node as TerraformResource | TerraformDataSource;
+    if (!(node instanceof TerraformResource)) return;
+    const element = node;
     const type = element.terraformResourceType;
     if (type === "google_project_service") return;
-    if (!resource && !DATA_SOURCES_AFTER_SERVICES.has(type)) return;
     const needed = servicesFor(type)
       .map((s) => this.owner.services.get(s))
       .filter((s): s is ProjectService => s !== undefined);
