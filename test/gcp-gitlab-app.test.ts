@@ -165,6 +165,16 @@ describe("gcp-gitlab example", () => {
       const ranges = [...stacks.values()].map((out) => Object.values(resourcesOf(out, "google_container_cluster"))[0].private_cluster_config.master_ipv4_cidr_block);
       expect(new Set(ranges).size).toBe(ranges.length);
       expect(GKE_MASTER_RANGES.production).toBe("172.16.0.0/28");
+      // Environments beyond the listed four get derived ranges; env-011 and env-031 hash to the same
+      // slot, and the second takes the next free one instead of being refused as an overlap.
+      const { Environment, EnvironmentTier } = require("../src/model");
+      const clashing = ["env-011", "env-031"].map((name) => new Environment({ name, tier: EnvironmentTier.DEVELOPMENT }));
+      const derived = buildGcpGitlabApp(Testing.app(), clashing)
+        .node.children.filter((c): c is TerraformStack => TerraformStack.isStack(c))
+        .map((st) => Object.values<any>(JSON.parse(Testing.synth(st)).resource.google_container_cluster)[0].private_cluster_config.master_ipv4_cidr_block);
+      expect(derived).toHaveLength(2);
+      expect(derived[0]).not.toBe(derived[1]);
+      expect(derived.every((r: string) => r.startsWith("172.17."))).toBe(true);
     });
 
     test.each([...stacks.entries()])("%s: state in a GCS bucket encrypted with a CMEK (item 13)", (name, out) => {

@@ -37,9 +37,15 @@ export const GKE_MASTER_RANGES: Readonly<Record<string, string>> = {
   dev: "172.16.0.48/28",
 };
 
-/** A /28 in 172.17.0.0/16 derived from the environment's name, for environments not listed above. */
-function derivedMasterRange(env: string): string {
-  const i = parseInt(stableSuffix(`gke-master/${env}`, 4), 16) % 4096;
+/**
+ * A /28 in 172.17.0.0/16 for environments not listed above: the slot a hash of the name picks, or
+ * the next free one when another environment of this app holds it (the clusters' overlap check
+ * would refuse a clash).
+ */
+function derivedMasterRange(env: string, taken: Set<number>): string {
+  let i = parseInt(stableSuffix(`gke-master/${env}`, 4), 16) % 4096;
+  while (taken.has(i)) i = (i + 1) % 4096;
+  taken.add(i);
   return `172.17.${i >> 4}.${(i & 15) * 16}/28`;
 }
 
@@ -47,6 +53,7 @@ export const COMPLIANCE_PLATFORM = new GitlabProjectRef("hipaa-health/compliance
 
 export function buildGcpGitlabApp(app: App, environments: readonly Environment[] = GCP_ENVIRONMENTS): App {
   validateEnvironments(environments);
+  const takenSlots = new Set<number>();
   for (const environment of environments) {
     const env = environment.name;
     const project = GCP_PROJECTS[env] ?? { id: `hipaa-health-${env}`, number: "505050505050" };
@@ -81,7 +88,7 @@ export function buildGcpGitlabApp(app: App, environments: readonly Environment[]
           subnetwork: `hipaa-${env}-runners`,
           podsRangeName: "pods",
           servicesRangeName: "services",
-          masterIpv4CidrBlock: GKE_MASTER_RANGES[env] ?? derivedMasterRange(env),
+          masterIpv4CidrBlock: GKE_MASTER_RANGES[env] ?? derivedMasterRange(env, takenSlots),
           platformAdminMembers: ["group:gke-platform-admins@hipaa-health.example"],
           rbacSecurityGroup: "gke-security-groups@hipaa-health.example",
         },
