@@ -8,6 +8,8 @@ import {
   GkeRunnerCluster,
   GkeRunnerPool,
   GkeWorkloadCluster,
+  gkeClusterIamName,
+  regionOf,
 } from "../constructs/gcp";
 import { RunnerPurpose } from "../src/model";
 import { Environment, EnvironmentTier, GithubOidcSubject, GithubSubjectFormat, GitlabOidcSubject, GitlabProjectRef, GitlabRefType, RepositoryRef, RetentionPeriod, WorkflowRef } from "../src/model";
@@ -359,6 +361,17 @@ describe("GKE first apply: cluster references, administrators, control-plane ran
     expect(admin.condition.expression).toContain('resource.name == "projects/hipaa-health-prod/zones/us-central1-a/clusters/hipaa-production-runners"');
     expect(Object.values(out.tf.data!.google_compute_subnetwork)).toEqual([{ project: "hipaa-health-prod", region: "us-central1", name: "runners" }]);
     expect(Object.values(out.tf.data!.google_container_cluster)).toEqual([{ project: "hipaa-health-prod", location: "us-central1-b", name: "hipaa-production-workloads" }]);
+  });
+
+  test("cluster resource names: zones (including AI zones) vs regions", () => {
+    expect(gkeClusterIamName("t", "p", "us-central1", "c")).toBe("projects/p/locations/us-central1/clusters/c");
+    expect(gkeClusterIamName("t", "p", "europe-west4-b", "c")).toBe("projects/p/zones/europe-west4-b/clusters/c");
+    expect(gkeClusterIamName("t", "p", "northamerica-northeast1-a", "c")).toBe("projects/p/zones/northamerica-northeast1-a/clusters/c");
+    expect(regionOf("t", "us-central1-ai1a")).toBe("us-central1");
+    expect(regionOf("t", "us-east4")).toBe("us-east4");
+    expect(refusal(() => gkeClusterIamName("t", "p", "${var.location}", "c"))).toContain("the cluster location is a Terraform expression");
+    const { Fn } = require("cdktf");
+    expect(refusal(() => gkeClusterIamName("t", "p", Fn.lower("US-CENTRAL1"), "c"))).toContain("the cluster location is a Terraform expression");
   });
 
   test("refusals: a location that is neither region nor zone; a deploy target that is not a cluster reference", () => {

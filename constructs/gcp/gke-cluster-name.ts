@@ -1,12 +1,13 @@
 import { Token } from "cdktf";
 import { HipaaConfigError } from "../../src/errors";
 
-const ZONE = /^[a-z]+-[a-z]+\d+-[a-z]$/;
+// Zones are a region plus a suffix: `us-central1-a`, and AI zones such as `us-central1-ai1a`.
+const ZONE = /^[a-z]+-[a-z]+\d+-[a-z][a-z0-9]*$/;
 const REGION = /^[a-z]+-[a-z]+\d+$/;
 
 /** Whether a GKE location is a zone (`us-central1-a`) rather than a region (`us-central1`). */
 export function isZone(path: string, location: string): boolean {
-  if (Token.isUnresolved(location)) {
+  if (Token.isUnresolved(location) || location.includes("${")) {
     throw new HipaaConfigError({
       path,
       problem: "the cluster location is a Terraform expression",
@@ -20,7 +21,7 @@ export function isZone(path: string, location: string): boolean {
 
 /** The region of a GKE location (the location itself, or the zone's region). */
 export function regionOf(path: string, location: string): string {
-  return isZone(path, location) ? location.replace(/-[a-z]$/, "") : location;
+  return isZone(path, location) ? location.replace(/-[a-z][a-z0-9]*$/, "") : location;
 }
 
 /**
