@@ -215,6 +215,13 @@ describe("apply readiness: GCP Workload Identity bindings after the cluster", ()
     expect(verdicts({ ...lookup, ...doc(sa, binding({ depends_on: ["data.google_container_cluster.existing"] })) }, RULE)).toEqual({ "google_service_account_iam_member.b": "pass" });
   });
 
+  test("principal identifiers of the PROJECT.svc.id.goog pool, granted on a bucket, are judged the same way", () => {
+    const member = "principal://iam.googleapis.com/projects/123/locations/global/workloadIdentityPools/p.svc.id.goog/subject/ns/ci/sa/runner";
+    const grant = (extra: object) => ({ google_storage_bucket_iam_member: { g: { bucket: "evidence", role: "roles/storage.objectCreator", member, ...extra } } });
+    expect(verdicts(doc(cluster, grant({})), RULE)).toEqual({ "google_storage_bucket_iam_member.g": "fail" });
+    expect(verdicts(doc(cluster, grant({ depends_on: ["google_container_cluster.c"] })), RULE)).toEqual({ "google_storage_bucket_iam_member.g": "pass" });
+  });
+
   test("not applicable: principalSet and ordinary service-account members", () => {
     expect(verdicts(doc(sa, binding({}, "principalSet://iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/p/attribute.repository_id/2")), RULE)).toEqual({});
     expect(verdicts(doc(sa, binding({}, "serviceAccount:ci@p.iam.gserviceaccount.com")), RULE)).toEqual({});

@@ -10,13 +10,21 @@ import { block, str, strings, TfResource } from "../terraform";
 
 /** `serviceAccount:POOL[NAMESPACE/KSA]`: a Kubernetes service account through Workload Identity. */
 const WI_MEMBER = /^serviceAccount:(.+)\[[^\]]*\]$/;
+/** The principal identifiers of Workload Identity Federation for GKE, which name the same pool. */
+const WI_PRINCIPAL = /^principal(?:Set)?:\/\/iam\.googleapis\.com\/projects\/[^/]+\/locations\/global\/workloadIdentityPools\/([^/]+\.svc\.id\.goog)\//;
 
 /** The Workload Identity pool a member names: a literal `P.svc.id.goog`, or an expression. */
 function workloadPools(r: TfResource): string[] {
   return [...strings(r.body.member), ...strings(r.body.members)]
-    .map((m) => WI_MEMBER.exec(m)?.[1])
+    .map((m) => WI_MEMBER.exec(m)?.[1] ?? WI_PRINCIPAL.exec(m)?.[1])
     .filter((pool): pool is string => pool !== undefined && (pool.endsWith(".svc.id.goog") || pool.includes("${")));
 }
+
+/** IAM member and binding resources on which a Kubernetes service account is commonly granted. */
+const IAM_TYPES = ["service_account", "project", "storage_bucket", "kms_crypto_key", "artifact_registry_repository", "secret_manager_secret"].flatMap((t) => [
+  `google_${t}_iam_member`,
+  `google_${t}_iam_binding`,
+]);
 
 /** `depends_on` entries as addresses, whichever shape (`type.name` from cdktf, `${type.name}` from HCL). */
 function dependsOn(r: TfResource): string[] {
@@ -47,10 +55,10 @@ function upstream(r: TfResource, index: ResourceIndex): TfResource[] {
 export const GCP_APPLY_READINESS_RULES: readonly Rule[] = [
   {
     id: "HIPAA-GCP-WI-BINDING-ORDER",
-    title: "Workload Identity bindings (serviceAccount:PROJECT.svc.id.goog[NS/KSA]) are created after a cluster with Workload Identity",
+    title: "IAM grants to Kubernetes service accounts (serviceAccount:PROJECT.svc.id.goog[NS/KSA] or a principal in the PROJECT.svc.id.goog pool) are created after a cluster with Workload Identity",
     severity: "medium",
     controls: [Cfr.AUTHENTICATION],
-    resourceTypes: ["google_service_account_iam_member", "google_service_account_iam_binding", "google_project_iam_member", "google_project_iam_binding"],
+    resourceTypes: IAM_TYPES,
     fix: "depends_on = [google_container_cluster.<the cluster with workload_identity_config>] (or a data.google_container_cluster lookup of an existing one), or build the member from the cluster's workload_identity_config[0].workload_pool",
     equivalents: [],
     evaluate: (r, index) => {
