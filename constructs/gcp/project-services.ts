@@ -77,7 +77,8 @@ class ServiceDependencies implements IAspect {
   constructor(private readonly owner: GcpProjectServices) {}
 
   public visit(node: IConstruct): void {
-    if (!(node instanceof TerraformResource)) return;
+    // Not instanceof: a consumer's cdktf copy and ours must agree.
+    if (!TerraformResource.isTerraformResource(node)) return;
     const element = node;
     const type = element.terraformResourceType;
     if (type === "google_project_service") return;
