@@ -100,6 +100,10 @@ describe("gcp-gitlab example", () => {
       waitsFor("google_project_iam_member", "cloudresourcemanager.googleapis.com");
       waitsFor("google_project_iam_audit_config", "cloudresourcemanager.googleapis.com");
       waitsFor("google_artifact_registry_repository_iam_member", "artifactregistry.googleapis.com");
+      // Grants to service agents wait for the API whose enabling creates the agent.
+      const agentGrant = (agent: string) => Object.values(resourcesOf(out, "google_kms_crypto_key_iam_member")).find((g) => g.member.includes(agent))!;
+      expect(agentGrant("@container-engine-robot.iam.gserviceaccount.com").depends_on).toContain(address("container.googleapis.com"));
+      expect(agentGrant("@compute-system.iam.gserviceaccount.com").depends_on).toContain(address("compute.googleapis.com"));
       // Every data source is read at plan (no depends_on): a missing cluster, network or registry
       // fails the plan, and the storage agent a key grant names never turns unknown.
       for (const type of ["google_container_cluster", "google_compute_network", "google_compute_subnetwork", "google_artifact_registry_repository", "google_storage_project_service_account"]) {

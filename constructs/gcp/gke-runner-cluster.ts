@@ -13,6 +13,7 @@ import { HipaaConfigError } from "../../src/errors";
 import { Environment, validateEnvironments } from "../../src/model";
 import { Cfr, recordControl } from "../../src/compliance";
 import { gkeClusterIamName, oneClusterExpression, regionOf } from "./gke-cluster-name";
+import { requireServices } from "./project-services";
 
 /** What GKE runner pools need of a cluster, created here or elsewhere. */
 export interface IGkeRunnerCluster {
@@ -221,6 +222,9 @@ export class GkeRunnerCluster extends Construct implements IGkeRunnerCluster {
       role: "roles/cloudkms.cryptoKeyEncrypterDecrypter",
       member: `serviceAccount:service-${props.projectNumber}@compute-system.iam.gserviceaccount.com`,
     });
+    // Enabling an API is what creates its service agent: IAM refuses these members before then.
+    requireServices(gkeAgent, "container.googleapis.com");
+    requireServices(computeAgent, "compute.googleapis.com");
     this.nodeDiskKmsKeyId = diskKey.id;
 
     // The default node pool exists briefly before removal; give it a minimal account, not the

@@ -23,6 +23,18 @@ const SERVICES_BY_TYPE: readonly (readonly [RegExp, readonly string[]])[] = [
   [/^google_artifact_registry_/, ["artifactregistry.googleapis.com"]],
 ];
 
+/** APIs a particular resource needs beyond its type's (see `requireServices`). */
+const EXTRA_SERVICES = new WeakMap<IConstruct, readonly string[]>();
+
+/**
+ * Declares that `resource` needs `services` beyond what its type calls: a grant to a Google
+ * service agent (`service-N@container-engine-robot...`) fails until the API whose enabling creates
+ * that agent is on. Honoured by `GcpProjectServices.dependOnServices` when the stack enables them.
+ */
+export function requireServices(resource: IConstruct, ...services: string[]): void {
+  EXTRA_SERVICES.set(resource, [...(EXTRA_SERVICES.get(resource) ?? []), ...services]);
+}
+
 /** The APIs a resource of `type` needs. */
 export function servicesFor(type: string): readonly string[] {
   return SERVICES_BY_TYPE.find(([pattern]) => pattern.test(type))?.[1] ?? [];
@@ -82,7 +94,7 @@ class ServiceDependencies implements IAspect {
     const element = node;
     const type = element.terraformResourceType;
     if (type === "google_project_service") return;
-    const needed = servicesFor(type)
+    const needed = [...new Set([...servicesFor(type), ...(EXTRA_SERVICES.get(node) ?? [])])]
       .map((s) => this.owner.services.get(s))
       .filter((s): s is ProjectService => s !== undefined);
     if (needed.length === 0) return;
