@@ -23,7 +23,7 @@ import { ProtectedEnvironment } from "../constructs/github/protected-environment
 import { RunnerGroup } from "../constructs/github/runner-group";
 import { assertAccountId, AwsEnvironmentStack, AwsStateBackend } from "./aws-environment-stack";
 import { Cfr, recordException } from "../src/compliance";
-import { GcpEnvironmentStack } from "./gcp-environment-stack";
+import { GcpEnvironmentStack, GcpStateBucket } from "./gcp-environment-stack";
 
 /** One application repository and the environments it deploys to. */
 export interface SubstrateRepository {
@@ -104,6 +104,14 @@ export interface SubstrateGcpSettings {
   readonly projects: Readonly<Record<string, { readonly id: string; readonly number: string }>>;
   /** @default - none */
   readonly auditorMembers?: readonly string[];
+  /**
+   * Remote state of each environment's GCP stack, by environment name (a bucket and CMEK per
+   * environment, so one environment's pipeline cannot read another's state).
+   * @default - local state
+   */
+  readonly stateBuckets?: Readonly<Record<string, GcpStateBucket>>;
+  /** See GcpEnvironmentStackProps.workloadIdentityPoolSuffix. @default - no suffix */
+  readonly workloadIdentityPoolSuffix?: string;
 }
 
 export interface HipaaSubstrateConfig {
@@ -330,6 +338,8 @@ export class HipaaSubstrate extends Construct {
             region: config.gcp.region,
             githubSubjects: forEnv(subjects, env),
             auditorMembers: config.gcp.auditorMembers,
+            stateBucket: gcpStateBucket(`${path}/gcp`, config.gcp, env),
+            workloadIdentityPoolSuffix: config.gcp.workloadIdentityPoolSuffix,
           }),
         );
       }
@@ -403,6 +413,15 @@ function planAccounts(path: string, aws: SubstrateAwsSettings, environments: rea
     }
   }
   return { owner, sharers };
+}
+
+function gcpStateBucket(path: string, gcp: SubstrateGcpSettings, env: string): GcpStateBucket | undefined {
+  if (!gcp.stateBuckets) return undefined;
+  const bucket = gcp.stateBuckets[env];
+  if (!bucket) {
+    throw new HipaaConfigError({ path, problem: `stateBuckets names no bucket for environment "${env}"`, cfr: "164.312(a)(2)(iv)", fix: `add stateBuckets: { ${env}: { bucket, kmsEncryptionKey } }` });
+  }
+  return bucket;
 }
 
 interface ValidatedRepository {

@@ -246,6 +246,78 @@ describe("apply readiness: GitHub", () => {
   });
 });
 
+describe("apply readiness: GCP Workload Identity bindings after the cluster", () => {
+  const RULE = "HIPAA-GCP-WI-BINDING-ORDER";
+  const cluster = { google_container_cluster: { c: { name: "runners", workload_identity_config: { workload_pool: "p.svc.id.goog" } } } };
+  const binding = (extra: object, member = "serviceAccount:p.svc.id.goog[ci-prod-build/runner]") => ({
+    google_service_account_iam_member: { b: { service_account_id: "${google_service_account.sa.name}", role: "roles/iam.workloadIdentityUser", member, ...extra } },
+  });
+  const sa = { google_service_account: { sa: { account_id: "runner" } } };
+  const doc = (...parts: object[]) => ({ resource: Object.assign({}, ...parts) });
+
+  test("fail: no cluster in the configuration, or a cluster the binding does not wait for", () => {
+    expect(verdicts(doc(sa, binding({})), RULE)).toEqual({ "google_service_account_iam_member.b": "fail" });
+    expect(verdicts(doc(sa, cluster, binding({})), RULE)).toEqual({ "google_service_account_iam_member.b": "fail" });
+    expect(judge(doc(sa, cluster, binding({})), RULE)[0].message).toContain("IAM refuses the member on a fresh project");
+  });
+
+  test("fail: a dependency on a cluster whose pool is another project's", () => {
+    const other = { google_container_cluster: { c: { workload_identity_config: { workload_pool: "other.svc.id.goog" } } } };
+    expect(verdicts(doc(sa, other, binding({ depends_on: ["google_container_cluster.c"] })), RULE)).toEqual({ "google_service_account_iam_member.b": "fail" });
+  });
+
+  test("pass: depends_on the cluster (cdktf shape), through another resource, or a reference to its workload pool", () => {
+    expect(verdicts(doc(sa, cluster, binding({ depends_on: ["google_container_cluster.c"] })), RULE)).toEqual({ "google_service_account_iam_member.b": "pass" });
+    const saAfterCluster = { google_service_account: { sa: { account_id: "runner", depends_on: ["google_container_cluster.c"] } } };
+    expect(verdicts(doc(saAfterCluster, cluster, binding({})), RULE)).toEqual({ "google_service_account_iam_member.b": "pass" });
+    const byReference = binding({}, "serviceAccount:${google_container_cluster.c.workload_identity_config[0].workload_pool}[ci/runner]");
+    expect(verdicts(doc(sa, cluster, byReference), RULE)).toEqual({ "google_service_account_iam_member.b": "pass" });
+  });
+
+  test("pass: depends on a data.google_container_cluster lookup of an existing cluster", () => {
+    const lookup = { data: { google_container_cluster: { existing: { name: "runners", location: "us-central1" } } } };
+    expect(verdicts({ ...lookup, ...doc(sa, binding({ depends_on: ["data.google_container_cluster.existing"] })) }, RULE)).toEqual({ "google_service_account_iam_member.b": "pass" });
+  });
+
+  test("principal identifiers of the PROJECT.svc.id.goog pool, granted on a bucket, are judged the same way", () => {
+    const member = "principal://iam.googleapis.com/projects/123/locations/global/workloadIdentityPools/p.svc.id.goog/subject/ns/ci/sa/runner";
+    const grant = (extra: object) => ({ google_storage_bucket_iam_member: { g: { bucket: "evidence", role: "roles/storage.objectCreator", member, ...extra } } });
+    expect(verdicts(doc(cluster, grant({})), RULE)).toEqual({ "google_storage_bucket_iam_member.g": "fail" });
+    expect(verdicts(doc(cluster, grant({ depends_on: ["google_container_cluster.c"] })), RULE)).toEqual({ "google_storage_bucket_iam_member.g": "pass" });
+  });
+
+  test("not applicable: principalSet and ordinary service-account members", () => {
+    expect(verdicts(doc(sa, binding({}, "principalSet://iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/p/attribute.repository_id/2")), RULE)).toEqual({});
+    expect(verdicts(doc(sa, binding({}, "serviceAccount:ci@p.iam.gserviceaccount.com")), RULE)).toEqual({});
+  });
+
+  test("HCL: depends_on = [google_container_cluster.c] passes, none fails", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "hipaa-wi-"));
+    const tf = (dependsOn: string) => `resource "google_container_cluster" "c" {
+  name = "runners"
+  workload_identity_config { workload_pool = "p.svc.id.goog" }
+}
+resource "google_service_account_iam_member" "b" {
+  service_account_id = "projects/p/serviceAccounts/runner@p.iam.gserviceaccount.com"
+  role   = "roles/iam.workloadIdentityUser"
+  member = "serviceAccount:p.svc.id.goog[ci/runner]"
+  ${dependsOn}
+}`;
+    writeFileSync(join(dir, "ok.tf"), tf("depends_on = [google_container_cluster.c]"));
+    writeFileSync(join(dir, "bad.tf"), tf(""));
+    const findings = evaluate(await loadUnits([join(dir, "ok.tf"), join(dir, "bad.tf")]), ALL_RULES).filter((f) => f.rule === RULE);
+    expect(findings.map((f) => [f.file.endsWith("ok.tf") ? "ok" : "bad", f.verdict]).sort()).toEqual([
+      ["bad", "fail"],
+      ["ok", "pass"],
+    ]);
+  });
+
+  test("maps to 164.312(d) in the control catalog", () => {
+    const rule = ALL_RULES.find((r) => r.id === RULE)!;
+    expect(rule.controls).toEqual(["164.312(d)"]);
+  });
+});
+
 describe("CLI", () => {
   const dir = mkdtempSync(join(tmpdir(), "hipaa-cli-"));
   writeFileSync(join(dir, "bad.tf.json"), JSON.stringify({ resource: { aws_kms_key: { k: { enable_key_rotation: false } } } }));

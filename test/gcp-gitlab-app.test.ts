@@ -1,5 +1,6 @@
 import { TerraformStack, Testing } from "cdktf";
-import { buildGcpGitlabApp, GCP_ENVIRONMENTS, GCP_PROJECTS } from "../examples/gcp-gitlab/main";
+import { buildGcpGitlabApp, GCP_ENVIRONMENTS, GCP_PROJECTS, GKE_MASTER_RANGES } from "../examples/gcp-gitlab/main";
+import { ALL_RULES, evaluate, unitFromJson } from "../src/compliance";
 import { resourcesOf, SynthResult } from "./support/synth";
 
 const app = buildGcpGitlabApp(Testing.app());
@@ -57,5 +58,146 @@ describe("gcp-gitlab example", () => {
         expect(text).not.toMatch(new RegExp(`ci-${other}-|hipaa-${other}-|runner-${other}-|node-${other}-`));
       }
     }
+  });
+
+  describe("first apply into an empty project (issue 11)", () => {
+    const byName = (out: SynthResult, type: string, fragment: string) => Object.entries(resourcesOf(out, type)).filter(([name]) => name.includes(fragment));
+    const addressOf = (out: SynthResult, type: string, fragment: string) => {
+      const found = byName(out, type, fragment);
+      expect(found).toHaveLength(1);
+      return `${type}.${found[0][0]}`;
+    };
+
+    test.each([...stacks.entries()])("%s: every API it calls is enabled, never disabled on destroy, and each resource waits for its APIs", (_, out) => {
+      const services = Object.entries(resourcesOf(out, "google_project_service"));
+      expect(services.map(([, s]) => s.service).sort()).toEqual([
+        "artifactregistry.googleapis.com",
+        "binaryauthorization.googleapis.com",
+        "cloudkms.googleapis.com",
+        "cloudresourcemanager.googleapis.com",
+        "compute.googleapis.com",
+        "container.googleapis.com",
+        "iam.googleapis.com",
+        "iamcredentials.googleapis.com",
+        "storage.googleapis.com",
+        "sts.googleapis.com",
+      ]);
+      for (const [, s] of services) expect(s.disable_on_destroy).toBe(false);
+      const address = (service: string) => `google_project_service.${services.find(([, s]) => s.service === service)![0]}`;
+      const waitsFor = (type: string, service: string) => {
+        for (const r of Object.values(resourcesOf(out, type))) expect(r.depends_on).toContain(address(service));
+      };
+      waitsFor("google_kms_key_ring", "cloudkms.googleapis.com");
+      waitsFor("google_kms_crypto_key", "cloudkms.googleapis.com");
+      waitsFor("google_storage_bucket", "storage.googleapis.com");
+      waitsFor("google_container_cluster", "container.googleapis.com");
+      waitsFor("google_container_cluster", "compute.googleapis.com");
+      waitsFor("google_container_cluster", "binaryauthorization.googleapis.com");
+      waitsFor("google_container_node_pool", "container.googleapis.com");
+      waitsFor("google_service_account", "iam.googleapis.com");
+      waitsFor("google_iam_workload_identity_pool", "iam.googleapis.com");
+      waitsFor("google_iam_workload_identity_pool_provider", "sts.googleapis.com");
+      waitsFor("google_project_iam_member", "cloudresourcemanager.googleapis.com");
+      waitsFor("google_project_iam_audit_config", "cloudresourcemanager.googleapis.com");
+      waitsFor("google_artifact_registry_repository_iam_member", "artifactregistry.googleapis.com");
+      // Grants to service agents wait for the API whose enabling creates the agent.
+      const agentGrant = (agent: string) => Object.values(resourcesOf(out, "google_kms_crypto_key_iam_member")).find((g) => g.member.includes(agent))!;
+      expect(agentGrant("@container-engine-robot.iam.gserviceaccount.com").depends_on).toContain(address("container.googleapis.com"));
+      expect(agentGrant("@compute-system.iam.gserviceaccount.com").depends_on).toContain(address("compute.googleapis.com"));
+      // Every data source is read at plan (no depends_on): a missing cluster, network or registry
+      // fails the plan, and the storage agent a key grant names never turns unknown.
+      for (const type of ["google_container_cluster", "google_compute_network", "google_compute_subnetwork", "google_artifact_registry_repository", "google_storage_project_service_account"]) {
+        expect(Object.keys(out.tf.data![type]).length).toBeGreaterThan(0);
+        for (const d of Object.values(out.tf.data![type])) expect(d.depends_on).toBeUndefined();
+      }
+    });
+
+    test.each([...stacks.entries()])("%s: Workload Identity bindings depend on the cluster that creates PROJECT.svc.id.goog (item 4)", (_, out) => {
+      const cluster = addressOf(out, "google_container_cluster", "RunnerCluster");
+      const wi = Object.values(resourcesOf(out, "google_service_account_iam_member")).filter((b) => /\.svc\.id\.goog\[/.test(b.member));
+      expect(wi).toHaveLength(3);
+      for (const b of wi) expect(b.depends_on).toContain(cluster);
+    });
+
+    test.each([...stacks.entries()])("%s: the workload cluster is looked up, and deploy grants wait for the lookup (item 5)", (name, out) => {
+      const env = name.replace("hipaa-gcp-", "");
+      const project = GCP_PROJECTS[env].id;
+      const lookups = Object.entries(out.tf.data!.google_container_cluster);
+      expect(lookups.map(([, d]) => d)).toEqual([{ project, location: "us-central1", name: `hipaa-${env}-workloads` }]);
+      const lookup = `data.google_container_cluster.${lookups[0][0]}`;
+      const deploys = Object.values(resourcesOf(out, "google_project_iam_member")).filter((m) => m.role === "roles/container.developer");
+      expect(deploys).toHaveLength(2); // the deploy runner pool and the GitLab deploy service account
+      for (const d of deploys) {
+        expect(d.depends_on).toContain(lookup);
+        expect(d.condition.expression).toBe(
+          `resource.name == "projects/${project}/locations/us-central1/clusters/hipaa-${env}-workloads" || resource.name.startsWith("projects/${project}/locations/us-central1/clusters/hipaa-${env}-workloads/")`,
+        );
+      }
+    });
+
+    test.each([...stacks.entries()])("%s: named platform administrators hold container.admin on the runner cluster only (item 6)", (name, out) => {
+      const env = name.replace("hipaa-gcp-", "");
+      const admins = Object.values(resourcesOf(out, "google_project_iam_member")).filter((m) => m.role === "roles/container.admin");
+      expect(admins).toHaveLength(1);
+      expect(admins[0]).toMatchObject({
+        member: "group:gke-platform-admins@hipaa-health.example",
+        condition: { title: "only-runner-cluster" },
+      });
+      expect(admins[0].condition.expression).toContain(`"projects/${GCP_PROJECTS[env].id}/locations/us-central1/clusters/hipaa-${env}-runners"`);
+      expect(admins[0].depends_on).toContain(addressOf(out, "google_container_cluster", "RunnerCluster"));
+    });
+
+    test.each([...stacks.entries()])("%s: the VPC and the registry are looked up, and the cluster checks the secondary ranges at plan (item 11)", (name, out) => {
+      const env = name.replace("hipaa-gcp-", "");
+      const project = GCP_PROJECTS[env].id;
+      expect(Object.values(out.tf.data!.google_compute_network)).toEqual([{ project, name: "hipaa-vpc" }]);
+      expect(Object.values(out.tf.data!.google_compute_subnetwork)).toEqual([{ project, region: "us-central1", name: `hipaa-${env}-runners` }]);
+      expect(Object.values(out.tf.data!.google_artifact_registry_repository)).toEqual([{ project, location: "us-central1", repository_id: "clinical-images" }]);
+      const push = Object.values(resourcesOf(out, "google_artifact_registry_repository_iam_member"))[0];
+      expect(push.depends_on).toContain(`data.google_artifact_registry_repository.${Object.keys(out.tf.data!.google_artifact_registry_repository)[0]}`);
+      const c = Object.values(resourcesOf(out, "google_container_cluster"))[0];
+      const conditions = c.lifecycle.precondition.map((p: any) => p.condition);
+      expect(conditions).toEqual([
+        expect.stringMatching(/^\$\{\(data\.google_compute_subnetwork\.\S+\.network == data\.google_compute_network\.\S+\.self_link\)\}$/),
+        expect.stringMatching(/^\$\{contains\(data\.google_compute_subnetwork\.\S+\.secondary_ip_range\[\*\]\.range_name, "pods"\)\}$/),
+        expect.stringMatching(/^\$\{contains\(data\.google_compute_subnetwork\.\S+\.secondary_ip_range\[\*\]\.range_name, "services"\)\}$/),
+      ]);
+      expect(c.private_cluster_config.master_ipv4_cidr_block).toBe(GKE_MASTER_RANGES[env]);
+    });
+
+    test("each runner cluster has its own control-plane range; production keeps the range it had", () => {
+      const ranges = [...stacks.values()].map((out) => Object.values(resourcesOf(out, "google_container_cluster"))[0].private_cluster_config.master_ipv4_cidr_block);
+      expect(new Set(ranges).size).toBe(ranges.length);
+      expect(GKE_MASTER_RANGES.production).toBe("172.16.0.0/28");
+      // Environments beyond the listed four get derived ranges; env-011 and env-031 hash to the same
+      // slot, and the second takes the next free one instead of being refused as an overlap.
+      const { Environment, EnvironmentTier } = require("../src/model");
+      const clashing = ["env-011", "env-031"].map((name) => new Environment({ name, tier: EnvironmentTier.DEVELOPMENT }));
+      const derived = buildGcpGitlabApp(Testing.app(), clashing)
+        .node.children.filter((c): c is TerraformStack => TerraformStack.isStack(c))
+        .map((st) => Object.values<any>(JSON.parse(Testing.synth(st)).resource.google_container_cluster)[0].private_cluster_config.master_ipv4_cidr_block);
+      expect(derived).toHaveLength(2);
+      expect(derived[0]).not.toBe(derived[1]);
+      expect(derived.every((r: string) => r.startsWith("172.17."))).toBe(true);
+    });
+
+    test.each([...stacks.entries()])("%s: state in a GCS bucket encrypted with a CMEK (item 13)", (name, out) => {
+      const project = GCP_PROJECTS[name.replace("hipaa-gcp-", "")].id;
+      expect((out.tf as any).terraform.backend).toEqual({
+        gcs: { bucket: `${project}-tfstate`, prefix: name, kms_encryption_key: `projects/${project}/locations/us-central1/keyRings/tfstate/cryptoKeys/tfstate` },
+      });
+    });
+
+    test("the WI-binding rule passes on every stack, and fails on the same JSON without the cluster dependency", () => {
+      for (const [name, out] of stacks) {
+        const rule = (tf: unknown) => evaluate([unitFromJson(name, tf)], ALL_RULES).filter((f) => f.rule === "HIPAA-GCP-WI-BINDING-ORDER");
+        expect(rule(out.tf).map((f) => f.verdict)).toEqual(["pass", "pass", "pass"]);
+        const before = JSON.parse(out.json);
+        for (const b of Object.values<any>(before.resource.google_service_account_iam_member)) {
+          b.depends_on = (b.depends_on ?? []).filter((d: string) => !d.startsWith("google_container_cluster."));
+        }
+        expect(rule(before).map((f) => f.verdict)).toEqual(["fail", "fail", "fail"]);
+      }
+    });
   });
 });

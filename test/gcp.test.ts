@@ -7,6 +7,9 @@ import {
   GcsStorageClass,
   GkeRunnerCluster,
   GkeRunnerPool,
+  GkeWorkloadCluster,
+  gkeClusterIamName,
+  regionOf,
 } from "../constructs/gcp";
 import { RunnerPurpose } from "../src/model";
 import { Environment, EnvironmentTier, GithubOidcSubject, GithubSubjectFormat, GitlabOidcSubject, GitlabProjectRef, GitlabRefType, RepositoryRef, RetentionPeriod, WorkflowRef } from "../src/model";
@@ -215,10 +218,12 @@ describe("GKE runners", () => {
     subnetwork: "runners",
     podsRangeName: "pods",
     servicesRangeName: "services",
+    masterIpv4CidrBlock: "172.16.0.0/28",
+    platformAdminMembers: ["group:gke-platform-admins@hipaa-health.example"],
   });
   const key = new CloudKmsSigningKey(stack, "Signing", { environment: production, ...PROJECT });
   const bucket = new GcsEvidenceBucket(stack, "EvidenceBucket", { environment: production, ...PROJECT });
-  const target = { projectId: PROJECT.projectId, location: PROJECT.location, clusterName: "hipaa-production-workloads", environment: production };
+  const target = GkeWorkloadCluster.lookup(stack, "WorkloadCluster", { projectId: PROJECT.projectId, location: PROJECT.location, clusterName: "hipaa-production-workloads", environment: production });
   new GkeRunnerPool(stack, "Build", { cluster, environment: production, purpose: RunnerPurpose.BUILD, signingKey: key, artifactRepositories: ["projects/hipaa-health-prod/locations/us-central1/repositories/clinical-images"] });
   new GkeRunnerPool(stack, "Evidence", { cluster, environment: production, purpose: RunnerPurpose.EVIDENCE, evidenceBucket: bucket });
   new GkeRunnerPool(stack, "Deploy", { cluster, environment: production, purpose: RunnerPurpose.DEPLOY, deployTarget: target });
@@ -298,5 +303,120 @@ describe("GKE runners", () => {
     expect(refusal(() => new GkeRunnerPool(stack, "X5", { cluster, environment: production, purpose: RunnerPurpose.EVIDENCE, evidenceBucket: devBucket }))).toContain(
       'EvidenceRunner acts in environment "production"',
     );
+  });
+});
+
+describe("GKE first apply: cluster references, administrators, control-plane ranges (issue 11)", () => {
+  const clusterProps = (overrides: Partial<ConstructorParameters<typeof GkeRunnerCluster>[2]> = {}): ConstructorParameters<typeof GkeRunnerCluster>[2] => ({
+    clusterName: "hipaa-production-runners",
+    projectId: PROJECT.projectId,
+    projectNumber: NUMBER,
+    location: PROJECT.location,
+    environments: [production],
+    network: "hipaa-vpc",
+    subnetwork: "runners",
+    podsRangeName: "pods",
+    servicesRangeName: "services",
+    masterIpv4CidrBlock: "172.16.0.0/28",
+    platformAdminMembers: ["group:gke-platform-admins@hipaa-health.example"],
+    ...overrides,
+  });
+
+  test("refusals: no platform administrator, a member that is not one named identity, a duplicate", () => {
+    const { stack } = gcpStack();
+    expect(refusal(() => new GkeRunnerCluster(stack, "A", clusterProps({ platformAdminMembers: undefined as any })))).toContain("no platform administrator is named");
+    expect(refusal(() => new GkeRunnerCluster(stack, "B", clusterProps({ platformAdminMembers: [] })))).toContain("(45 CFR 164.308(a)(4))");
+    expect(refusal(() => new GkeRunnerCluster(stack, "C", clusterProps({ platformAdminMembers: ["domain:hipaa-health.example"] })))).toContain("is not one named group, user or service account");
+    expect(refusal(() => new GkeRunnerCluster(stack, "D", clusterProps({ platformAdminMembers: ["allUsers"] })))).toContain("is not one named group, user or service account");
+    expect(refusal(() => new GkeRunnerCluster(stack, "E", clusterProps({ platformAdminMembers: ["user:a@x.example", "user:a@x.example"] })))).toContain("lists a member twice");
+  });
+
+  test("refusals: no control-plane range, not a /28 network address, a range another cluster of the program has", () => {
+    const { app, stack } = gcpStack();
+    expect(refusal(() => new GkeRunnerCluster(stack, "A", clusterProps({ masterIpv4CidrBlock: undefined as any })))).toContain("masterIpv4CidrBlock is not given");
+    expect(refusal(() => new GkeRunnerCluster(stack, "B", clusterProps({ masterIpv4CidrBlock: "172.16.0.0/24" })))).toContain("is not a /28 network address");
+    expect(refusal(() => new GkeRunnerCluster(stack, "C", clusterProps({ masterIpv4CidrBlock: "172.16.0.8/28" })))).toContain("is not a /28 network address");
+    expect(refusal(() => new GkeRunnerCluster(stack, "D", clusterProps({ masterIpv4CidrBlock: "172.16.300.0/28" })))).toContain("is not a /28 network address");
+    new GkeRunnerCluster(stack, "First", clusterProps());
+    // Another stack of the same program (another environment of one substrate).
+    const { TerraformStack } = require("cdktf");
+    const other = new TerraformStack(app, "other");
+    expect(refusal(() => new GkeRunnerCluster(other, "Second", clusterProps({ clusterName: "hipaa-staging-runners" })))).toContain("overlaps 172.16.0.0/28 of test/First");
+    expect(() => new GkeRunnerCluster(other, "Third", clusterProps({ clusterName: "hipaa-staging-runners", masterIpv4CidrBlock: "172.16.0.16/28" }))).not.toThrow();
+    // A separate program may reuse the range.
+    expect(() => new GkeRunnerCluster(gcpStack().stack, "Elsewhere", clusterProps())).not.toThrow();
+  });
+
+  test("zonal clusters are named projects/P/zones/Z/clusters/C in IAM conditions; the subnetwork is looked up in the zone's region", () => {
+    const { stack } = gcpStack();
+    const cluster = new GkeRunnerCluster(stack, "Cluster", clusterProps({ location: "us-central1-a" }));
+    const target = GkeWorkloadCluster.lookup(stack, "Workloads", { projectId: PROJECT.projectId, location: "us-central1-b", clusterName: "hipaa-production-workloads", environment: production });
+    new GkeRunnerPool(stack, "Deploy", { cluster, environment: production, purpose: RunnerPurpose.DEPLOY, deployTarget: target });
+    const out = synth(stack);
+    expect(cluster.iamResourceName).toBe("projects/hipaa-health-prod/zones/us-central1-a/clusters/hipaa-production-runners");
+    expect(resourceAt(out, "google_project_iam_member", "Deploy/DeployAccess/Binding").condition.expression).toBe(
+      'resource.name == "projects/hipaa-health-prod/zones/us-central1-b/clusters/hipaa-production-workloads" || resource.name.startsWith("projects/hipaa-health-prod/zones/us-central1-b/clusters/hipaa-production-workloads/")',
+    );
+    const admin = Object.values(resourcesOf(out, "google_project_iam_member")).find((m) => m.role === "roles/container.admin")!;
+    expect(admin.condition.expression).toContain('resource.name == "projects/hipaa-health-prod/zones/us-central1-a/clusters/hipaa-production-runners"');
+    expect(Object.values(out.tf.data!.google_compute_subnetwork)).toEqual([{ project: "hipaa-health-prod", region: "us-central1", name: "runners" }]);
+    expect(Object.values(out.tf.data!.google_container_cluster)).toEqual([{ project: "hipaa-health-prod", location: "us-central1-b", name: "hipaa-production-workloads" }]);
+  });
+
+  test("cluster resource names: zones (including AI zones) vs regions", () => {
+    expect(gkeClusterIamName("t", "p", "us-central1", "c")).toBe("projects/p/locations/us-central1/clusters/c");
+    expect(gkeClusterIamName("t", "p", "europe-west4-b", "c")).toBe("projects/p/zones/europe-west4-b/clusters/c");
+    expect(gkeClusterIamName("t", "p", "northamerica-northeast1-a", "c")).toBe("projects/p/zones/northamerica-northeast1-a/clusters/c");
+    expect(regionOf("t", "us-central1-ai1a")).toBe("us-central1");
+    expect(regionOf("t", "us-east4")).toBe("us-east4");
+    expect(refusal(() => gkeClusterIamName("t", "p", "${var.location}", "c"))).toContain("the cluster location is a Terraform expression");
+    const { Fn } = require("cdktf");
+    expect(refusal(() => gkeClusterIamName("t", "p", Fn.lower("US-CENTRAL1"), "c"))).toContain("the cluster location is a Terraform expression");
+  });
+
+  test("refusals: a location that is neither region nor zone; a deploy target that is not a cluster reference", () => {
+    const { stack } = gcpStack();
+    expect(refusal(() => new GkeRunnerCluster(stack, "A", clusterProps({ location: "us-central" })))).toContain('location "us-central" is neither a region nor a zone');
+    expect(refusal(() => GkeWorkloadCluster.lookup(stack, "B", { projectId: PROJECT.projectId, location: "central", clusterName: "w", environment: production }))).toContain("is neither a region nor a zone");
+    const cluster = new GkeRunnerCluster(stack, "Cluster", clusterProps());
+    const literal = { projectId: PROJECT.projectId, location: PROJECT.location, clusterName: "w", environment: production } as any;
+    expect(refusal(() => new GkeRunnerPool(stack, "Deploy", { cluster, environment: production, purpose: RunnerPurpose.DEPLOY, deployTarget: literal }))).toContain(
+      "the deploy target is not a cluster reference",
+    );
+  });
+
+  test("a workload cluster created in the same program: the grant depends on the resource", () => {
+    const { stack } = gcpStack();
+    const runners = new GkeRunnerCluster(stack, "Cluster", clusterProps());
+    const target = GkeWorkloadCluster.fromResource({ cluster: runners.cluster, projectId: PROJECT.projectId, location: PROJECT.location, clusterName: "hipaa-production-runners", environment: production });
+    new GkeRunnerPool(stack, "Deploy", { cluster: runners, environment: production, purpose: RunnerPurpose.DEPLOY, deployTarget: target });
+    const out = synth(stack);
+    expect(resourceAt(out, "google_project_iam_member", "Deploy/DeployAccess/Binding").depends_on).toEqual([expect.stringMatching(/^google_container_cluster\.Cluster_[0-9A-F]{8}$/)]);
+  });
+
+  test("Shared VPC: network and subnetwork paths are looked up in the host project", () => {
+    const { stack } = gcpStack();
+    new GkeRunnerCluster(stack, "Cluster", clusterProps({ network: "projects/host-net/global/networks/shared", subnetwork: "projects/host-net/regions/us-east1/subnetworks/runners" }));
+    const out = synth(stack);
+    expect(Object.values(out.tf.data!.google_compute_network)).toEqual([{ project: "host-net", name: "shared" }]);
+    expect(Object.values(out.tf.data!.google_compute_subnetwork)).toEqual([{ project: "host-net", region: "us-east1", name: "runners" }]);
+  });
+
+  test("an existing runner cluster is looked up; Workload Identity bindings wait for the lookup", () => {
+    const { stack } = gcpStack();
+    const cluster = GkeRunnerCluster.fromExisting(stack, "Existing", {
+      clusterName: "shared-runners",
+      projectId: PROJECT.projectId,
+      projectNumber: NUMBER,
+      location: PROJECT.location,
+      environments: [production],
+      nodeDiskKmsKeyId: "projects/hipaa-health-prod/locations/us-central1/keyRings/gke/cryptoKeys/disks",
+    });
+    const bucket = new GcsEvidenceBucket(stack, "EvidenceBucket", { environment: production, ...PROJECT });
+    new GkeRunnerPool(stack, "Evidence", { cluster, environment: production, purpose: RunnerPurpose.EVIDENCE, evidenceBucket: bucket });
+    const out = synth(stack);
+    const [lookupName, lookup] = Object.entries(out.tf.data!.google_container_cluster)[0];
+    expect(lookup).toEqual({ project: "hipaa-health-prod", location: "us-central1", name: "shared-runners" });
+    expect(resourceAt(out, "google_service_account_iam_member", "Evidence/WorkloadIdentityBinding").depends_on).toEqual([`data.google_container_cluster.${lookupName}`]);
   });
 });

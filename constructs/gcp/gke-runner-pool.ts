@@ -1,6 +1,7 @@
 import { Construct } from "constructs";
 import { ArtifactRegistryRepositoryIamMember } from "@cdktf/provider-google/lib/artifact-registry-repository-iam-member";
 import { ContainerNodePool } from "@cdktf/provider-google/lib/container-node-pool";
+import { DataGoogleArtifactRegistryRepository } from "@cdktf/provider-google/lib/data-google-artifact-registry-repository";
 import { ProjectIamMember } from "@cdktf/provider-google/lib/project-iam-member";
 import { ServiceAccount } from "@cdktf/provider-google/lib/service-account";
 import { ServiceAccountIamMember } from "@cdktf/provider-google/lib/service-account-iam-member";
@@ -10,7 +11,7 @@ import { Cfr, recordControl } from "../../src/compliance";
 import { stableSuffix } from "../../src/naming";
 import { CloudKmsSigningKey } from "./cloud-kms-signing-key";
 import { GcsEvidenceBucket } from "./gcs-evidence-bucket";
-import { GkeDeployAccess, GkeDeployTarget } from "./gke-deploy-access";
+import { GkeDeployAccess, IGkeWorkloadCluster } from "./gke-deploy-access";
 import { IGkeRunnerCluster } from "./gke-runner-cluster";
 import { IGcpPrincipal } from "./principal";
 
@@ -20,12 +21,15 @@ export interface GkeRunnerPoolProps {
   readonly purpose: RunnerPurpose;
   /** BUILD: the environment's signing key. */
   readonly signingKey?: CloudKmsSigningKey;
-  /** BUILD: Artifact Registry repositories (`projects/P/locations/L/repositories/R`) to push to. */
+  /**
+   * BUILD: Artifact Registry repositories (`projects/P/locations/L/repositories/R`) to push to.
+   * Each is looked up with a data source, so a missing repository fails `terraform plan`.
+   */
   readonly artifactRepositories?: readonly string[];
   /** EVIDENCE: the environment's evidence bucket. */
   readonly evidenceBucket?: GcsEvidenceBucket;
-  /** DEPLOY: the environment's workload cluster. */
-  readonly deployTarget?: GkeDeployTarget;
+  /** DEPLOY: the environment's workload cluster (`GkeWorkloadCluster.lookup` or `.fromResource`). */
+  readonly deployTarget?: IGkeWorkloadCluster;
   /** @default `ci-ENV-PURPOSE` */
   readonly namespace?: string;
   /** @default "runner" */
@@ -132,6 +136,10 @@ export class GkeRunnerPool extends Construct implements IGcpPrincipal {
       serviceAccountId: this.runnerServiceAccount.name,
       role: "roles/iam.workloadIdentityUser",
       member: `serviceAccount:${cluster.workloadPool}[${this.namespace}/${this.kubernetesServiceAccount}]`,
+      // PROJECT.svc.id.goog exists only once a cluster with Workload Identity does: on a fresh
+      // project IAM refuses this member until then. The member stays a literal (reviewable, and
+      // readable by the checker); the ordering is explicit.
+      dependsOn: [cluster.workloadIdentityDependency],
     });
     this.grantPurpose(props);
 
@@ -153,7 +161,9 @@ export class GkeRunnerPool extends Construct implements IGcpPrincipal {
         props.signingKey!.grantSign(this);
         (props.artifactRepositories ?? []).forEach((repository) => {
           const [, project, , location, , name] = repository.split("/");
-          new ArtifactRegistryRepositoryIamMember(this, `Push-${name}`, { project, location, repository: name, role: "roles/artifactregistry.writer", member: this.member });
+          // Fails the plan with "projects/P/locations/L/repositories/R not found" when missing.
+          const lookup = new DataGoogleArtifactRegistryRepository(this, `Repository-${name}`, { project, location, repositoryId: name });
+          new ArtifactRegistryRepositoryIamMember(this, `Push-${name}`, { project, location, repository: name, role: "roles/artifactregistry.writer", member: this.member, dependsOn: [lookup] });
         });
         break;
       case RunnerPurpose.EVIDENCE:

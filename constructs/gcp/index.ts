@@ -6,3 +6,5 @@ export * from "./gke-runner-pool";
 export * from "./principal";
 export * from "./wif-conditions";
 export * from "./gke-deploy-access";
+export * from "./gke-cluster-name";
+export * from "./project-services";

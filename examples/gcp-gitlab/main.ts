@@ -9,6 +9,7 @@
  */
 import { App } from "cdktf";
 import { Environment, EnvironmentTier, GcpEnvironmentStack, GitlabOidcSubject, GitlabProjectRef, GitlabRefType, HipaaCompliance, validateEnvironments } from "../../src";
+import { stableSuffix } from "../../src/naming";
 
 export const GCP_ENVIRONMENTS: readonly Environment[] = [
   new Environment({ name: "dev", tier: EnvironmentTier.DEVELOPMENT }),
@@ -24,10 +25,35 @@ export const GCP_PROJECTS: Readonly<Record<string, { id: string; number: string 
   production: { id: "hipaa-health-prod", number: "404040404040" },
 };
 
+/**
+ * Each runner cluster's control-plane /28, fixed per environment name (never by position: a
+ * changed range replaces the cluster). Production keeps the range every cluster had before ranges
+ * were made distinct.
+ */
+export const GKE_MASTER_RANGES: Readonly<Record<string, string>> = {
+  production: "172.16.0.0/28",
+  validation: "172.16.0.16/28",
+  staging: "172.16.0.32/28",
+  dev: "172.16.0.48/28",
+};
+
+/**
+ * A /28 in 172.17.0.0/16 for environments not listed above: the slot a hash of the name picks, or
+ * the next free one when another environment of this app holds it (the clusters' overlap check
+ * would refuse a clash).
+ */
+function derivedMasterRange(env: string, taken: Set<number>): string {
+  let i = parseInt(stableSuffix(`gke-master/${env}`, 4), 16) % 4096;
+  while (taken.has(i)) i = (i + 1) % 4096;
+  taken.add(i);
+  return `172.17.${i >> 4}.${(i & 15) * 16}/28`;
+}
+
 export const COMPLIANCE_PLATFORM = new GitlabProjectRef("hipaa-health/compliance-platform");
 
 export function buildGcpGitlabApp(app: App, environments: readonly Environment[] = GCP_ENVIRONMENTS): App {
   validateEnvironments(environments);
+  const takenSlots = new Set<number>();
   for (const environment of environments) {
     const env = environment.name;
     const project = GCP_PROJECTS[env] ?? { id: `hipaa-health-${env}`, number: "505050505050" };
@@ -49,6 +75,12 @@ export function buildGcpGitlabApp(app: App, environments: readonly Environment[]
       region: "us-central1",
       gitlabSubjects: [subject],
       auditorMembers: ["group:hipaa-auditors@hipaa-health.example"],
+      // State in the environment's own project, encrypted with its own key (both bootstrapped
+      // before the first apply: see the README, "Before the first apply: GCP").
+      stateBucket: {
+        bucket: `${project.id}-tfstate`,
+        kmsEncryptionKey: `projects/${project.id}/locations/us-central1/keyRings/tfstate/cryptoKeys/tfstate`,
+      },
       runners: {
         cluster: {
           clusterName: `hipaa-${env}-runners`,
@@ -56,6 +88,8 @@ export function buildGcpGitlabApp(app: App, environments: readonly Environment[]
           subnetwork: `hipaa-${env}-runners`,
           podsRangeName: "pods",
           servicesRangeName: "services",
+          masterIpv4CidrBlock: GKE_MASTER_RANGES[env] ?? derivedMasterRange(env, takenSlots),
+          platformAdminMembers: ["group:gke-platform-admins@hipaa-health.example"],
           rbacSecurityGroup: "gke-security-groups@hipaa-health.example",
         },
         deployTarget: { projectId: project.id, location: "us-central1", clusterName: `hipaa-${env}-workloads` },

@@ -4,6 +4,15 @@ import { AWS_IDENTITY_RULES } from "./aws-identity";
 import { APPLY_READINESS_AWS_RULES } from "./apply-readiness-aws";
 import { GCP_RULES, GITHUB_RULES } from "./gcp-github";
 import { GITHUB_APPLY_READINESS_RULES } from "./apply-readiness-github";
+import { GCP_APPLY_READINESS_RULES } from "./apply-readiness-gcp";
 
 /** Every rule of the HIPAA substrate checker. */
-export const ALL_RULES: readonly Rule[] = [...AWS_RULES, ...AWS_IDENTITY_RULES, ...GCP_RULES, ...GITHUB_RULES, ...APPLY_READINESS_AWS_RULES, ...GITHUB_APPLY_READINESS_RULES];
+export const ALL_RULES: readonly Rule[] = [
+  ...AWS_RULES,
+  ...AWS_IDENTITY_RULES,
+  ...GCP_RULES,
+  ...GITHUB_RULES,
+  ...APPLY_READINESS_AWS_RULES,
+  ...GCP_APPLY_READINESS_RULES,
+  ...GITHUB_APPLY_READINESS_RULES,
+];
