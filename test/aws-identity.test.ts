@@ -131,9 +131,28 @@ describe("GitlabDeployRole", () => {
     expect(resourceAt(out, "aws_iam_openid_connect_provider", "Gitlab/Provider")).toEqual({ url: "https://gitlab.com", client_id_list: ["https://aws.hipaa-health.example"] });
     const [trust] = statements(resourceAt(out, "aws_iam_role", "Deploy/Role").assume_role_policy);
     expect(trust.Condition).toEqual({
-      StringEquals: { "gitlab.com:aud": "https://aws.hipaa-health.example" },
+      StringEquals: { "gitlab.com:aud": "https://aws.hipaa-health.example", "gitlab.com:ref_protected": "true" },
       StringLike: { "gitlab.com:sub": "project_path:hipaa-health/compliance-platform:ref_type:tag:ref:v*" },
     });
+  });
+
+  test("pins the project id when known, and refuses two environments whose trusted refs one token satisfies (STS has no GitLab environment key)", () => {
+    const { stack } = awsStack();
+    const provider = CiOidcProvider.gitlab(stack, "Gitlab", { audience: "sts.amazonaws.com" });
+    const project = new GitlabProjectRef("hipaa-health/compliance-platform", { projectId: 48213107 });
+    const validation = new Environment({ name: "validation", tier: EnvironmentTier.VALIDATION });
+    const staging = new Environment({ name: "staging", tier: EnvironmentTier.STAGING });
+    const dev = new Environment({ name: "dev", tier: EnvironmentTier.DEVELOPMENT });
+    const subject = (environment: Environment, refType: GitlabRefType, ref: string) => new GitlabOidcSubject({ project, environment, refType, ref, refProtected: true, defaultBranch: "main" });
+    new GitlabDeployRole(stack, "Prod", { oidcProvider: provider, subject: subject(production, GitlabRefType.TAG, "v*") });
+    new GitlabDeployRole(stack, "Validation", { oidcProvider: provider, subject: subject(validation, GitlabRefType.TAG, "rc-*") });
+    new GitlabDeployRole(stack, "Staging", { oidcProvider: provider, subject: subject(staging, GitlabRefType.BRANCH, "main") });
+    const [trust] = statements(resourceAt(synth(stack), "aws_iam_role", "Prod/Role").assume_role_policy);
+    expect(trust.Condition!.StringEquals).toMatchObject({ "gitlab.com:project_id": "48213107", "gitlab.com:ref_protected": "true" });
+    expect(refusal(() => new GitlabDeployRole(stack, "Validation2", { oidcProvider: provider, subject: subject(validation, GitlabRefType.TAG, "v2*") }))).toContain(
+      'overlaps the production trust\'s "v*": AWS STS has no GitLab environment key',
+    );
+    expect(refusal(() => new GitlabDeployRole(stack, "Dev", { oidcProvider: provider, subject: subject(dev, GitlabRefType.BRANCH, "main") }))).toContain("one job token would be accepted by both environments (45 CFR 164.308(a)(4))");
   });
 
   test("a self-managed GitLab's issuer host prefixes the keys; an exact ref uses StringEquals", () => {
@@ -145,6 +164,7 @@ describe("GitlabDeployRole", () => {
     expect(trust.Condition).toEqual({
       StringEquals: {
         "gitlab.hipaa-health.example:aud": "sts.amazonaws.com",
+        "gitlab.hipaa-health.example:ref_protected": "true",
         "gitlab.hipaa-health.example:sub": "project_path:platform/api:ref_type:branch:ref:main",
       },
     });

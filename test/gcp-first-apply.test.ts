@@ -4,7 +4,7 @@ import { GcpEnvironmentStack, GcpEnvironmentStackProps, GcpProjectServices, Gith
 import { production } from "./support/synth";
 import { refusal, resourcesOf, SynthResult } from "./support/synth";
 
-const subject = new GitlabOidcSubject({ project: new GitlabProjectRef("hipaa-health/compliance-platform"), environment: production, refType: GitlabRefType.TAG, ref: "v*", refProtected: true });
+const subject = new GitlabOidcSubject({ project: new GitlabProjectRef("hipaa-health/compliance-platform", { projectId: 48213107 }), environment: production, refType: GitlabRefType.TAG, ref: "v*", refProtected: true });
 const KEY = "projects/hipaa-health-prod/locations/us-central1/keyRings/tfstate/cryptoKeys/tfstate";
 
 function stackOf(props: Partial<GcpEnvironmentStackProps> = {}): SynthResult & { stack: GcpEnvironmentStack } {

@@ -182,14 +182,25 @@ describe("CiWorkloadIdentity", () => {
     expect(binding.member).toBe(`principalSet://iam.googleapis.com/${refAt(out, "google_iam_workload_identity_pool", "Github/Pool", "name")}/attribute.repository_id/260064828`);
   });
 
-  test("GitLab: condition pins project path, ref type, ref and protection", () => {
+  test("GitLab: condition pins the project by id and path, ref type, ref, protection, and the job's protected environment", () => {
+    const { stack } = gcpStack();
+    const subject = new GitlabOidcSubject({ project: new GitlabProjectRef("hipaa-health/compliance-platform", { projectId: 48213107 }), environment: production, refType: GitlabRefType.TAG, ref: "v*", refProtected: true });
+    CiWorkloadIdentity.gitlab(stack, "Gitlab", { projectId: PROJECT.projectId, projectNumber: NUMBER, subjects: [subject] });
+    const out = synth(stack);
+    const provider = resourceAt(out, "google_iam_workload_identity_pool_provider", "Gitlab/Provider");
+    // Without the environment pin one tag pipeline's token would open every environment that
+    // trusts the same tags (validation and production both deploy from v* tags).
+    expect(provider.attribute_condition).toBe(
+      "(assertion.project_id == '48213107' && assertion.project_path == 'hipaa-health/compliance-platform' && assertion.ref_type == 'tag' && assertion.ref.startsWith('v') && assertion.ref_protected == 'true' && assertion.environment == 'production' && assertion.environment_protected == 'true')",
+    );
+    const binding = Object.values(resourcesOf(out, "google_service_account_iam_member"))[0];
+    expect(binding.member).toMatch(/\/attribute\.project_id\/48213107$/);
+  });
+
+  test("GitLab: a project without its numeric id is refused (a path can be re-registered)", () => {
     const { stack } = gcpStack();
     const subject = new GitlabOidcSubject({ project: new GitlabProjectRef("hipaa-health/compliance-platform"), environment: production, refType: GitlabRefType.TAG, ref: "v*", refProtected: true });
-    CiWorkloadIdentity.gitlab(stack, "Gitlab", { projectId: PROJECT.projectId, projectNumber: NUMBER, subjects: [subject] });
-    const provider = resourceAt(synth(stack), "google_iam_workload_identity_pool_provider", "Gitlab/Provider");
-    expect(provider.attribute_condition).toBe(
-      "(assertion.project_path == 'hipaa-health/compliance-platform' && assertion.ref_type == 'tag' && assertion.ref.startsWith('v') && assertion.ref_protected == 'true')",
-    );
+    expect(refusal(() => CiWorkloadIdentity.gitlab(stack, "Gitlab", { projectId: PROJECT.projectId, projectNumber: NUMBER, subjects: [subject] }))).toContain("has no numeric id");
   });
 
   test("refusals: no subject, subjects of two environments, a subject too long for google.subject, a bad project number", () => {

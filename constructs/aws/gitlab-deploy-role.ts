@@ -1,5 +1,6 @@
-import { Construct } from "constructs";
-import { GitlabOidcSubject } from "../../src/model";
+import { Construct, IConstruct } from "constructs";
+import { HipaaConfigError } from "../../src/errors";
+import { GitlabOidcSubject, gitlabRefsOverlap } from "../../src/model";
 import { Cfr, recordControl } from "../../src/compliance";
 import { IOidcProvider } from "./oidc-provider";
 import { gitlabCiTrust } from "./role-trust";
@@ -28,6 +29,7 @@ export class GitlabDeployRole extends ScopedRole {
 
   constructor(scope: Construct, id: string, props: GitlabDeployRoleProps) {
     const s = props.subject;
+    assertNoSharedToken(scope, `${scope.node.path}/${id}`, s);
     const project = s.project.path.split("/").pop()!;
     super(scope, id, {
       environment: s.environment,
@@ -45,4 +47,27 @@ export class GitlabDeployRole extends ScopedRole {
       how: `Trust pins sub "${s.subject}" and aud "${props.oidcProvider.audience}".`,
     });
   }
+}
+
+/** Every GitLab subject an AWS role of the app trusts, by app (the construct tree's root). */
+const TRUSTED = new WeakMap<IConstruct, GitlabOidcSubject[]>();
+
+/**
+ * STS evaluates no GitLab `environment` key, so on AWS environments are told apart only by the
+ * refs their trusts accept. Two environments whose trusted refs overlap would both accept one
+ * job token (a `v*` tag pipeline would open validation and production alike): refused.
+ */
+function assertNoSharedToken(scope: Construct, path: string, subject: GitlabOidcSubject): void {
+  const root = scope.node.root;
+  const trusted = TRUSTED.get(root) ?? [];
+  const clash = trusted.find((other) => other.environment.name !== subject.environment.name && gitlabRefsOverlap(other, subject));
+  if (clash) {
+    throw new HipaaConfigError({
+      path,
+      problem: `the ${subject.environment.name} trust accepts ${subject.refType} ${JSON.stringify(subject.ref)} of ${subject.project.path}, which overlaps the ${clash.environment.name} trust's ${JSON.stringify(clash.ref)}: AWS STS has no GitLab environment key, so one job token would be accepted by both environments`,
+      cfr: "164.308(a)(4)",
+      fix: "give each environment its own protected ref namespace, e.g. production tags v*, validation tags rc-*, staging the protected branch main, dev the protected branch develop",
+    });
+  }
+  TRUSTED.set(root, [...trusted, subject]);
 }

@@ -113,12 +113,16 @@ export function githubActionsTrust(path: string, oidcProviderArn: string, subjec
 }
 
 /**
- * GitLab CI ID tokens: StringEquals on `<issuer>:aud` and `<issuer>:sub`
- * (`project_path:GROUP/PROJECT:ref_type:TYPE:ref:REF`); StringLike on `sub` only for a
- * protected tag pattern.
+ * GitLab CI ID tokens: StringEquals on `<issuer>:aud`, `<issuer>:sub`
+ * (`project_path:GROUP/PROJECT:ref_type:TYPE:ref:REF`), `:project_id` when known and
+ * `:ref_protected` for protected refs; StringLike on `sub` only for a protected tag pattern.
  */
 export function gitlabCiTrust(path: string, oidcProviderArn: string, issuerHost: string, subject: GitlabOidcSubject, audience: string): PolicyStatement {
   const equals: Record<string, string> = { [`${issuerHost}:aud`]: audience };
+  // Keys STS evaluates for GitLab (STS_GITLAB_CLAIM_KEYS): the project by id, and that the ref
+  // is protected, so an unprotected ref that happens to match never gets a credential.
+  if (subject.project.projectId !== undefined) equals[`${issuerHost}:project_id`] = String(subject.project.projectId);
+  if (subject.refProtected) equals[`${issuerHost}:ref_protected`] = "true";
   const like: Record<string, string> = {};
   (subject.isPattern ? like : equals)[`${issuerHost}:sub`] = subject.subject;
   assertNoWildcards(path, equals);

@@ -85,13 +85,33 @@ export function githubWifSpec(path: string, subjects: readonly GithubOidcSubject
   };
 }
 
-/** GitLab CI: the condition pins the project path, the ref type and ref, and that the ref is protected where required. */
+/**
+ * GitLab CI: the condition pins the project by id (and path), the ref type and ref, that the ref
+ * is protected where required, and the job's GitLab environment (`environment`, and
+ * `environment_protected` for PHI environments): without the environment pin, one tag
+ * pipeline's token would be accepted by every environment that trusts the same tags.
+ */
 export function gitlabWifSpec(path: string, subjects: readonly GitlabOidcSubject[], issuerUri = "https://gitlab.com"): WifTrustSpec {
   const environment = oneEnvironment(path, subjects.map((s) => s.environment));
   const clauses = subjects.map((s) => {
+    if (s.project.projectId === undefined) {
+      throw new HipaaConfigError({
+        path,
+        problem: `project ${s.project.path} has no numeric id, so the condition would pin only its path, which can be renamed and re-registered`,
+        cfr: "164.312(d)",
+        fix: `pass new GitlabProjectRef("${s.project.path}", { projectId: <id> }) (glab api projects/${encodeURIComponent(s.project.path)} | jq .id)`,
+      });
+    }
     const ref = s.isPattern ? `assertion.ref.startsWith(${celString(s.ref.slice(0, -1))})` : `assertion.ref == ${celString(s.ref)}`;
-    const parts = [`assertion.project_path == ${celString(s.project.path)}`, `assertion.ref_type == ${celString(s.refType)}`, ref];
+    const parts = [
+      `assertion.project_id == ${celString(String(s.project.projectId))}`,
+      `assertion.project_path == ${celString(s.project.path)}`,
+      `assertion.ref_type == ${celString(s.refType)}`,
+      ref,
+    ];
     if (s.refProtected) parts.push("assertion.ref_protected == 'true'");
+    parts.push(`assertion.environment == ${celString(s.environment.name)}`);
+    if (s.environment.handlesPhi) parts.push("assertion.environment_protected == 'true'");
     return `(${parts.join(" && ")})`;
   });
   const attributeCondition = clauses.join(" || ");
@@ -100,13 +120,15 @@ export function gitlabWifSpec(path: string, subjects: readonly GitlabOidcSubject
     issuerUri,
     attributeMapping: {
       "google.subject": "assertion.sub",
+      "attribute.project_id": "assertion.project_id",
       "attribute.project_path": "assertion.project_path",
       "attribute.ref": "assertion.ref",
       "attribute.ref_type": "assertion.ref_type",
       "attribute.ref_protected": "assertion.ref_protected",
+      "attribute.environment": "assertion.environment",
     },
     attributeCondition,
-    principalSetAttributes: [...new Set(subjects.map((s) => `attribute.project_path/${s.project.path}`))],
+    principalSetAttributes: [...new Set(subjects.map((s) => `attribute.project_id/${s.project.projectId}`))],
     environment,
   };
 }

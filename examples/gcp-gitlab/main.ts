@@ -49,7 +49,7 @@ function derivedMasterRange(env: string, taken: Set<number>): string {
   return `172.17.${i >> 4}.${(i & 15) * 16}/28`;
 }
 
-export const COMPLIANCE_PLATFORM = new GitlabProjectRef("hipaa-health/compliance-platform");
+export const COMPLIANCE_PLATFORM = new GitlabProjectRef("hipaa-health/compliance-platform", { projectId: 48213107 });
 
 export function buildGcpGitlabApp(app: App, environments: readonly Environment[] = GCP_ENVIRONMENTS): App {
   validateEnvironments(environments);

@@ -7,8 +7,14 @@ const REF = /^[A-Za-z0-9._\/-]{1,255}$/;
 /** A GitLab project, `group[/subgroup...]/project`. */
 export class GitlabProjectRef {
   public readonly path: string;
+  /**
+   * The project's numeric id (Settings > General, or `glab api projects/GROUP%2FPROJECT | jq .id`).
+   * A path can be renamed and re-registered by someone else; the id cannot. Required by trusts
+   * that pin it (the Workload Identity condition).
+   */
+  public readonly projectId?: number;
 
-  constructor(path: string) {
+  constructor(path: string, options: { readonly projectId?: number } = {}) {
     const where = `GitlabProjectRef ${JSON.stringify(path)}`;
     if (/[*?\[\]]/.test(path)) {
       throw new HipaaConfigError({ path: where, problem: `project path ${JSON.stringify(path)} contains a wildcard`, cfr: "164.308(a)(4)", fix: "name exactly one project, e.g. hipaa-health/compliance-platform" });
@@ -17,7 +23,11 @@ export class GitlabProjectRef {
     if (segments.length < 2 || !segments.every((s) => PATH_SEGMENT.test(s) && !s.endsWith(".git") && !s.endsWith(".atom"))) {
       throw new HipaaConfigError({ path: where, problem: `${JSON.stringify(path)} is not a GitLab project path`, fix: "write GROUP/PROJECT (subgroups allowed), e.g. hipaa-health/compliance-platform" });
     }
+    if (options.projectId !== undefined && !(Number.isInteger(options.projectId) && options.projectId > 0)) {
+      throw new HipaaConfigError({ path: where, problem: `projectId ${JSON.stringify(options.projectId)} is not a positive integer`, fix: "pass the project's numeric id" });
+    }
     this.path = path;
+    this.projectId = options.projectId;
   }
 
   public toString(): string {
@@ -100,4 +110,19 @@ export class GitlabOidcSubject {
     this.isPattern = isPattern;
     this.subject = `project_path:${props.project.path}:ref_type:${props.refType}:ref:${props.ref}`;
   }
+}
+
+/**
+ * True when one token could satisfy both subjects: same project and ref type, and refs that
+ * overlap (equal, or a protected pattern `v*` that covers the other's ref or pattern). AWS STS
+ * has no GitLab environment key, so two AWS trusts of different environments whose refs overlap
+ * accept the same token: a tag pipeline's token would open both validation and production.
+ */
+export function gitlabRefsOverlap(a: GitlabOidcSubject, b: GitlabOidcSubject): boolean {
+  if (a.project.path !== b.project.path || a.refType !== b.refType) return false;
+  const prefix = (s: GitlabOidcSubject) => (s.isPattern ? s.ref.slice(0, -1) : s.ref);
+  if (!a.isPattern && !b.isPattern) return a.ref === b.ref;
+  if (a.isPattern && b.isPattern) return prefix(a).startsWith(prefix(b)) || prefix(b).startsWith(prefix(a));
+  const [pattern, literal] = a.isPattern ? [a, b] : [b, a];
+  return literal.ref.startsWith(prefix(pattern));
 }
