@@ -1,10 +1,11 @@
 import { Construct } from "constructs";
-import { S3Backend, TerraformLocal, TerraformStack } from "cdktf";
+import { S3Backend, TerraformStack } from "cdktf";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { DataAwsEksCluster } from "@cdktf/provider-aws/lib/data-aws-eks-cluster";
 import { DataAwsSubnets } from "@cdktf/provider-aws/lib/data-aws-subnets";
 import { HipaaConfigError } from "../src/errors";
 import { Cfr } from "../src/compliance";
+import { declareEnvironment } from "./environment-declaration";
 import { Environment, GithubOidcSubject, GitlabOidcSubject, RunnerPurpose } from "../src/model";
 import { AutoScalingServiceRole } from "../constructs/aws/autoscaling-service-role";
 import { EvidenceAuditorRole } from "../constructs/aws/evidence-auditor-role";
@@ -319,15 +320,6 @@ export class AwsEnvironmentStack extends TerraformStack {
       });
     }
   }
-}
-
-/**
- * Declares, as a Terraform local, which environment the stack is and whether it handles PHI, so
- * the HIPAA checker can judge stack-level rules (remote state) on any stack that declares it,
- * hand-written ones included. A local changes no resource.
- */
-export function declareEnvironment(stack: TerraformStack, env: Environment): void {
-  new TerraformLocal(stack, "hipaa_environment", { name: env.name, tier: env.tier, handles_phi: env.handlesPhi });
 }
 
 /** A 12-digit AWS account id. */

@@ -13,6 +13,7 @@ import { GkeDeployAccess, GkeWorkloadCluster, GkeWorkloadClusterLookupProps } fr
 import { GkeRunnerPool } from "../constructs/gcp/gke-runner-pool";
 import { GcpPrincipal } from "../constructs/gcp/principal";
 import { GcpProjectServices } from "../constructs/gcp/project-services";
+import { declareEnvironment } from "./environment-declaration";
 
 export interface GcpRunnerOptions {
   /** A cluster to create (environments are this stack's). */
@@ -112,6 +113,7 @@ export class GcpEnvironmentStack extends TerraformStack {
     super(scope, id);
     const env = props.environment;
     this.environment = env;
+    declareEnvironment(this, env);
     if (props.stateBucket) configureStateBackend(this, id, props.stateBucket);
     new GoogleProvider(this, "google", { project: props.projectId, region: props.region, defaultLabels: { hipaa_environment: env.name, managed_by: "cdktf-hipaa-substrate" } });
     this.requiredServices = requiredServices(props);

@@ -4,6 +4,7 @@
  */
 import { TerraformStack, Testing } from "cdktf";
 import { buildReferenceApp, REFERENCE_REPOSITORIES } from "../examples/reference/main";
+import { ALL_RULES, evaluate, unitFromJson } from "../src/compliance";
 import { refusal, resourcesOf, statements, SynthResult } from "./support/synth";
 
 function synthAll(app: ReturnType<typeof Testing.app>): Map<string, SynthResult> {
@@ -48,5 +49,75 @@ describe("least privilege per application (AWS)", () => {
   test("two repositories cannot share a namespace", () => {
     const shared = [REFERENCE_REPOSITORIES[0], { ...REFERENCE_REPOSITORIES[1], namespaces: [REFERENCE_REPOSITORIES[0].name] }];
     expect(refusal(() => buildReferenceApp(Testing.app(), undefined, shared))).toContain(`namespace "${REFERENCE_REPOSITORIES[0].name}" is also ${REFERENCE_REPOSITORIES[0].name}'s`);
+  });
+});
+
+describe("gate rules for GitLab trusts and WIF conditions", () => {
+  const judge = (doc: unknown, rule: string) => evaluate([unitFromJson("main.tf.json", doc)], ALL_RULES).filter((f) => f.rule === rule);
+  const verdictOf = (doc: unknown, rule: string) => judge(doc, rule).map((f) => f.verdict);
+  const gitlabRole = (equals: Record<string, string>, like: Record<string, string> = {}, tags: Record<string, string> = {}) => ({
+    resource: {
+      aws_iam_openid_connect_provider: { gl: { url: "https://gitlab.com", client_id_list: ["sts.amazonaws.com"] } },
+      aws_iam_role: {
+        r: {
+          tags,
+          assume_role_policy: JSON.stringify({
+            Version: "2012-10-17",
+            Statement: [{ Effect: "Allow", Principal: { Federated: "${aws_iam_openid_connect_provider.gl.arn}" }, Action: "sts:AssumeRoleWithWebIdentity", Condition: { StringEquals: equals, ...(Object.keys(like).length ? { StringLike: like } : {}) } }],
+          }),
+        },
+      },
+    },
+  });
+  const RULE = "HIPAA-IAM-GITLAB-OIDC-TRUST";
+  const aud = { "gitlab.com:aud": "sts.amazonaws.com" };
+
+  test("fails a wildcard project path, all refs, an unprotected pattern, and unprotected production refs", () => {
+    expect(verdictOf(gitlabRole(aud, { "gitlab.com:sub": "project_path:hipaa-health/*:ref_type:tag:ref:v*" }), RULE)).toEqual(["fail"]);
+    expect(verdictOf(gitlabRole({ ...aud, "gitlab.com:ref_protected": "true" }, { "gitlab.com:sub": "project_path:hipaa-health/app:ref_type:branch:ref:*" }), RULE)).toEqual(["fail"]);
+    expect(verdictOf(gitlabRole(aud, { "gitlab.com:sub": "project_path:hipaa-health/app:ref_type:tag:ref:v*" }), RULE)).toEqual(["fail"]);
+    expect(verdictOf(gitlabRole({ ...aud, "gitlab.com:sub": "project_path:hipaa-health/app:ref_type:branch:ref:main" }, {}, { Environment: "production" }), RULE)).toEqual(["fail"]);
+    expect(verdictOf(gitlabRole({ "gitlab.com:sub": "project_path:hipaa-health/app:ref_type:branch:ref:main" }), RULE)).toEqual(["fail"]);
+  });
+
+  test("passes a pinned, protected trust; a GitLab trust is not judged as IRSA", () => {
+    const ok = gitlabRole({ ...aud, "gitlab.com:ref_protected": "true", "gitlab.com:project_id": "48213107" }, { "gitlab.com:sub": "project_path:hipaa-health/app:ref_type:tag:ref:v*" }, { Environment: "production" });
+    expect(verdictOf(ok, RULE)).toEqual(["pass"]);
+    expect(verdictOf(ok, "HIPAA-IAM-IRSA-TRUST")).toEqual([]);
+  });
+
+  const provider = (issuer: string, condition: string) => ({
+    resource: { google_iam_workload_identity_pool_provider: { p: { workload_identity_pool_id: "x", workload_identity_pool_provider_id: "y", attribute_condition: condition, oidc: { issuer_uri: issuer } } } },
+  });
+  const WIF = "HIPAA-WIF-CONDITION-EXACT-ID";
+  const GH = "https://token.actions.githubusercontent.com";
+
+  test("WIF: a mention is not a pin (startsWith, names, one clause of several)", () => {
+    expect(verdictOf(provider(GH, "assertion.repository.startsWith('hipaa-app-org/')"), WIF)).toEqual(["fail"]);
+    expect(verdictOf(provider(GH, "assertion.repository == 'hipaa-app-org/app'"), WIF)).toEqual(["fail"]);
+    expect(verdictOf(provider(GH, "(assertion.repository_id == '1' && assertion.environment == 'production') || assertion.repository_owner_id == '2'"), WIF)).toEqual(["fail"]);
+    expect(verdictOf(provider(GH, "(assertion.repository_id == '1' && assertion.environment == 'production') || (assertion.repository_id == '2')"), WIF)).toEqual(["pass"]);
+  });
+
+  test("WIF GitLab: project id, a ref, protection for patterns, and protected environments in production", () => {
+    const GL = "https://gitlab.com";
+    expect(verdictOf(provider(GL, "assertion.project_path == 'hipaa-health/app'"), WIF)).toEqual(["fail"]);
+    expect(verdictOf(provider(GL, "assertion.project_id == '7'"), WIF)).toEqual(["fail"]);
+    expect(verdictOf(provider(GL, "assertion.project_id == '7' && assertion.ref.startsWith('v')"), WIF)).toEqual(["fail"]);
+    expect(verdictOf(provider(GL, "assertion.project_id == '7' && assertion.ref.startsWith('v') && assertion.ref_protected == 'true'"), WIF)).toEqual(["pass"]);
+    const prod = { ...provider(GL, "assertion.project_id == '7' && assertion.ref.startsWith('v') && assertion.ref_protected == 'true'"), locals: { hipaa_environment: { name: "production", tier: "production", handles_phi: true } } };
+    expect(verdictOf(prod, WIF)).toEqual(["fail"]);
+  });
+
+  test("the GCP example's conditions pass, in every environment", () => {
+    const { buildGcpGitlabApp } = require("../examples/gcp-gitlab/main");
+    const stacks = synthAll(buildGcpGitlabApp(Testing.app()));
+    let judged = 0;
+    for (const [, out] of stacks) {
+      const findings = evaluate([unitFromJson("s", out.tf)], ALL_RULES).filter((f) => f.rule === WIF);
+      judged += findings.length;
+      expect(findings.map((f) => f.verdict)).toEqual(findings.map(() => "pass"));
+    }
+    expect(judged).toBeGreaterThanOrEqual(4);
   });
 });

@@ -28,6 +28,19 @@ function isGithubProvider(principal: string, index?: ResourceIndex): boolean {
   return provider?.type === "aws_iam_openid_connect_provider" && str(provider.body.url)?.includes(GH) === true;
 }
 
+/**
+ * An EKS cluster's IRSA issuer: named literally (`oidc.eks.REGION.amazonaws.com/id/X`), or a
+ * provider whose url is an EKS issuer or a reference to a cluster's identity. Other OIDC
+ * providers (GitLab, a self-hosted IdP) are not IRSA and are not judged as such.
+ */
+function isEksIssuer(principal: string, index?: ResourceIndex): boolean {
+  if (/oidc\.eks\./.test(principal)) return true;
+  const provider = index?.resolve(principal);
+  if (provider?.type !== "aws_iam_openid_connect_provider") return false;
+  const url = provider.body.url;
+  return (typeof url === "string" && (/oidc\.eks\./.test(url) || /\baws_eks_cluster\./.test(url)));
+}
+
 function judgeGithubTrust(statements: Record<string, any>[]): Judgement {
   for (const s of statements) {
     const entries = conditionEntries(s);
@@ -104,7 +117,7 @@ export const AWS_IDENTITY_RULES: readonly Rule[] = [
     fix: "StringEquals on <issuer>:sub = system:serviceaccount:NAMESPACE:SERVICEACCOUNT and <issuer>:aud = sts.amazonaws.com",
     equivalents: [],
     evaluate: (role, index) => {
-      const statements = federatedStatements(role, (p, i) => /oidc\.eks\.|oidc-provider\/oidc\.eks/.test(p) || (i?.resolve(p)?.type === "aws_iam_openid_connect_provider" && !isGithubProvider(p, i)), index);
+      const statements = federatedStatements(role, isEksIssuer, index);
       if (!statements || statements.length === 0) return undefined;
       for (const s of statements) {
         const entries = conditionEntries(s);

@@ -5,6 +5,7 @@ import { APPLY_READINESS_AWS_RULES } from "./apply-readiness-aws";
 import { GCP_RULES, GITHUB_RULES } from "./gcp-github";
 import { GITHUB_APPLY_READINESS_RULES } from "./apply-readiness-github";
 import { GCP_APPLY_READINESS_RULES } from "./apply-readiness-gcp";
+import { CI_TRUST_RULES } from "./ci-trust";
 
 /** Every rule of the HIPAA substrate checker. */
 export const ALL_RULES: readonly Rule[] = [
@@ -15,4 +16,5 @@ export const ALL_RULES: readonly Rule[] = [
   ...APPLY_READINESS_AWS_RULES,
   ...GCP_APPLY_READINESS_RULES,
   ...GITHUB_APPLY_READINESS_RULES,
+  ...CI_TRUST_RULES,
 ];
