@@ -3,6 +3,7 @@ import { TerraformStack } from "cdktf";
 import { GithubProvider } from "@cdktf/provider-github/lib/provider";
 import { HipaaConfigError } from "../src/errors";
 import {
+  BaaRegistry,
   Environment,
   GithubClaimKey,
   GithubOidcSubject,
@@ -10,6 +11,7 @@ import {
   GithubSubjectFormat,
   RepositoryRef,
   RepositoryVisibility,
+  ScanThresholdsProps,
   validateEnvironments,
   WorkflowRef,
 } from "../src/model";
@@ -19,6 +21,7 @@ import { ProtectedEnvironment } from "../constructs/github/protected-environment
 import { RunnerGroup } from "../constructs/github/runner-group";
 import { AwsEnvironmentStack } from "./aws-environment-stack";
 import { GcpEnvironmentStack } from "./gcp-environment-stack";
+import { DeployGate } from "./deploy-gate";
 
 /** One application repository and the environments it deploys to. */
 export interface SubstrateRepository {
@@ -97,6 +100,15 @@ export interface HipaaSubstrateConfig {
   readonly aws?: SubstrateAwsSettings;
   /** @default - no GCP stacks */
   readonly gcp?: SubstrateGcpSettings;
+  /** The deploy policy gate written next to each environment stack. @default - zero-finding thresholds, the substrate's BAA services */
+  readonly deployGate?: SubstrateDeployGateSettings;
+}
+
+export interface SubstrateDeployGateSettings {
+  /** Scan thresholds by environment name. @default - zero critical findings and zero secrets everywhere */
+  readonly scanThresholds?: Readonly<Record<string, ScanThresholdsProps>>;
+  /** The services your Business Associate Agreement covers. @default BaaRegistry.substrateDefaults() */
+  readonly baa?: BaaRegistry;
 }
 
 /** The GitHub side of the substrate: organization-level governance in its own stack and state. */
@@ -200,6 +212,12 @@ export class HipaaSubstrate extends Construct {
     this.subjects = subjects;
 
     const forEnv = (map: Map<string, GithubOidcSubject>, env: string) => [...map.entries()].filter(([k]) => k.endsWith(`/${env}`)).map(([, s]) => s);
+    const gateFor = (environment: Environment) => ({
+      environment,
+      approverTeams: config.approverTeamIds.map(String),
+      scanThresholds: config.deployGate?.scanThresholds?.[environment.name],
+      baa: config.deployGate?.baa,
+    });
     const aws = new Map<string, AwsEnvironmentStack>();
     const gcp = new Map<string, GcpEnvironmentStack>();
     for (const environment of environments) {
@@ -224,6 +242,8 @@ export class HipaaSubstrate extends Construct {
             runners: config.aws.runners ? { privateSubnetTags: config.aws.runners.privateSubnetTags } : undefined,
           }),
         );
+        const stack = aws.get(env)!;
+        new DeployGate(stack, "DeployGate", { ...gateFor(environment), signer: DeployGate.awsSigner(stack.signingKey, accountId, config.aws.region) });
       }
       if (config.gcp) {
         const project = config.gcp.projects[env];
@@ -241,6 +261,8 @@ export class HipaaSubstrate extends Construct {
             auditorMembers: config.gcp.auditorMembers,
           }),
         );
+        const stack = gcp.get(env)!;
+        new DeployGate(stack, "DeployGate", { ...gateFor(environment), signer: DeployGate.gcpSigner(stack.signingKey) });
       }
     }
     this.awsStacks = aws;

@@ -8,7 +8,7 @@
  * `cd examples/gcp-gitlab && npx cdktf synth` writes it to examples/gcp-gitlab/cdktf.out/.
  */
 import { App } from "cdktf";
-import { Environment, EnvironmentTier, GcpEnvironmentStack, GitlabOidcSubject, GitlabProjectRef, GitlabRefType, HipaaCompliance, validateEnvironments } from "../../src";
+import { DeployGate, Environment, EnvironmentTier, GcpEnvironmentStack, GitlabOidcSubject, GitlabProjectRef, GitlabRefType, HipaaCompliance, validateEnvironments } from "../../src";
 
 export const GCP_ENVIRONMENTS: readonly Environment[] = [
   new Environment({ name: "dev", tier: EnvironmentTier.DEVELOPMENT }),
@@ -25,6 +25,8 @@ export const GCP_PROJECTS: Readonly<Record<string, { id: string; number: string 
 };
 
 export const COMPLIANCE_PLATFORM = new GitlabProjectRef("hipaa-health/compliance-platform");
+/** The GitLab group whose members approve deploys. */
+export const RELEASE_APPROVERS = "hipaa-health/release-approvers";
 
 export function buildGcpGitlabApp(app: App, environments: readonly Environment[] = GCP_ENVIRONMENTS): App {
   validateEnvironments(environments);
@@ -42,7 +44,7 @@ export function buildGcpGitlabApp(app: App, environments: readonly Environment[]
       refProtected: true,
       defaultBranch: "main",
     });
-    new GcpEnvironmentStack(app, `hipaa-gcp-${env}`, {
+    const stack = new GcpEnvironmentStack(app, `hipaa-gcp-${env}`, {
       environment,
       projectId: project.id,
       projectNumber: project.number,
@@ -62,6 +64,8 @@ export function buildGcpGitlabApp(app: App, environments: readonly Environment[]
         artifactRepositories: [`projects/${project.id}/locations/us-central1/repositories/clinical-images`],
       },
     });
+    // The OPA bundle the parent pipeline's policy-gate job evaluates, from the same key and groups.
+    new DeployGate(stack, "DeployGate", { environment, signer: DeployGate.gcpSigner(stack.signingKey), approverTeams: [RELEASE_APPROVERS] });
   }
   return app;
 }
