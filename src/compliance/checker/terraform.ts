@@ -27,6 +27,8 @@ export interface TfResource {
 export interface TfUnit {
   readonly file: string;
   readonly resources: readonly TfResource[];
+  /** The unit's `locals` (merged when written as several blocks); the substrate marks its stacks there. */
+  readonly locals?: TfBody;
 }
 
 function unwrap(value: TfValue): TfBody {
@@ -50,7 +52,8 @@ export function unitFromJson(file: string, doc: unknown): TfUnit {
       }
     }
   }
-  return { file, resources };
+  const locals = Object.assign({}, ...[root.locals].flat().filter((l) => l !== null && typeof l === "object")) as TfBody;
+  return { file, resources, locals };
 }
 
 /** Nested blocks as a list, whichever shape they were written in. */
