@@ -29,6 +29,9 @@ if [ "${#bundles[@]}" -eq 0 ]; then
   echo "no deploy-gate bundles under: $*"; exit 1
 fi
 
+# The shipped policy and its tests are in opa fmt's canonical layout.
+"$opa" fmt --list --fail policy
+
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 for bundle in "${bundles[@]}"; do

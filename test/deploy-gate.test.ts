@@ -52,7 +52,7 @@ describe("DeployGate: the OPA bundle next to each environment stack", () => {
           terraform_address: `aws_kms_key.${keyName}`,
         },
         approvers: { teams: ["5502"] },
-        scan_thresholds: { container: { critical: 0 }, sast: { critical: 0 }, iac: { critical: 0 }, secrets: { findings: 0 } },
+        scan_thresholds: { container: { critical: 0, high: 0 }, sast: { critical: 0 }, iac: { critical: 0 }, secrets: { findings: 0 } },
         baa_services: ["aws:ec2", "aws:ecr", "aws:eks", "aws:kms", "aws:logs", "aws:s3"],
       },
     });

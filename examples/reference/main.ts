@@ -60,6 +60,9 @@ export function buildReferenceApp(
       ),
       runners: { privateSubnetTags: { "hipaa-substrate/tier": "private" }, deployNamespaces: ["clinical-platform"] },
     },
+    // The deploy gate's thresholds: zero critical findings and zero secrets everywhere (the floor);
+    // production is stricter and refuses high-severity container findings too.
+    deployGate: { scanThresholds: { production: { containerHigh: 0 } } },
   });
   return app;
 }
