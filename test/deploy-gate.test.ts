@@ -176,3 +176,30 @@ describe("BaaRegistry", () => {
     expect(() => BaaRegistry.substrateDefaults().with({ id: "aws:s3", name: "S3", source })).toThrow(/twice/);
   });
 });
+
+describe("the evidence bundle schema and the policy agree", () => {
+  const root = join(__dirname, "..", "policy");
+  const schema = readJson(join(root, "evidence-bundle.schema.json"));
+  const rego = readFileSync(join(root, "deploy", "hipaa.rego"), "utf8");
+
+  test("every input field the policy reads is in the schema", () => {
+    const read = new Set([...rego.matchAll(/input\.([a-z_]+)/g)].map((m) => m[1]));
+    for (const m of rego.matchAll(/object\.get\(input, (?:\["([a-z_]+)"|"([a-z_]+)")/g)) read.add(m[1] ?? m[2]);
+    expect([...read].sort()).toEqual(["approver", "artifact", "deploy_author", "scans", "services", "target_environment"]);
+    for (const field of read) expect(schema.properties).toHaveProperty(field);
+    expect(schema.properties.scans.required).toEqual(["container", "sast", "iac", "secrets"]);
+    expect(schema.properties.artifact.required).toEqual(["cosign_verified", "signed_by"]);
+    expect(schema.properties.approver.required).toEqual(["login", "team"]);
+  });
+
+  test("the fields the gate refuses without are required; services is optional", () => {
+    expect(schema.required).toEqual(["scans", "artifact", "approver", "deploy_author", "target_environment"]);
+    expect(schema.required).not.toContain("services");
+  });
+});
+
+test("the README's evidence bundle schema is the shipped file", () => {
+  const readme = readFileSync(join(__dirname, "..", "README.md"), "utf8");
+  const block = /### The evidence bundle[\s\S]*?```json\n([\s\S]*?)\n```/.exec(readme)![1];
+  expect(JSON.parse(block)).toEqual(readJson(join(__dirname, "..", "policy", "evidence-bundle.schema.json")));
+});
