@@ -79,7 +79,7 @@ describe("DeployGate: the OPA bundle next to each environment stack", () => {
       cosign_uris: ["gcpkms://projects/hipaa-health-prod/locations/us-central1/keyRings/hipaa-cosign-production/cryptoKeys/cosign/versions/1"],
       terraform_address: expect.stringMatching(/^google_kms_crypto_key\./),
     });
-    expect(data.approvers.teams).toEqual([RELEASE_APPROVERS]);
+    expect(data.approvers.teams).toEqual([RELEASE_APPROVERS.path]);
     expect(data.baa_services).toEqual(["gcp:artifactregistry", "gcp:cloudkms", "gcp:compute", "gcp:container", "gcp:logging", "gcp:storage"]);
   });
 
