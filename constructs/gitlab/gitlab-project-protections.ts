@@ -17,7 +17,8 @@ export interface GitlabProjectProtectionsProps {
   readonly defaultBranch?: string;
   /**
    * Release tags: protected, created only by the maintainer group. A trailing `*` is a pattern
-   * (`v*`); GitLab's wildcard matches any characters.
+   * (`v*`). GitLab turns `*` into `.*` (`Gitlab::RefMatcher`), so `v*` also covers `v1/x`: the
+   * same set a WIF condition's `ref.startsWith('v')` and an IAM `StringLike ...:ref:v*` accept.
    * @default "v*"
    */
   readonly releaseTagPattern?: string;
