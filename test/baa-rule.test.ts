@@ -1,7 +1,11 @@
 import { mkdtempSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
-import { ALL_RULES, evaluate, loadUnits, unitFromJson } from "../src/compliance";
+import { TerraformStack, Testing } from "cdktf";
+import { SqsQueue } from "@cdktf/provider-aws/lib/sqs-queue";
+import { buildReferenceApp, REFERENCE_ENVIRONMENTS, REFERENCE_REPOSITORIES } from "../examples/reference/main";
+import { BaaRegistry, GithubPlan, HipaaSubstrate } from "../src";
+import { ALL_RULES, evaluate, HipaaCompliance, loadUnits, unitFromJson } from "../src/compliance";
 import { cloudServiceOf } from "../src/compliance/checker/rules/baa";
 
 const RULE = "HIPAA-BAA-SERVICE";
@@ -67,5 +71,36 @@ resource "aws_dynamodb_table" "t" { name = "patients" }`,
     expect(cloudServiceOf("google_project_iam_audit_config")).toBeNull();
     expect(cloudServiceOf("google_service_account_iam_member")).toBeNull();
     expect(cloudServiceOf("github_repository")).toBeUndefined();
+  });
+});
+
+describe("HIPAA-BAA-SERVICE on a HipaaSubstrate stack", () => {
+
+  const sqsVerdicts = (stackId: string) => {
+    const app = buildReferenceApp(Testing.app());
+    const stack = app.node.findChild(stackId) as TerraformStack;
+    new SqsQueue(stack, "PatientEvents", { name: "patient-events", kmsMasterKeyId: "alias/aws/sqs" });
+    return HipaaCompliance.check(stack).filter((f) => f.rule === RULE && f.resource.startsWith("aws_sqs_queue"));
+  };
+
+  test("a queue in the production (PHI) stack fails; in dev it is not judged", () => {
+    const [finding] = sqsVerdicts("clinical-production");
+    expect(finding.verdict).toBe("fail");
+    expect(finding.message).toContain('aws:sqs, which the BAA registry of PHI environment "production" does not cover');
+    expect(sqsVerdicts("clinical-dev")).toEqual([]);
+  });
+
+  test("adding the service to the registry passes it", () => {
+    const app = Testing.app();
+    new HipaaSubstrate(app, "clinical", {
+      organization: "hipaa-app-org", organizationId: 1342004, githubPlan: GithubPlan.ENTERPRISE, complianceRepo: "compliance-workflows", complianceRepoId: 260064901,
+      complianceTeam: { id: 5501, slug: "compliance" }, approverTeamIds: [5502], environments: REFERENCE_ENVIRONMENTS, repositories: REFERENCE_REPOSITORIES,
+      aws: { region: "us-east-1", accounts: { dev: "111111111111", staging: "222222222222", validation: "333333333333", production: "444444444444" } },
+      deployGate: { baa: BaaRegistry.substrateDefaults().with({ id: "aws:sqs", name: "Amazon SQS", source: "AWS HIPAA Eligible Services Reference; our BAA" }) },
+    });
+    const stack = app.node.findChild("clinical-production") as TerraformStack;
+    new SqsQueue(stack, "PatientEvents", { name: "patient-events" });
+    const [finding] = HipaaCompliance.check(stack).filter((f) => f.rule === RULE && f.resource.startsWith("aws_sqs_queue"));
+    expect(finding.verdict).toBe("pass");
   });
 });
