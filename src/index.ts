@@ -10,4 +10,5 @@ export * from "./compliance";
 export * from "../constructs/aws";
 export * from "../constructs/gcp";
 export * from "../constructs/github";
+export * from "../constructs/gitlab";
 export * from "../stacks";

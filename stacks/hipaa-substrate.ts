@@ -4,6 +4,7 @@ import { GithubProvider } from "@cdktf/provider-github/lib/provider";
 import { HipaaConfigError } from "../src/errors";
 import {
   ApprovedRelease,
+  BaaRegistry,
   Environment,
   GithubClaimKey,
   GithubOidcSubject,
@@ -12,6 +13,7 @@ import {
   ImmutableSubjects,
   RepositoryRef,
   RepositoryVisibility,
+  ScanThresholdsProps,
   validateEnvironments,
   validateGithubOrganization,
   validateImmutableSubjects,
@@ -24,6 +26,7 @@ import { RunnerGroup } from "../constructs/github/runner-group";
 import { assertAccountId, AwsEnvironmentStack, AwsStateBackend } from "./aws-environment-stack";
 import { Cfr, recordException } from "../src/compliance";
 import { GcpEnvironmentStack, GcpStateBucket } from "./gcp-environment-stack";
+import { DeployGate } from "./deploy-gate";
 
 /** One application repository and the environments it deploys to. */
 export interface SubstrateRepository {
@@ -157,6 +160,15 @@ export interface HipaaSubstrateConfig {
   readonly aws?: SubstrateAwsSettings;
   /** @default - no GCP stacks */
   readonly gcp?: SubstrateGcpSettings;
+  /** The deploy policy gate written next to each environment stack. @default - zero-finding thresholds, the substrate's BAA services */
+  readonly deployGate?: SubstrateDeployGateSettings;
+}
+
+export interface SubstrateDeployGateSettings {
+  /** Scan thresholds by environment name. @default - zero critical findings and zero secrets everywhere */
+  readonly scanThresholds?: Readonly<Record<string, ScanThresholdsProps>>;
+  /** The services your Business Associate Agreement covers. @default BaaRegistry.substrateDefaults() */
+  readonly baa?: BaaRegistry;
 }
 
 /** The GitHub side of the substrate: organization-level governance in its own stack and state. */
@@ -276,6 +288,12 @@ export class HipaaSubstrate extends Construct {
     this.subjects = subjects;
 
     const forEnv = (map: Map<string, GithubOidcSubject>, env: string) => [...map.entries()].filter(([k]) => k.endsWith(`/${env}`)).map(([, s]) => s);
+    const gateFor = (environment: Environment) => ({
+      environment,
+      approverTeams: config.approverTeamIds.map(String),
+      scanThresholds: config.deployGate?.scanThresholds?.[environment.name],
+      baa: config.deployGate?.baa,
+    });
     const aws = new Map<string, AwsEnvironmentStack>();
     const gcp = new Map<string, GcpEnvironmentStack>();
     const accountPlan = config.aws ? planAccounts(path, config.aws, environments) : undefined;
@@ -323,6 +341,7 @@ export class HipaaSubstrate extends Construct {
           });
         }
         aws.set(env, stack);
+        new DeployGate(stack, "DeployGate", { ...gateFor(environment), signer: DeployGate.awsSigner(stack.signingKey, accountId, awsConfig.region) });
       }
       if (config.gcp) {
         const project = config.gcp.projects[env];
@@ -342,6 +361,8 @@ export class HipaaSubstrate extends Construct {
             workloadIdentityPoolSuffix: config.gcp.workloadIdentityPoolSuffix,
           }),
         );
+        const stack = gcp.get(env)!;
+        new DeployGate(stack, "DeployGate", { ...gateFor(environment), signer: DeployGate.gcpSigner(stack.signingKey) });
       }
     }
     this.awsStacks = aws;

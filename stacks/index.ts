@@ -2,3 +2,5 @@ export * from "./aws-environment-stack";
 export * from "./gcp-environment-stack";
 export * from "./hipaa-substrate";
 export * from "./environment-declaration";
+export * from "./deploy-gate";
+export * from "./gitlab-governance-stack";

@@ -6,7 +6,7 @@ import { resourcesOf, SynthResult } from "./support/synth";
 const app = buildGcpGitlabApp(Testing.app());
 const stacks = new Map<string, SynthResult>(
   app.node.children
-    .filter((c): c is TerraformStack => TerraformStack.isStack(c))
+    .filter((c): c is TerraformStack => TerraformStack.isStack(c) && c.node.id.startsWith("hipaa-gcp-"))
     .map((s) => {
       const json = Testing.synth(s, true);
       return [s.node.id, { json, tf: JSON.parse(json) }];
@@ -174,7 +174,7 @@ describe("gcp-gitlab example", () => {
       const { Environment, EnvironmentTier } = require("../src/model");
       const clashing = ["env-011", "env-031"].map((name) => new Environment({ name, tier: EnvironmentTier.DEVELOPMENT }));
       const derived = buildGcpGitlabApp(Testing.app(), clashing)
-        .node.children.filter((c): c is TerraformStack => TerraformStack.isStack(c))
+        .node.children.filter((c): c is TerraformStack => TerraformStack.isStack(c) && c.node.id.startsWith("hipaa-gcp-"))
         .map((st) => Object.values<any>(JSON.parse(Testing.synth(st)).resource.google_container_cluster)[0].private_cluster_config.master_ipv4_cidr_block);
       expect(derived).toHaveLength(2);
       expect(derived[0]).not.toBe(derived[1]);

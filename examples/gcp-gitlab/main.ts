@@ -3,12 +3,15 @@
  * in GCS with Bucket Lock, cosign keys in Cloud KMS HSM, GitLab CI trusted through Workload
  * Identity Federation (the parent pipeline in hipaa-health/compliance-platform; production only
  * from protected release tags), and GKE runner pools per environment and purpose bound to
- * environment-scoped service accounts through Workload Identity.
+ * environment-scoped service accounts through Workload Identity. GitLab itself is governed in
+ * its own stack (hipaa-gitlab): protected main and release tags, merge-request approvals, job
+ * token allow-lists, protected environments with group approvals and protected runners, and the
+ * clouds trust exactly the refs it protects.
  *
  * `cd examples/gcp-gitlab && npx cdktf synth` writes it to examples/gcp-gitlab/cdktf.out/.
  */
 import { App } from "cdktf";
-import { Environment, EnvironmentTier, GcpEnvironmentStack, GitlabOidcSubject, GitlabProjectRef, GitlabRefType, HipaaCompliance, validateEnvironments } from "../../src";
+import { DeployGate, Environment, EnvironmentTier, GcpEnvironmentStack, GitlabGovernanceStack, GitlabProjectRef, HipaaCompliance, validateEnvironments } from "../../src";
 import { stableSuffix } from "../../src/naming";
 
 export const GCP_ENVIRONMENTS: readonly Environment[] = [
@@ -49,31 +52,45 @@ function derivedMasterRange(env: string, taken: Set<number>): string {
   return `172.17.${i >> 4}.${(i & 15) * 16}/28`;
 }
 
-export const COMPLIANCE_PLATFORM = new GitlabProjectRef("hipaa-health/compliance-platform", { projectId: 48213107 });
+export const COMPLIANCE_PLATFORM_ID = 48213077;
+export const COMPLIANCE_PLATFORM = new GitlabProjectRef("hipaa-health/compliance-platform", { projectId: COMPLIANCE_PLATFORM_ID });
+/** The group whose members approve deploys. */
+export const RELEASE_APPROVERS = { id: 70021, path: "hipaa-health/release-approvers" };
+/** The compliance team: the only members who merge to the parent's main and cut its release tags. */
+export const COMPLIANCE_TEAM = { id: 70011, path: "hipaa-health/compliance" };
+/** The five service repositories whose child pipelines the parent triggers (seed: polyrepo). */
+export const CHILD_PROJECTS = [
+  { path: "hipaa-health/backend", id: 48213101 },
+  { path: "hipaa-health/frontend", id: 48213102 },
+  { path: "hipaa-health/infrastructure", id: 48213103 },
+  { path: "hipaa-health/networking", id: 48213104 },
+  { path: "hipaa-health/security", id: 48213105 },
+];
 
 export function buildGcpGitlabApp(app: App, environments: readonly Environment[] = GCP_ENVIRONMENTS): App {
   validateEnvironments(environments);
   const takenSlots = new Set<number>();
+  // GitLab governance first: the refs the clouds trust are the refs it protects.
+  const gitlab = new GitlabGovernanceStack(app, "hipaa-gitlab", {
+    environments,
+    approvals: Object.fromEntries(environments.map((e) => [e.name, { approverGroup: RELEASE_APPROVERS }])),
+    projects: [
+      // The parent pipeline: production and validation deploy from protected release tags, lower
+      // tiers from the protected default branch.
+      { project: COMPLIANCE_PLATFORM, projectId: COMPLIANCE_PLATFORM_ID, maintainerGroup: COMPLIANCE_TEAM, deploysTo: environments.map((e) => e.name) },
+      // Children: protected main, and only the parent's job token may trigger them.
+      ...CHILD_PROJECTS.map((c) => ({ project: new GitlabProjectRef(c.path, { projectId: c.id }), projectId: c.id, maintainerGroup: COMPLIANCE_TEAM, jobTokenAllowList: [COMPLIANCE_PLATFORM_ID] })),
+    ],
+  });
   for (const environment of environments) {
     const env = environment.name;
     const project = GCP_PROJECTS[env] ?? { id: `hipaa-health-${env}`, number: "505050505050" };
-    // Production and validation deploy only from protected release tags; lower tiers from the
-    // protected default branch (the parent pipeline's `authorize` rule).
-    const fromTags = environment.isProduction || environment.tier === EnvironmentTier.VALIDATION;
-    const subject = new GitlabOidcSubject({
-      project: COMPLIANCE_PLATFORM,
-      environment,
-      refType: fromTags ? GitlabRefType.TAG : GitlabRefType.BRANCH,
-      ref: fromTags ? "v*" : "main",
-      refProtected: true,
-      defaultBranch: "main",
-    });
-    new GcpEnvironmentStack(app, `hipaa-gcp-${env}`, {
+    const stack = new GcpEnvironmentStack(app, `hipaa-gcp-${env}`, {
       environment,
       projectId: project.id,
       projectNumber: project.number,
       region: "us-central1",
-      gitlabSubjects: [subject],
+      gitlabSubjects: gitlab.subjectsFor(env),
       auditorMembers: ["group:hipaa-auditors@hipaa-health.example"],
       // State in the environment's own project, encrypted with its own key (both bootstrapped
       // before the first apply: see the README, "Before the first apply: GCP").
@@ -96,6 +113,8 @@ export function buildGcpGitlabApp(app: App, environments: readonly Environment[]
         artifactRepositories: [`projects/${project.id}/locations/us-central1/repositories/clinical-images`],
       },
     });
+    // The OPA bundle the parent pipeline's policy-gate job evaluates, from the same key and groups.
+    new DeployGate(stack, "DeployGate", { environment, signer: DeployGate.gcpSigner(stack.signingKey), approverTeams: gitlab.approverGroups.get(env) ?? [] });
   }
   return app;
 }

@@ -79,6 +79,9 @@ export function buildReferenceApp(
         ),
       },
     },
+    // The deploy gate's thresholds: zero critical findings and zero secrets everywhere (the floor);
+    // production is stricter and refuses high-severity container findings too.
+    deployGate: { scanThresholds: { production: { containerHigh: 0 } } },
   });
   return app;
 }

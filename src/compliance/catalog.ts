@@ -47,6 +47,12 @@ const CONTROLS: readonly HipaaControl[] = [
     substrateAnswer: "Scanners and the synth-time compliance checks are gates: a failing resource fails synthesis, and scan results are stored as evidence.",
   },
   {
+    section: "164.308(b)(1)",
+    title: "Business associate contracts and other arrangements",
+    auditorQuestion: "Which cloud services hold or process PHI, and does your Business Associate Agreement cover each of them?",
+    substrateAnswer: "A typed BAA registry lists the covered services; a PHI environment stack with a resource of any other service fails the check, and the deploy gate refuses such deploys.",
+  },
+  {
     section: "164.312(a)(1)",
     title: "Access control",
     auditorQuestion: "Show me which runner deployed this artifact, and demonstrate the runner cannot reach any other environment.",
@@ -113,6 +119,7 @@ export const Cfr = {
   ACCESS_MANAGEMENT: "164.308(a)(4)",
   LOGIN_MONITORING: "164.308(a)(5)(ii)(C)",
   EVALUATION: "164.308(a)(8)",
+  BUSINESS_ASSOCIATES: "164.308(b)(1)",
   ACCESS_CONTROL: "164.312(a)(1)",
   ENCRYPTION: "164.312(a)(2)(iv)",
   AUDIT_CONTROLS: "164.312(b)",

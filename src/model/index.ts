@@ -6,3 +6,5 @@ export * from "./gitlab";
 export * from "./github-oidc";
 export * from "./github-plan";
 export * from "./runner-purpose";
+export * from "./baa";
+export * from "./scan-thresholds";

@@ -10,6 +10,9 @@ export interface Judgement {
   readonly message: string;
 }
 
+/** `resourceTypes` entry for a rule that judges every managed resource (it decides applicability itself). */
+export const ANY_TYPE = "*";
+
 /**
  * A rule is data plus a pure function (cdk-nag's shape): the id, what it checks, the CFR sections
  * it serves, the resource types it judges, the fix, and the other scanners' rules that mean the
@@ -56,7 +59,7 @@ export function evaluate(units: readonly TfUnit[], rules: readonly Rule[]): Find
   for (const unit of units) {
     const index = new ResourceIndex(unit, everything);
     for (const resource of unit.resources) {
-      for (const rule of byType.get(resource.type) ?? []) {
+      for (const rule of [...(byType.get(resource.type) ?? []), ...(byType.get(ANY_TYPE) ?? [])]) {
         if (resource.mode !== "managed") continue;
         const j = rule.evaluate(resource, index);
         if (!j) continue;

@@ -27,6 +27,8 @@ export interface TfResource {
 export interface TfUnit {
   readonly file: string;
   readonly resources: readonly TfResource[];
+  /** The unit's `locals` (merged when written as several blocks); the substrate marks its stacks there. */
+  readonly locals?: TfBody;
 }
 
 function unwrap(value: TfValue): TfBody {
@@ -52,7 +54,8 @@ export function unitFromJson(file: string, doc: unknown): TfUnit {
   }
   const settings = settingsOf(file, root);
   if (settings) resources.push(settings);
-  return { file, resources };
+  const locals = Object.assign({}, ...[root.locals].flat().filter((l) => l !== null && typeof l === "object")) as TfBody;
+  return { file, resources, locals };
 }
 
 /** The pseudo-resource type that carries a unit's stack-level settings. */

@@ -2,6 +2,7 @@ import { Rule } from "../rule";
 import { AWS_RULES } from "./aws";
 import { AWS_IDENTITY_RULES } from "./aws-identity";
 import { APPLY_READINESS_AWS_RULES } from "./apply-readiness-aws";
+import { BAA_RULES } from "./baa";
 import { GCP_RULES, GITHUB_RULES } from "./gcp-github";
 import { GITHUB_APPLY_READINESS_RULES } from "./apply-readiness-github";
 import { GCP_APPLY_READINESS_RULES } from "./apply-readiness-gcp";
@@ -17,4 +18,5 @@ export const ALL_RULES: readonly Rule[] = [
   ...GCP_APPLY_READINESS_RULES,
   ...GITHUB_APPLY_READINESS_RULES,
   ...CI_TRUST_RULES,
+  ...BAA_RULES,
 ];
