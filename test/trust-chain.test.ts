@@ -121,3 +121,31 @@ describe("gate rules for GitLab trusts and WIF conditions", () => {
     expect(judged).toBeGreaterThanOrEqual(4);
   });
 });
+
+describe("ScopedRole validates any trust it is handed", () => {
+  const { ScopedRole } = require("../constructs/aws/scoped-role");
+  const { awsStack, production } = require("./support/synth");
+  const GH = "token.actions.githubusercontent.com";
+  const federated = (conditions: Record<string, Record<string, string>>) => ({
+    sid: "Hand",
+    effect: "Allow",
+    principals: { Federated: ["arn:aws:iam::444444444444:oidc-provider/token.actions.githubusercontent.com"] },
+    actions: ["sts:AssumeRoleWithWebIdentity"],
+    conditions,
+  });
+  const role = (trust: unknown) => () => new ScopedRole(awsStack().stack, "Hand", { environment: production, grantName: "Hand", description: "hand-written", trust });
+
+  test("refuses an org-wide GitHub trust, a trust without an environment, a GitLab trust of every branch, a federated trust with no sub, and a wildcard principal", () => {
+    expect(refusal(role(federated({ StringEquals: { [`${GH}:aud`]: "sts.amazonaws.com" }, StringLike: { [`${GH}:sub`]: "repo:hipaa-app-org/*" } })))).toContain("the trust is refused");
+    expect(refusal(role(federated({ StringEquals: { [`${GH}:aud`]: "sts.amazonaws.com", [`${GH}:sub`]: "repo:hipaa-app-org/app:ref:refs/heads/main" } })))).toContain("pins no environment");
+    expect(
+      refusal(role({ ...federated({ StringEquals: { "gitlab.com:aud": "sts.amazonaws.com" }, StringLike: { "gitlab.com:sub": "project_path:hipaa-health/app:ref_type:branch:ref:*" } }), principals: { Federated: ["arn:aws:iam::1:oidc-provider/gitlab.com"] } })),
+    ).toContain("trusts every branch");
+    expect(refusal(role(federated({ StringEquals: { "example.com:aud": "x" } })))).toContain("must pin the token's sub and aud");
+    expect(refusal(role({ sid: "Any", effect: "Allow", principals: { AWS: ["*"] }, actions: ["sts:AssumeRole"] }))).toContain("wildcard principal (45 CFR 164.312(d))");
+  });
+
+  test("accepts what the typed helpers build", () => {
+    expect(() => role(federated({ StringEquals: { [`${GH}:aud`]: "sts.amazonaws.com", [`${GH}:sub`]: "repo:hipaa-app-org/app:environment:production" } }))()).not.toThrow();
+  });
+});

@@ -35,7 +35,7 @@ function single<T>(values: readonly T[]): T | readonly T[] {
   return values.length === 1 ? values[0] : values;
 }
 
-function renderStatement(s: PolicyStatement): Record<string, unknown> {
+export function renderStatement(s: PolicyStatement): Record<string, unknown> {
   const out: Record<string, unknown> = { Sid: s.sid, Effect: s.effect };
   if (s.principals === "*") {
     out.Principal = "*";

@@ -4,7 +4,8 @@ import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { Token } from "cdktf";
 import { HipaaConfigError } from "../../src/errors";
 import { Environment } from "../../src/model";
-import { PolicyDocument, PolicyStatement } from "./iam-policy";
+import { Cfr, judgeTrustStatement } from "../../src/compliance";
+import { PolicyDocument, PolicyStatement, renderStatement } from "./iam-policy";
 import { IAwsPrincipal } from "./principal";
 
 export interface ScopedRoleProps {
@@ -66,6 +67,17 @@ export class ScopedRole extends Construct implements IAwsPrincipal {
         path: this.node.path,
         problem: `role name ${JSON.stringify(name)} is not a valid IAM role name`,
         fix: "use at most 64 letters, digits or +=,.@_-",
+      });
+    }
+    // The same judgement the gate's trust rules make, here at construction: a hand-written trust
+    // such as repo:ORG/* is refused whichever construct it is handed to.
+    const judgement = judgeTrustStatement(renderStatement(props.trust), props.environment.isProduction);
+    if (judgement?.verdict === "fail") {
+      throw new HipaaConfigError({
+        path: this.node.path,
+        problem: `the trust is refused: ${judgement.message}`,
+        cfr: Cfr.AUTHENTICATION,
+        fix: "build the trust with githubActionsTrust / gitlabCiTrust / irsaTrust / principalsTrust from a typed subject, which pin one repository or project, one environment and one ref",
       });
     }
     this.environment = props.environment;

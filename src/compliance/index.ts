@@ -4,3 +4,4 @@ export { ALL_RULES, collectFiles, evaluate, loadUnits, ResourceIndex, unitFromJs
 export type { Finding, Judgement, Rule, Severity, TfResource, TfUnit, Verdict } from "./checker";
 export * from "./control-map";
 export * from "./aspect";
+export { judgeTrustStatement } from "./checker/trust-judgement";

@@ -41,7 +41,8 @@ function isEksIssuer(principal: string, index?: ResourceIndex): boolean {
   return (typeof url === "string" && (/oidc\.eks\./.test(url) || /\baws_eks_cluster\./.test(url)));
 }
 
-function judgeGithubTrust(statements: Record<string, any>[]): Judgement {
+/** Judges GitHub Actions trust statements (exported so constructs refuse what the gate would fail). */
+export function judgeGithubTrust(statements: Record<string, any>[]): Judgement {
   for (const s of statements) {
     const entries = conditionEntries(s);
     const equals = (key: string) => entries.find(([op, k]) => op === "StringEquals" && k === `${GH}:${key}`);
@@ -60,6 +61,19 @@ function judgeGithubTrust(statements: Record<string, any>[]): Judgement {
     }
   }
   return pass("aud and the exact sub are pinned; no wildcard beyond a tag version");
+}
+
+/** Judges IRSA trust statements: one namespace and service account, audience sts.amazonaws.com. */
+export function judgeIrsaTrust(statements: Record<string, any>[]): Judgement {
+  for (const s of statements) {
+    const entries = conditionEntries(s);
+    const sub = entries.find(([op, k]) => op === "StringEquals" && k.endsWith(":sub"));
+    const aud = entries.find(([op, k]) => op === "StringEquals" && k.endsWith(":aud"));
+    if (!sub || !/^system:serviceaccount:[a-z0-9-]+:[a-z0-9-]+$/.test(sub[2])) return fail("sub is not pinned to one system:serviceaccount:NAMESPACE:NAME");
+    if (!aud || aud[2] !== "sts.amazonaws.com") return fail("aud is not pinned to sts.amazonaws.com");
+    if (entries.some(([, , v]) => /[*?]/.test(v))) return fail("the trust contains a wildcard");
+  }
+  return pass("trust pinned to one service account with its audience");
 }
 
 export const AWS_IDENTITY_RULES: readonly Rule[] = [
@@ -119,15 +133,7 @@ export const AWS_IDENTITY_RULES: readonly Rule[] = [
     evaluate: (role, index) => {
       const statements = federatedStatements(role, isEksIssuer, index);
       if (!statements || statements.length === 0) return undefined;
-      for (const s of statements) {
-        const entries = conditionEntries(s);
-        const sub = entries.find(([op, k]) => op === "StringEquals" && k.endsWith(":sub"));
-        const aud = entries.find(([op, k]) => op === "StringEquals" && k.endsWith(":aud"));
-        if (!sub || !/^system:serviceaccount:[a-z0-9-]+:[a-z0-9-]+$/.test(sub[2])) return fail("sub is not pinned to one system:serviceaccount:NAMESPACE:NAME");
-        if (!aud || aud[2] !== "sts.amazonaws.com") return fail("aud is not pinned to sts.amazonaws.com");
-        if (entries.some(([, , v]) => /[*?]/.test(v))) return fail("the trust contains a wildcard");
-      }
-      return pass("trust pinned to one service account with its audience");
+      return judgeIrsaTrust(statements);
     },
   },
   {
