@@ -431,3 +431,15 @@ describe("GKE first apply: cluster references, administrators, control-plane ran
     expect(resourceAt(out, "google_service_account_iam_member", "Evidence/WorkloadIdentityBinding").depends_on).toEqual([`data.google_container_cluster.${lookupName}`]);
   });
 });
+
+describe("GcsEvidenceBucket.grantWrite with a prefix (issue 12)", () => {
+  test("confines the writer to its prefix with an IAM condition; refuses a prefix that is not one", () => {
+    const { stack } = gcpStack();
+    const bucket = new GcsEvidenceBucket(stack, "Evidence", { environment: production, ...PROJECT });
+    bucket.grantWrite(GcpPrincipal.fromMember("serviceAccount:ci@hipaa-health-prod.iam.gserviceaccount.com", "Repo", production), { prefix: "clinical-platform/production/" });
+    const grant = resourceAt(synth(stack), "google_storage_bucket_iam_member", "Evidence/WriteRepo");
+    expect(grant.role).toBe("roles/storage.objectCreator");
+    expect(grant.condition.expression).toMatch(/^resource\.name\.startsWith\("projects\/_\/buckets\/\$\{google_storage_bucket\.[A-Za-z0-9_]+\.name\}\/objects\/clinical-platform\/production\/"\)$/);
+    expect(refusal(() => bucket.grantWrite(GcpPrincipal.fromMember("serviceAccount:x@hipaa-health-prod.iam.gserviceaccount.com", "Bad", production), { prefix: "clinical-platform/*" }))).toContain("is not a plain object-name prefix");
+  });
+});

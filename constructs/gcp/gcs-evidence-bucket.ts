@@ -173,8 +173,29 @@ export class GcsEvidenceBucket extends Construct {
   }
 
   /** Create-only access (roles/storage.objectCreator): no read, overwrite or delete. */
-  public grantWrite(principal: IGcpPrincipal): StorageBucketIamMember {
-    return this.grant(principal, "Write", "roles/storage.objectCreator");
+  public grantWrite(principal: IGcpPrincipal, options: { readonly prefix?: string } = {}): StorageBucketIamMember {
+    if (options.prefix === undefined) return this.grant(principal, "Write", "roles/storage.objectCreator");
+    if (!/^([A-Za-z0-9._-]+\/)+$/.test(options.prefix) || options.prefix.split("/").some((seg) => seg === "." || seg === "..")) {
+      throw new HipaaConfigError({
+        path: this.node.path,
+        problem: `evidence prefix ${JSON.stringify(options.prefix)} is not a plain object-name prefix ending in "/"`,
+        cfr: Cfr.ACCESS_CONTROL,
+        fix: "pass segments of letters, digits, '.', '_' or '-', each ending in '/', e.g. \"clinical-platform/production/\"",
+      });
+    }
+    // objectCreator cannot overwrite (that needs storage.objects.delete, and Bucket Lock forbids
+    // it anyway), so a writer never shadows existing evidence; the condition confines it to its prefix.
+    assertSameEnvironment(this.node.path, this.environment, principal);
+    return new StorageBucketIamMember(this, `Write${principal.grantName}`, {
+      bucket: this.bucket.name,
+      role: "roles/storage.objectCreator",
+      member: principal.member,
+      condition: {
+        title: "evidence-prefix",
+        description: `Only objects under ${options.prefix}`,
+        expression: `resource.name.startsWith("projects/_/buckets/${this.bucket.name}/objects/${options.prefix}")`,
+      },
+    });
   }
 
   /** View-only access (roles/storage.objectViewer). */
