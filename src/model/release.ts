@@ -16,6 +16,11 @@ const RELEASE_TAG = /^v(0|[1-9]\d{0,8})\.(0|[1-9]\d{0,8})\.(0|[1-9]\d{0,8})(?:-[
  * entry admits no run at all), and because a trust of one tag cannot be satisfied by a tag
  * somebody creates later.
  */
+/** True for one exact release tag, `vMAJOR.MINOR.PATCH[-PRERELEASE]` (what `ApprovedRelease` accepts). */
+export function isReleaseTag(tag: string): boolean {
+  return typeof tag === "string" && RELEASE_TAG.test(tag);
+}
+
 export class ApprovedRelease {
   /** Parses `vMAJOR.MINOR.PATCH[-PRERELEASE]`; `where` names what is being configured, for the error. */
   public static parse(tag: string, where = "ApprovedRelease"): ApprovedRelease {
