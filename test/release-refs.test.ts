@@ -189,6 +189,32 @@ describe("release tags are created only by the release automation App", () => {
     expect(how).toContain("Repository and organization administrators can still edit or delete the rulesets");
   });
 
+  test("the App's key has one home: environment release, which only the default branch enters, approved by the compliance team", () => {
+    const { stack } = githubStackWithRepository();
+    const out = synth(stack);
+    const [env] = Object.values(resourcesOf(out, "github_repository_environment"));
+    expect(env).toMatchObject({
+      environment: "release",
+      reviewers: [{ teams: [5501], users: [] }],
+      prevent_self_review: true,
+      can_admins_bypass: false,
+      deployment_branch_policy: { protected_branches: false, custom_branch_policies: true },
+    });
+    const policies = Object.values(resourcesOf(out, "github_repository_environment_deployment_policy"));
+    // The repository's actual default branch, whatever the organization names it; no tag policy.
+    expect(policies).toEqual([expect.objectContaining({ branch_pattern: expect.stringMatching(/^\$\{github_repository\.Compliance_Repository_[0-9A-F]{8}\.default_branch\}$/) })]);
+    expect(policies[0].tag_pattern).toBeUndefined();
+    const { stack: trunk } = githubStackWithRepository({ defaultBranch: "trunk" });
+    expect(Object.values(resourcesOf(synth(trunk), "github_repository_environment_deployment_policy"))[0].branch_pattern).toBe("trunk");
+  });
+
+  test("on the Team plan GitHub does not enforce the release environment's reviewers on a private repository: none are set, and the control map says so", () => {
+    const { stack } = githubStackWithRepository({ plan: GithubPlan.TEAM });
+    const [env] = Object.values(resourcesOf(synth(stack), "github_repository_environment"));
+    expect(env.reviewers).toBeUndefined();
+    expect(collectControlRecords(stack).exceptions).toEqual([expect.objectContaining({ section: "164.308(a)(4)", what: 'environment "release" of hipaa-app-org/compliance-workflows has no required reviewers' })]);
+  });
+
   test("refused: no automation, a non-App actor, GitHub Actions' own app, a bad id or slug", () => {
     const { stack } = githubStackWithRepository();
     const missing = refusal(() => new ComplianceWorkflowsRepository(stack, "A", { ...repositoryProps, releaseAutomation: undefined }));

@@ -2,6 +2,8 @@ import { Construct } from "constructs";
 import { TerraformDataSource, TerraformElement, TerraformResource } from "cdktf";
 import { ActionsRepositoryAccessLevel } from "@cdktf/provider-github/lib/actions-repository-access-level";
 import { Repository } from "@cdktf/provider-github/lib/repository";
+import { RepositoryEnvironment } from "@cdktf/provider-github/lib/repository-environment";
+import { RepositoryEnvironmentDeploymentPolicy } from "@cdktf/provider-github/lib/repository-environment-deployment-policy";
 import { RepositoryFile } from "@cdktf/provider-github/lib/repository-file";
 import { RepositoryRuleset } from "@cdktf/provider-github/lib/repository-ruleset";
 import { HipaaConfigError } from "../../src/errors";
@@ -9,6 +11,7 @@ import {
   ALL_TAGS_RULESET_INCLUDE,
   GithubFeature,
   GithubPlan,
+  planHasFeature,
   ReleaseAutomation,
   RepositoryVisibility,
   requireFeature,
@@ -89,6 +92,12 @@ export class ComplianceWorkflowsRepository extends Construct {
   public readonly branchRuleset: RepositoryRuleset;
   public readonly tagRuleset?: RepositoryRuleset;
   public readonly tagCreationRuleset?: RepositoryRuleset;
+  /**
+   * The environment whose secret holds the release App's private key: only the default branch
+   * can enter it, so only reviewed code can mint an App token and create a tag.
+   */
+  public readonly releaseEnvironment?: RepositoryEnvironment;
+  public readonly releaseEnvironmentPolicy?: RepositoryEnvironmentDeploymentPolicy;
   /** The tag rulesets' `ref_name.include`: every tag, under GitHub's FNM_PATHNAME matching. */
   public readonly tagRulesetInclude: readonly string[] = [ALL_TAGS_RULESET_INCLUDE];
   /** The only actor that can create a tag, when tags are protected. */
@@ -235,6 +244,40 @@ export class ComplianceWorkflowsRepository extends Construct {
       rules: { creation: true },
       dependsOn: files,
     });
+
+    // Rulesets cannot require a tag's commit to be on the default branch. What can: the App's
+    // key is an environment secret, and only the default branch can enter that environment (a
+    // workflow pushed on any other branch is refused the environment, and so the secret).
+    // Reviewers where the plan enforces them on a private repository (Enterprise).
+    const reviewed = planHasFeature(props.plan, GithubFeature.ENVIRONMENT_PROTECTION, RepositoryVisibility.PRIVATE);
+    if (this.tagsProtected) {
+      this.releaseEnvironment = new RepositoryEnvironment(this, "ReleaseEnvironment", {
+        repository: this.repository.name,
+        environment: "release",
+        reviewers: reviewed ? [{ teams: [props.complianceTeam.id], users: [] }] : undefined,
+        preventSelfReview: true,
+        canAdminsBypass: false,
+        deploymentBranchPolicy: { protectedBranches: false, customBranchPolicies: true },
+      });
+      this.releaseEnvironmentPolicy = new RepositoryEnvironmentDeploymentPolicy(this, "ReleaseEnvironmentDefaultBranch", {
+        repository: this.repository.name,
+        environment: this.releaseEnvironment.environment,
+        // The repository's actual default branch, read back after creation, unless given.
+        branchPattern: branch ?? this.repository.defaultBranch,
+      });
+      recordControl(this, {
+        section: Cfr.ACCESS_MANAGEMENT,
+        resources: [this.releaseEnvironment, this.releaseEnvironmentPolicy],
+        how: `The release App's private key is a secret of environment "release" (stored by hand, never in Terraform), which only the default branch can enter${reviewed ? `, after approval by ${props.organization}/${props.complianceTeam.slug} (not the person who started the release), no admin bypass` : ""}: a workflow on any other branch cannot obtain an App token.`,
+      });
+      if (!reviewed) {
+        recordException(this, {
+          section: Cfr.ACCESS_MANAGEMENT,
+          what: `environment "release" of ${props.organization}/${this.name} has no required reviewers`,
+          reason: `GitHub enforces environment reviewers on private repositories only on Enterprise Cloud; the ${props.plan} plan is declared. Releases still run only from the reviewed default branch.`,
+        });
+      }
+    }
 
     recordControl(this, {
       section: Cfr.INTEGRITY,
