@@ -6,6 +6,7 @@
 import { App, TerraformStack, Testing } from "cdktf";
 import { GithubProvider } from "@cdktf/provider-github/lib/provider";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
+import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { CiOidcProvider, GithubDeployRole } from "../constructs/aws";
 import { githubWifSpec } from "../constructs/gcp/wif-conditions";
 import { ComplianceWorkflowsRepository, ComplianceWorkflowsRepositoryProps, RunnerGroup } from "../constructs/github";
@@ -271,5 +272,18 @@ describe("unprotected tags next to a trust of the compliance workflows are refus
       workflows: [new WorkflowRef({ repository: compliance, path: ".github/workflows/deploy.yml", release: ApprovedRelease.parse("v1.4.2") })],
     });
     expect(refusal(() => Testing.synth(stack, true))).toContain("protectReleaseTags is false, but github/Dev/Group names hipaa-app-org/compliance-workflows/.github/workflows/deploy.yml@refs/tags/v1.4.2");
+  });
+
+  test("and a raw trust written by hand, whatever the case of the names", () => {
+    const { app, stack } = githubStackWithRepository({ protectReleaseTags: false, unprotectedTagsReason: reason, releaseAutomation: undefined });
+    const aws = new TerraformStack(app, "aws");
+    new AwsProvider(aws, "aws", { region: "us-east-1" });
+    new IamRole(aws, "Raw", {
+      assumeRolePolicy: JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [{ Effect: "Allow", Principal: { Federated: "arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercontent.com" }, Action: "sts:AssumeRoleWithWebIdentity", Condition: { StringEquals: { [`${GH}:job_workflow_ref`]: "HIPAA-App-Org/Compliance-Workflows/.github/workflows/deploy-prod.yml@refs/tags/v1.4.2" } } }],
+      }),
+    });
+    expect(refusal(() => Testing.synth(stack, true))).toContain("protectReleaseTags is false, but aws/Raw names hipaa-app-org/compliance-workflows/.github/workflows/deploy-prod.yml@refs/tags/v1.4.2");
   });
 });

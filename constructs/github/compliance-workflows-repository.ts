@@ -312,12 +312,13 @@ export class ComplianceWorkflowsRepository extends Construct {
    * included.
    */
   private unprotectedTrusts(path: string): string[] {
-    const needle = `${this.organization}/${this.name}/.github/workflows/`;
+    // GitHub names are case-insensitive; so is the search.
+    const needle = `${this.organization}/${this.name}/.github/workflows/`.toLowerCase();
     const errors: string[] = [];
     for (const construct of this.node.root.node.findAll()) {
       if (!TerraformElement.isTerraformElement(construct) || construct.node.path.startsWith(`${this.node.path}/`)) continue;
       if (!(TerraformResource.isTerraformResource(construct) || TerraformDataSource.isTerraformDataSource(construct))) continue;
-      const json = JSON.stringify(construct.toTerraform());
+      const json = JSON.stringify(construct.toTerraform()).toLowerCase();
       const at = json.indexOf(needle);
       if (at < 0) continue;
       const ref = /^[^"\\]*/.exec(json.slice(at))![0];
