@@ -100,6 +100,12 @@ describe("the reference app: every ref a trust or runner group accepts is a prot
     expect(rulesets.immutable).toEqual(["refs/tags/**/*"]);
     expect(rulesets.creation).toEqual(["refs/tags/**/*"]);
     expect(rulesets.creationBypass).toEqual([{ actor_id: 904512, actor_type: "Integration", bypass_mode: "always" }]);
+    // The App's key has one home, which only the compliance repository's default branch enters.
+    const github = outs.get("clinical-github")!;
+    const release = Object.values(resourcesOf(github, "github_repository_environment")).filter((e) => e.environment === "release");
+    expect(release).toEqual([expect.objectContaining({ repository: expect.stringMatching(/^\$\{github_repository\.ComplianceWorkflows_Repository_[0-9A-F]{8}\.name\}$/), reviewers: [{ teams: [5501], users: [] }], can_admins_bypass: false })]);
+    const policies = Object.values(resourcesOf(github, "github_repository_environment_deployment_policy")).filter((p) => /ReleaseEnvironment/.test(p.environment));
+    expect(policies).toEqual([expect.objectContaining({ branch_pattern: expect.stringMatching(/\.default_branch\}$/) })]);
   });
 
   test("each job_workflow_ref an AWS trust accepts, each ref shape its operator admits, is covered", () => {
