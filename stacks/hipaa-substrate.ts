@@ -11,6 +11,7 @@ import {
   GithubPlan,
   GithubSubjectFormat,
   ImmutableSubjects,
+  ReleaseAutomation,
   RepositoryRef,
   RepositoryVisibility,
   ScanThresholdsProps,
@@ -132,8 +133,14 @@ export interface HipaaSubstrateConfig {
    * @default - unknown
    */
   readonly complianceRepoId?: number;
-  /** The team that owns and releases the compliance workflows. */
+  /** The team that owns the compliance workflows and reviews every change to them. */
   readonly complianceTeam: GithubTeamRef;
+  /**
+   * The GitHub App that creates the compliance workflows' release tags, the only actor that can
+   * (no person, team or administrator bypass). Its private key belongs in a "release" environment
+   * of the compliance repository that deploys from the default branch only (README, "Trust model").
+   */
+  readonly releaseAutomation: ReleaseAutomation;
   /** Teams that approve deployments (at most 6). */
   readonly approverTeamIds: readonly number[];
   /**
@@ -150,7 +157,9 @@ export interface HipaaSubstrateConfig {
   /** Workflow files to commit to the compliance repository. @default - none */
   readonly workflowFiles?: Readonly<Record<string, string>>;
   /**
-   * Protect the compliance repository's release tags (immutable, creation restricted).
+   * Protect the compliance repository's tags (immutable, created only by `releaseAutomation`).
+   * `false` is refused: every trust and runner group names the workflows at `approvedRelease`,
+   * a tag anyone with write access could otherwise create or re-create on any commit.
    * @default true
    */
   readonly protectReleaseTags?: boolean;
@@ -186,6 +195,7 @@ export class GithubGovernanceStack extends TerraformStack {
       name: config.complianceRepo,
       plan: config.githubPlan,
       complianceTeam: config.complianceTeam,
+      releaseAutomation: config.releaseAutomation,
       workflowFiles: config.workflowFiles,
       protectReleaseTags: config.protectReleaseTags,
     });
@@ -222,6 +232,14 @@ export class HipaaSubstrate extends Construct {
       });
     }
     this.approvedRelease = ApprovedRelease.parse(config.approvedRelease, `${path}/approvedRelease`);
+    if (config.protectReleaseTags === false) {
+      throw new HipaaConfigError({
+        path: `${path}/protectReleaseTags`,
+        problem: `protectReleaseTags is false, but every trust and runner group the substrate builds accepts the compliance workflows at ${this.approvedRelease.ref}: anyone with write access to ${config.complianceRepo} could create that tag, or delete and re-create it, on an unreviewed commit`,
+        cfr: "164.312(c)(1)",
+        fix: "remove protectReleaseTags (tags are protected by default) and name the releaseAutomation GitHub App that creates release tags",
+      });
+    }
     const environments = validateEnvironments(config.environments, `${path}/environments`);
     const envByName = new Map(environments.map((e) => [e.name, e]));
     const repositories = validateRepositories(path, config, envByName);

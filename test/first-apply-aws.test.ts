@@ -23,6 +23,7 @@ function config(overrides: Partial<HipaaSubstrateConfig> = {}, accounts: Record<
     complianceRepo: "compliance-workflows",
     complianceRepoId: 260064901,
     complianceTeam: { id: 5501, slug: "compliance" },
+    releaseAutomation: { type: "github-app", appId: 904512, slug: "hipaa-release-bot" },
     approverTeamIds: [5502],
     approvedRelease: "v1.4.2",
     environments: REFERENCE_ENVIRONMENTS,

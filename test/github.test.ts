@@ -1,4 +1,4 @@
-import { ComplianceWorkflowsRepository, OidcClaimTemplate, ProtectedEnvironment, RunnerGroup } from "../constructs/github";
+import { ComplianceWorkflowsRepository, ComplianceWorkflowsRepositoryProps, OidcClaimTemplate, ProtectedEnvironment, RunnerGroup } from "../constructs/github";
 import { collectControlRecords } from "../src/compliance";
 import { dev, githubStack, production, refAt, refusal, resourceAt, resourcesOf, synth } from "./support/synth";
 import { ApprovedRelease, Environment, EnvironmentTier, GithubClaimKey, GithubOidcSubject, GithubPlan, GithubSubjectFormat, RepositoryRef, RepositoryVisibility, WorkflowRef } from "../src/model";
@@ -98,6 +98,7 @@ describe("ComplianceWorkflowsRepository", () => {
     organization: "hipaa-app-org",
     plan: GithubPlan.ENTERPRISE,
     complianceTeam: { id: 5501, slug: "compliance" },
+    releaseAutomation: { type: "github-app", appId: 904512, slug: "hipaa-release-bot" },
     workflowFiles: { ".github/workflows/deploy-prod.yml": "on: workflow_call\njobs: {}\n" },
   });
   const out = synth(stack);
@@ -123,13 +124,14 @@ describe("ComplianceWorkflowsRepository", () => {
     expect(resourceAt(out, "github_repository_file", "Compliance/CodeOwners").content).toContain("* @hipaa-app-org/compliance");
   });
 
-  test("release tags: nobody may update or delete them; only the compliance team may create them", () => {
+  test("tags, every shape: nobody may update or delete them; only the release automation App may create them, no person or team", () => {
     const immutable = resourceAt(out, "github_repository_ruleset", "Compliance/ReleaseTagRuleset");
-    expect(immutable).toMatchObject({ target: "tag", conditions: { ref_name: { include: ["refs/tags/v*"] } }, rules: { update: true, deletion: true, non_fast_forward: true } });
+    expect(immutable).toMatchObject({ target: "tag", enforcement: "active", conditions: { ref_name: { include: ["refs/tags/**/*"], exclude: [] } }, rules: { update: true, deletion: true, non_fast_forward: true } });
     expect(immutable.bypass_actors).toBeUndefined();
     const creation = resourceAt(out, "github_repository_ruleset", "Compliance/ReleaseTagCreationRuleset");
+    expect(creation).toMatchObject({ target: "tag", enforcement: "active", conditions: { ref_name: { include: ["refs/tags/**/*"], exclude: [] } } });
     expect(creation.rules).toEqual({ creation: true });
-    expect(creation.bypass_actors).toEqual([{ actor_id: 5501, actor_type: "Team", bypass_mode: "always" }]);
+    expect(creation.bypass_actors).toEqual([{ actor_id: 904512, actor_type: "Integration", bypass_mode: "always" }]);
   });
 
   test("commits the caller's workflow files before the rulesets exist", () => {
@@ -156,16 +158,16 @@ describe("ComplianceWorkflowsRepository", () => {
       expect(file.branch).toBeUndefined();
     }
     const { stack: s } = githubStack();
-    new ComplianceWorkflowsRepository(s, "Trunk", { organization: "hipaa-app-org", plan: GithubPlan.ENTERPRISE, complianceTeam: { id: 5501, slug: "compliance" }, defaultBranch: "trunk" });
+    new ComplianceWorkflowsRepository(s, "Trunk", { organization: "hipaa-app-org", plan: GithubPlan.ENTERPRISE, complianceTeam: { id: 5501, slug: "compliance" }, releaseAutomation: { type: "github-app" as const, appId: 904512, slug: "hipaa-release-bot" }, defaultBranch: "trunk" });
     expect(resourceAt(synth(s), "github_repository_file", "Trunk/CodeOwners").branch).toBe("trunk");
   });
 
   test("refusals: a plan without rulesets, zero approvals, a pattern protecting every tag, a file outside .github/workflows", () => {
     const { stack: s } = githubStack();
-    const props = { organization: "hipaa-app-org", plan: GithubPlan.ENTERPRISE, complianceTeam: { id: 5501, slug: "compliance" } };
+    const props = { organization: "hipaa-app-org", plan: GithubPlan.ENTERPRISE, complianceTeam: { id: 5501, slug: "compliance" }, releaseAutomation: { type: "github-app" as const, appId: 904512, slug: "hipaa-release-bot" } };
     expect(refusal(() => new ComplianceWorkflowsRepository(s, "A", { ...props, plan: GithubPlan.FREE }))).toContain("repository rulesets on a private repository is not available on the GitHub free plan");
     expect(refusal(() => new ComplianceWorkflowsRepository(s, "B", { ...props, requiredApprovals: 0 }))).toContain("requiredApprovals 0 is outside 1-10");
-    expect(refusal(() => new ComplianceWorkflowsRepository(s, "C", { ...props, releaseTagPattern: "*" }))).toContain("protects every tag");
+    expect(refusal(() => new ComplianceWorkflowsRepository(s, "C", { ...props, releaseTagPattern: "v*" } as ComplianceWorkflowsRepositoryProps))).toContain("C: releaseTagPattern is no longer read");
     expect(refusal(() => new ComplianceWorkflowsRepository(s, "D", { ...props, workflowFiles: { "deploy.yml": "x" } }))).toContain("is not under .github/workflows/");
     expect(refusal(() => new ComplianceWorkflowsRepository(s, "E", { ...props, organization: "hipaa_app_org" }))).toContain('E: GitHub organization "hipaa_app_org" is not a valid organization name');
   });

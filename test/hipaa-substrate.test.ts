@@ -37,6 +37,7 @@ const config = (overrides: Partial<HipaaSubstrateConfig> = {}): HipaaSubstrateCo
   complianceRepo: "compliance-workflows",
   complianceRepoId: 260064901,
   complianceTeam: { id: 5501, slug: "compliance" },
+  releaseAutomation: { type: "github-app", appId: 904512, slug: "hipaa-release-bot" },
   approverTeamIds: [5502],
   approvedRelease: "v1.4.2",
   environments: REFERENCE_ENVIRONMENTS,
@@ -134,8 +135,20 @@ describe("HipaaSubstrate", () => {
     // The configuration key this replaces is refused, not silently ignored.
     expect(refusal(() => new HipaaSubstrate(Testing.app(), "x", { ...config(), workflowTag: "v*" } as HipaaSubstrateConfig))).toContain("x/workflowTag: workflowTag is no longer read");
     expect(() => new HipaaSubstrate(Testing.app(), "y", config({ approvedRelease: "v2.0.0-rc.1" }))).not.toThrow();
-    // An exact tag needs no tag protection to be trusted.
-    expect(() => new HipaaSubstrate(Testing.app(), "z", config({ protectReleaseTags: false }))).not.toThrow();
+    // Issue 12: an exact tag is still forgeable when tags are unprotected (delete and re-create
+    // it on another commit), and every trust and runner group names the workflows at that tag.
+    const unprotected = refusal(() => new HipaaSubstrate(Testing.app(), "z", config({ protectReleaseTags: false })));
+    expect(unprotected).toContain("z/protectReleaseTags: protectReleaseTags is false, but every trust and runner group the substrate builds accepts the compliance workflows at refs/tags/v1.4.2");
+    expect(unprotected).toContain("(45 CFR 164.312(c)(1)); remove protectReleaseTags");
+  });
+
+  test("release tags are created by the named release App only; a missing one, or GitHub Actions' own, is refused", () => {
+    const substrate = new HipaaSubstrate(Testing.app(), "x", config());
+    expect(substrate.github.complianceRepository.releaseAutomation).toEqual({ type: "github-app", appId: 904512, slug: "hipaa-release-bot" });
+    expect(refusal(() => new HipaaSubstrate(Testing.app(), "y", config({ releaseAutomation: undefined as unknown as HipaaSubstrateConfig["releaseAutomation"] })))).toContain(
+      "y-github/ComplianceWorkflows/releaseAutomation: no release automation is named",
+    );
+    expect(refusal(() => new HipaaSubstrate(Testing.app(), "z", config({ releaseAutomation: { type: "github-app", appId: 15368, slug: "github-actions" } })))).toContain("appId 15368 is GitHub Actions itself");
   });
 
   test("every trust and runner group names the one approved release, exactly", () => {

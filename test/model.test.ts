@@ -93,7 +93,18 @@ describe("RepositoryRef and WorkflowRef", () => {
     expect(new WorkflowRef({ repository: compliance, path: ".github/workflows/deploy-prod.yml", tag: "v*" }).isTagPattern).toBe(true);
   });
 
-  test.each(["*", "v*.*", "main*x", "v1.0..1", ""])("refuses the tag %j", (tag) => {
+  test.each(["v*", "v1.*", "v1.4.*"])("accepts the version pattern %j", (tag) => {
+    expect(new WorkflowRef({ repository: compliance, path: ".github/workflows/deploy.yml", tag }).isTagPattern).toBe(true);
+  });
+
+  test("a tag named like a branch is refused with the rule and the fix", () => {
+    const message = refusal(() => new WorkflowRef({ repository: compliance, path: ".github/workflows/deploy.yml", tag: "main" }));
+    expect(message).toContain('tag "main" is neither an exact tag nor a version pattern (an exact tag is a release, vMAJOR.MINOR.PATCH[-PRERELEASE]');
+    expect(message).toContain("(45 CFR 164.312(c)(1)); pin the approved release");
+  });
+
+  // Issue 12: free-form and branch-like names, and names with a '/', are careless release inputs.
+  test.each(["*", "v*.*", "main*x", "v1.0..1", "", "main", "latest", "release", "v9/x", "v1/*", "v1.4", "release-*", "v1.4.2/x"])("refuses the tag %j", (tag) => {
     expect(() => new WorkflowRef({ repository: compliance, path: ".github/workflows/deploy.yml", tag })).toThrow(HipaaConfigError as any);
   });
 

@@ -57,6 +57,7 @@ export function buildReferenceApp(
     complianceRepo: "compliance-workflows",
     complianceRepoId: 260064901,
     complianceTeam: { id: 5501, slug: "compliance" },
+    releaseAutomation: { type: "github-app", appId: 904512, slug: "hipaa-release-bot" },
     approverTeamIds: [5502],
     approvedRelease: REFERENCE_APPROVED_RELEASE,
     environments,

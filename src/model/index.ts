@@ -1,6 +1,7 @@
 export * from "./environment";
 export * from "./retention";
 export * from "./release";
+export * from "./fnmatch";
 export * from "./repository";
 export * from "./gitlab";
 export * from "./github-oidc";

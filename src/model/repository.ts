@@ -1,13 +1,12 @@
 import { HipaaConfigError } from "../errors";
-import { ApprovedRelease } from "./release";
+import { ApprovedRelease, isReleaseTag } from "./release";
 
 const OWNER = /^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$/;
 const REPO = /^[A-Za-z0-9._-]{1,100}$/;
 const WORKFLOW_PATH = /^\.github\/workflows\/[A-Za-z0-9._\/-]+\.ya?ml$/;
-// A git tag: no wildcard or ref-breaking characters (git check-ref-format, simplified).
-const TAG = /^[A-Za-z0-9][A-Za-z0-9._\/+-]{0,127}$/;
-// A tag pattern: a literal prefix followed by one trailing `*` (e.g. `v*`, `v2.*`).
-const TAG_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._\/+-]{0,126}\*$/;
+// A version tag pattern: `v*`, `v2.*` or `v2.4.*`; no `/`, no other prefix. A tag named like a
+// branch (`main`) or any other free-form name is refused: nothing says it is a reviewed release.
+const TAG_PATTERN = /^v(?:(?:0|[1-9]\d{0,8})\.){0,2}\*$/;
 
 /**
  * Refuses a GitHub organization (or user) name GitHub would not accept: 1-39 letters, digits or
@@ -123,9 +122,9 @@ export interface WorkflowRefProps {
   /** The workflow file, `.github/workflows/NAME.yml`. */
   readonly path: string;
   /**
-   * The tag the workflow is pinned to: an exact tag (`v1.4.2`), or a version pattern with one
-   * trailing `*` (`v*`, `v1.*`) which trusts only accept when the tags are protected (runner
-   * groups refuse patterns: GitHub matches their workflows exactly).
+   * The tag the workflow is pinned to: an exact release tag (`v1.4.2`), or a version pattern
+   * (`v*`, `v1.*`, `v1.4.*`) which trusts only accept when the tags are protected (runner groups
+   * refuse patterns: GitHub matches their workflows exactly). Free-form names (`main`) are refused.
    * @default - the release's tag; give exactly one of `tag` and `release`
    */
   readonly tag?: string;
@@ -162,19 +161,12 @@ export class WorkflowRef {
       });
     }
     const isPattern = tag.endsWith("*");
-    if (isPattern ? !TAG_PATTERN.test(tag) : !TAG.test(tag)) {
+    if (isPattern ? !TAG_PATTERN.test(tag) : !isReleaseTag(tag)) {
       throw new HipaaConfigError({
         path: where,
-        problem: `tag ${JSON.stringify(tag)} is neither an exact tag nor a version pattern with one trailing '*'`,
+        problem: `tag ${JSON.stringify(tag)} is neither an exact tag nor a version pattern (an exact tag is a release, vMAJOR.MINOR.PATCH[-PRERELEASE]; a pattern is v*, v1.* or v1.4.*)`,
         cfr: "164.312(c)(1)",
-        fix: "pin an exact release tag (v1.4.2) or a version pattern such as v* or v1.*; branches are not accepted",
-      });
-    }
-    if (tag.includes("..") || tag.endsWith(".lock") || tag.endsWith("/")) {
-      throw new HipaaConfigError({
-        path: where,
-        problem: `tag ${JSON.stringify(tag)} is not a valid git tag name`,
-        fix: "use a release tag such as v1.4.2",
+        fix: "pin the approved release (release: ApprovedRelease.parse(\"v1.4.2\")) or a version pattern such as v* or v1.*; branch-like or free-form tag names (main, latest) are not accepted",
       });
     }
     this.repository = props.repository;
