@@ -94,7 +94,7 @@ describe("HIPAA-BAA-SERVICE on a HipaaSubstrate stack", () => {
     const app = Testing.app();
     new HipaaSubstrate(app, "clinical", {
       organization: "hipaa-app-org", organizationId: 1342004, githubPlan: GithubPlan.ENTERPRISE, complianceRepo: "compliance-workflows", complianceRepoId: 260064901,
-      complianceTeam: { id: 5501, slug: "compliance" }, approverTeamIds: [5502], approvedRelease: "v1.4.2", environments: REFERENCE_ENVIRONMENTS, repositories: REFERENCE_REPOSITORIES,
+      complianceTeam: { id: 5501, slug: "compliance" }, approverTeamIds: [5502], approvedRelease: "v1.4.2", releaseAutomation: { type: "github-app", appId: 904512, slug: "hipaa-release-bot" }, environments: REFERENCE_ENVIRONMENTS, repositories: REFERENCE_REPOSITORIES,
       aws: { region: "us-east-1", accounts: { dev: "111111111111", staging: "222222222222", validation: "333333333333", production: "444444444444" } },
       deployGate: { baa: BaaRegistry.substrateDefaults().with({ id: "aws:sqs", name: "Amazon SQS", source: "AWS HIPAA Eligible Services Reference; our BAA" }) },
     });

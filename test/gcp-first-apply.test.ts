@@ -90,6 +90,7 @@ describe("HipaaSubstrate GCP settings: state buckets and pool suffix", () => {
       complianceTeam: { id: 5501, slug: "compliance" },
       approverTeamIds: [5502],
       approvedRelease: "v1.4.2",
+      releaseAutomation: { type: "github-app", appId: 904512, slug: "hipaa-release-bot" },
       environments: REFERENCE_ENVIRONMENTS,
       repositories: REFERENCE_REPOSITORIES,
       gcp: {
