@@ -306,6 +306,16 @@ export class AwsEnvironmentStack extends TerraformStack {
     }
     const subnets = new DataAwsSubnets(this, "PrivateSubnets", {
       filter: Object.entries(tags).map(([key, value]) => ({ name: `tag:${key}`, values: [value] })),
+      // aws_subnets returns an empty list rather than an error: fail at plan, with the tags,
+      // instead of EKS refusing the cluster half-way through the apply.
+      lifecycle: {
+        postcondition: [
+          {
+            condition: "${length(self.ids) >= 2}",
+            errorMessage: `Fewer than two private subnets carry the tags ${Object.entries(tags).map(([k, v]) => `${k}=${v}`).join(", ")}; EKS needs subnets in at least two availability zones.`,
+          },
+        ],
+      },
     });
     return subnets.ids;
   }

@@ -274,6 +274,10 @@ export class GkeRunnerCluster extends Construct implements IGkeRunnerCluster {
       resourceLabels: { environment: env, purpose: "hipaa-ci-runners" },
       dependsOn: [gkeAgent, computeAgent],
       lifecycle: {
+        // node_config configures only the transient default pool, which is removed; GKE then
+        // reports the first remaining pool's config, and these fields force replacement, which
+        // deletion protection would block on every later plan.
+        ignoreChanges: ["node_config"],
         precondition: [
           {
             condition: Op.eq(subnetwork.network, network.selfLink),

@@ -88,7 +88,7 @@ export function githubWifSpec(path: string, subjects: readonly GithubOidcSubject
 /**
  * GitLab CI: the condition pins the project by id (and path), the ref type and ref, that the ref
  * is protected where required, and the job's GitLab environment (`environment`, and
- * `environment_protected` for PHI environments): without the environment pin, one tag
+ * `environment_protected`): without the environment pin, one tag
  * pipeline's token would be accepted by every environment that trusts the same tags.
  */
 export function gitlabWifSpec(path: string, subjects: readonly GitlabOidcSubject[], issuerUri = "https://gitlab.com"): WifTrustSpec {
@@ -110,8 +110,9 @@ export function gitlabWifSpec(path: string, subjects: readonly GitlabOidcSubject
       ref,
     ];
     if (s.refProtected) parts.push("assertion.ref_protected == 'true'");
-    parts.push(`assertion.environment == ${celString(s.environment.name)}`);
-    if (s.environment.handlesPhi) parts.push("assertion.environment_protected == 'true'");
+    // Every tier: an unprotected GitLab environment of the same name (any Maintainer can create
+    // one) must not satisfy the condition.
+    parts.push(`assertion.environment == ${celString(s.environment.name)}`, "assertion.environment_protected == 'true'");
     return `(${parts.join(" && ")})`;
   });
   const attributeCondition = clauses.join(" || ");
