@@ -217,20 +217,6 @@ describe("CLI", () => {
     expect(await main(["check", dir, "--format", "xml"], io().io)).toBe(2);
     expect(await main(["check", join(dir, "missing")], io().io)).toBe(2);
   });
-
-  test("judges 10,000 resources in under 2 seconds", async () => {
-    const big = mkdtempSync(join(tmpdir(), "hipaa-cli-big-"));
-    const resource: Record<string, Record<string, object>> = { aws_s3_bucket: {}, aws_s3_bucket_versioning: {} };
-    for (let i = 0; i < 5000; i++) {
-      resource.aws_s3_bucket[`b${i}`] = { bucket: `bucket-${i}` };
-      resource.aws_s3_bucket_versioning[`v${i}`] = { bucket: `\${aws_s3_bucket.b${i}.id}`, versioning_configuration: { status: "Enabled" } };
-    }
-    writeFileSync(join(big, "cdk.tf.json"), JSON.stringify({ resource }));
-    const start = process.hrtime.bigint();
-    await main(["check", big, "--format", "json"], io().io);
-    const ms = Number(process.hrtime.bigint() - start) / 1e6;
-    expect(ms).toBeLessThan(2000);
-  });
 });
 
 const PEER = join(__dirname, "..", "..", "shared", "peer-cases", "trivy-checks");
