@@ -8,6 +8,8 @@
  * `block()`, which accept either shape, so rules never care where a file came from.
  */
 
+import { outputMetadata, OutputMetadata } from "./output-metadata";
+
 export type TfValue = unknown;
 export type TfBody = Readonly<Record<string, TfValue>>;
 
@@ -21,12 +23,16 @@ export interface TfResource {
   /** The file (or stack) the resource came from; references resolve only within it. */
   readonly file: string;
   readonly body: TfBody;
+  /** The construct path cdktf records in the resource's `"//".metadata.path`, when there is one. */
+  readonly constructPath?: string;
 }
 
 /** One file or synthesized stack: a unit whose references resolve among its own resources. */
 export interface TfUnit {
   readonly file: string;
   readonly resources: readonly TfResource[];
+  /** What synth recorded about the gate (suppressions, gate state), when cdktf-hipaa-substrate synthesized it. */
+  readonly metadata?: OutputMetadata;
 }
 
 function unwrap(value: TfValue): TfBody {
@@ -44,13 +50,14 @@ export function unitFromJson(file: string, doc: unknown): TfUnit {
         for (const entry of [byName].flat()) {
           for (const [name, value] of Object.entries((entry ?? {}) as Record<string, unknown>)) {
             const body = unwrap(value);
-            resources.push({ type, name, mode, file, body, address: mode === "data" ? `data.${type}.${name}` : `${type}.${name}` });
+            const constructPath = str((body["//"] as Record<string, Record<string, unknown>> | undefined)?.metadata?.path);
+            resources.push({ type, name, mode, file, body, constructPath, address: mode === "data" ? `data.${type}.${name}` : `${type}.${name}` });
           }
         }
       }
     }
   }
-  return { file, resources };
+  return { file, resources, metadata: outputMetadata(doc) };
 }
 
 /** Nested blocks as a list, whichever shape they were written in. */
