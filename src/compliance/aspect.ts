@@ -43,12 +43,17 @@ const MIN_REASON = 20;
 
 /** The HIPAA gate refused the app: nothing was written. One line per failing (resource, rule). */
 export class HipaaComplianceError extends Error {
-  constructor(public readonly findings: readonly JudgedFinding[]) {
+  public readonly findings!: readonly JudgedFinding[];
+
+  constructor(findings: readonly JudgedFinding[]) {
     super(
       `HIPAA gate: ${findings.length} failing check${findings.length === 1 ? "" : "s"}; nothing was written.\n  ${findings.map(failureLine).join("\n  ")}\n` +
         "Fix each resource, or accept a failure with HipaaCompliance.suppress(resource, rule, reason); the reason lands in the control map.",
     );
     this.name = "HipaaComplianceError";
+    // Not enumerable: Node prints an uncaught error's own properties after its message, and
+    // cdktf-cli echoes the app's output again when synth fails; the lines above say it all.
+    Object.defineProperty(this, "findings", { value: findings, enumerable: false });
     // A finding is not a bug in the program: no stack trace, so each failure is read once.
     this.stack = `${this.name}: ${this.message}`;
   }
