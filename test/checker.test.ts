@@ -3,7 +3,7 @@ import { tmpdir } from "os";
 import { join } from "path";
 import { ALL_RULES, evaluate, loadUnits, unitFromJson } from "../src/compliance";
 import { main } from "../src/cli";
-import { peerScores } from "../tools/peer-score";
+import { defaultPeerDir, peerScores } from "../tools/peer-score";
 
 function judge(doc: unknown, rule?: string) {
   const findings = evaluate([unitFromJson("main.tf.json", doc)], ALL_RULES);
@@ -264,7 +264,7 @@ describe("CLI input errors", () => {
   });
 });
 
-const PEER = join(__dirname, "..", "..", "shared", "peer-cases", "trivy-checks");
+const PEER = defaultPeerDir();
 const peerTest = existsSync(PEER) ? test : test.skip;
 
 describe("peer score", () => {

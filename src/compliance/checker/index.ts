@@ -6,3 +6,4 @@ export * from "./rules";
 export * from "./output-metadata";
 export * from "./suppressions";
 export * from "./resource-names";
+export * from "./policy-document";

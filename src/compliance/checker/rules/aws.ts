@@ -1,6 +1,7 @@
 import { Cfr } from "../../catalog";
 import { ResourceIndex } from "../links";
 import { fail, pass, Rule } from "../rule";
+import { policyStatements } from "../policy-document";
 import { block, blocks, bool, num, path, str, strings, TfResource } from "../terraform";
 
 /** A bucket's companion of one type, or its legacy inline block. */
@@ -54,16 +55,28 @@ function logTargets(index: ResourceIndex): Set<string> {
 
 const PUBLIC_ACLS = ["public-read", "public-read-write", "authenticated-read"];
 
-/** The IAM policy documents of a resource attribute: literal JSON, or unparseable (undefined). */
-export function policyStatements(value: unknown): Record<string, any>[] | undefined {
-  if (typeof value !== "string") return undefined;
-  try {
-    const doc = JSON.parse(value);
-    return [doc.Statement].flat().filter(Boolean);
-  } catch {
-    return undefined;
-  }
+/** The aws_s3_bucket a companion configures, when this unit creates it (by reference or literal name). */
+function bucketInUnit(r: TfResource, index: ResourceIndex): TfResource | undefined {
+  const resolved = index.resolve(r.body.bucket);
+  if (resolved) return resolved.type === "aws_s3_bucket" && resolved.mode === "managed" ? resolved : undefined;
+  const name = str(r.body.bucket);
+  return name ? index.ofType("aws_s3_bucket").find((b) => str(b.body.bucket) === name) : undefined;
 }
+
+/** COMPLIANCE mode for at least six years, from a lock configuration's default retention. */
+function judgeRetention(configuration: TfResource | undefined, where: string) {
+  const at = where ? ` ${where}` : "";
+  const retention = path(configuration?.body, "rule", "default_retention");
+  if (!retention) return fail(`Object Lock has no default retention${at}`);
+  const days = (num(retention.days) ?? 0) + 365 * (num(retention.years) ?? 0);
+  if (str(retention.mode) !== "COMPLIANCE") return fail(`Object Lock mode ${str(retention.mode)}${at}: privileged users can shorten or remove retention`);
+  if (days < 2190) return fail(`default retention ${days} days${at} is under six years (2190)`);
+  return pass(`COMPLIANCE mode, ${days} days${at}`);
+}
+
+// Kept here for rule files that import it from "./aws"; it reads every policy shape (JSON,
+// jsonencode, data.aws_iam_policy_document).
+export { policyStatements };
 
 export const AWS_RULES: readonly Rule[] = [
   {
@@ -146,7 +159,7 @@ export const AWS_RULES: readonly Rule[] = [
     equivalents: [],
     evaluate: (bucket, index) => {
       const denies = index.companions(bucket, "aws_s3_bucket_policy").some((p) => {
-        const statements = policyStatements(p.body.policy);
+        const statements = policyStatements(p.body.policy, index);
         if (statements) return statements.some((s) => s.Effect === "Deny" && JSON.stringify(s.Condition ?? {}).includes('"aws:SecureTransport":"false"'));
         return /SecureTransport/.test(JSON.stringify(p.body));
       });
@@ -158,20 +171,24 @@ export const AWS_RULES: readonly Rule[] = [
     title: "Evidence buckets lock objects in COMPLIANCE mode for at least six years",
     severity: "critical",
     controls: [Cfr.AUDIT_CONTROLS, Cfr.RETENTION],
-    resourceTypes: ["aws_s3_bucket"],
+    // A lock configuration on a bucket this configuration does not create (an existing bucket,
+    // by name or data source) is judged on its own: the provider enables Object Lock on new and
+    // existing buckets through that resource.
+    resourceTypes: ["aws_s3_bucket", "aws_s3_bucket_object_lock_configuration"],
     fix: "object_lock_enabled = true and aws_s3_bucket_object_lock_configuration { rule { default_retention { mode = \"COMPLIANCE\", days = 2190 } } }",
     equivalents: [],
-    evaluate: (bucket, index) => {
+    evaluate: (r, index) => {
+      if (r.type === "aws_s3_bucket_object_lock_configuration") {
+        if (bucketInUnit(r, index)) return undefined;
+        return judgeRetention(r, `on existing bucket ${str(r.body.bucket) ?? "(unresolved)"}`);
+      }
+      const bucket = r;
       const evidence = /evidence/i.test(JSON.stringify(bucket.body.tags ?? {})) && !/access logs/i.test(JSON.stringify(bucket.body.tags ?? {}));
-      const locked = bool(bucket.body.object_lock_enabled) === true;
+      const configuration = companion(index, bucket, "aws_s3_bucket_object_lock_configuration");
+      const locked = bool(bucket.body.object_lock_enabled) === true || (configuration !== undefined && (str(configuration.body.object_lock_enabled) ?? "Enabled") === "Enabled");
       if (!locked && !evidence) return undefined;
       if (!locked) return fail("an evidence bucket without Object Lock");
-      const retention = path(companion(index, bucket, "aws_s3_bucket_object_lock_configuration")?.body, "rule", "default_retention");
-      if (!retention) return fail("Object Lock has no default retention");
-      const days = (num(retention.days) ?? 0) + 365 * (num(retention.years) ?? 0);
-      if (str(retention.mode) !== "COMPLIANCE") return fail(`Object Lock mode ${str(retention.mode)}: privileged users can shorten or remove retention`);
-      if (days < 2190) return fail(`default retention ${days} days is under six years (2190)`);
-      return pass(`COMPLIANCE mode, ${days} days`);
+      return judgeRetention(configuration, "");
     },
   },
   {
@@ -208,8 +225,8 @@ export const AWS_RULES: readonly Rule[] = [
     resourceTypes: ["aws_kms_key"],
     fix: "name each principal in the key policy",
     equivalents: [],
-    evaluate: (key) => {
-      const statements = policyStatements(key.body.policy);
+    evaluate: (key, index) => {
+      const statements = policyStatements(key.body.policy, index);
       if (!statements) return undefined;
       const open = statements.find((s) => s.Effect === "Allow" && (s.Principal === "*" || strings(s.Principal?.AWS).includes("*")));
       return open ? fail(`statement ${open.Sid ?? "(no Sid)"} allows any principal`) : pass("every principal is named");

@@ -114,6 +114,21 @@ export const GCP_RULES: readonly Rule[] = [
     },
   },
   {
+    id: "HIPAA-KMS-GCP-SIGNING-NOT-ROTATED",
+    title: "Cloud KMS keys that are not symmetric encryption keys request no rotation period (Cloud KMS refuses it)",
+    severity: "medium",
+    controls: [Cfr.INTEGRITY],
+    resourceTypes: ["google_kms_crypto_key"],
+    fix: "remove rotation_period; rotate a signing key by creating a new key version and moving verifiers to its public key",
+    equivalents: [],
+    evaluate: (k) => {
+      const purpose = str(k.body.purpose) ?? "ENCRYPT_DECRYPT";
+      if (purpose === "ENCRYPT_DECRYPT") return undefined;
+      const period = k.body.rotation_period;
+      return period !== undefined && period !== null && period !== "" ? fail(`rotation_period is set on a ${purpose} key: automatic rotation exists only for ENCRYPT_DECRYPT keys`) : pass("no rotation period requested");
+    },
+  },
+  {
     id: "HIPAA-KMS-GCP-SIGNING-HSM",
     title: "Cloud KMS signing keys live in an HSM",
     severity: "high",
