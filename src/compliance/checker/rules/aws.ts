@@ -128,7 +128,7 @@ export const AWS_RULES: readonly Rule[] = [
     controls: [Cfr.AUDIT_CONTROLS, Cfr.ACTIVITY_REVIEW],
     resourceTypes: ["aws_s3_bucket"],
     fix: "add aws_s3_bucket_logging targeting a separate log bucket",
-    equivalents: ["AVD-AWS-0089"],
+    equivalents: ["AVD-AWS-0089", "CKV_AWS_18"],
     evaluate: (bucket, index) => {
       if (blocks(bucket.body.logging).length > 0 || companion(index, bucket, "aws_s3_bucket_logging")) return pass("server access logging is on");
       return isS3LogBucket(bucket, index) ? pass("the bucket is a log target; a bucket cannot usefully log to itself") : fail("server access logging is off");
@@ -141,7 +141,7 @@ export const AWS_RULES: readonly Rule[] = [
     controls: [Cfr.ENCRYPTION],
     resourceTypes: ["aws_s3_bucket"],
     fix: "add aws_s3_bucket_server_side_encryption_configuration with sse_algorithm aws:kms and kms_master_key_id",
-    equivalents: ["AVD-AWS-0132"],
+    equivalents: ["AVD-AWS-0132", "CKV_AWS_145"],
     evaluate: (bucket, index) => {
       const sse = companion(index, bucket, "aws_s3_bucket_server_side_encryption_configuration")?.body ?? block(bucket.body, "server_side_encryption_configuration");
       const byDefault = path(sse, "rule", "apply_server_side_encryption_by_default");
@@ -224,8 +224,10 @@ export const AWS_RULES: readonly Rule[] = [
     controls: [Cfr.ACCESS_CONTROL, Cfr.ENCRYPTION],
     resourceTypes: ["aws_kms_key"],
     fix: "name each principal in the key policy",
-    equivalents: [],
+    equivalents: ["CKV_AWS_33"],
     evaluate: (key, index) => {
+      // No policy: KMS applies the default key policy, which names only the account.
+      if (key.body.policy === undefined) return pass("no key policy: the default key policy names only the account");
       const statements = policyStatements(key.body.policy, index);
       if (!statements) return undefined;
       const open = statements.find((s) => s.Effect === "Allow" && (s.Principal === "*" || strings(s.Principal?.AWS).includes("*")));
@@ -239,7 +241,7 @@ export const AWS_RULES: readonly Rule[] = [
     controls: [Cfr.ACCESS_CONTROL],
     resourceTypes: ["aws_instance"],
     fix: "metadata_options { http_tokens = \"required\" }",
-    equivalents: ["AVD-AWS-0028"],
+    equivalents: ["AVD-AWS-0028", "CKV_AWS_79"],
     evaluate: (r) => {
       const m = block(r.body, "metadata_options");
       return str(m?.http_tokens) === "required" || str(m?.http_endpoint) === "disabled" ? pass("IMDSv2 required") : fail("IMDSv1 is allowed");
@@ -252,7 +254,7 @@ export const AWS_RULES: readonly Rule[] = [
     controls: [Cfr.ACCESS_CONTROL],
     resourceTypes: ["aws_launch_template", "aws_launch_configuration"],
     fix: "metadata_options { http_tokens = \"required\" }",
-    equivalents: ["AVD-AWS-0130"],
+    equivalents: ["AVD-AWS-0130", "CKV_AWS_79"],
     evaluate: (r) => {
       const m = block(r.body, "metadata_options");
       return str(m?.http_tokens) === "required" || str(m?.http_endpoint) === "disabled" ? pass("IMDSv2 required") : fail("IMDSv1 is allowed");
@@ -265,7 +267,7 @@ export const AWS_RULES: readonly Rule[] = [
     controls: [Cfr.AUDIT_CONTROLS],
     resourceTypes: ["aws_eks_cluster"],
     fix: "enabled_cluster_log_types = [\"api\", \"audit\", \"authenticator\", \"controllerManager\", \"scheduler\"]",
-    equivalents: ["AVD-AWS-0038"],
+    equivalents: ["AVD-AWS-0038", "CKV_AWS_37"],
     evaluate: (c) => {
       const types = strings(c.body.enabled_cluster_log_types);
       const missing = ["api", "audit", "authenticator", "controllerManager", "scheduler"].filter((t) => !types.includes(t));
@@ -279,7 +281,7 @@ export const AWS_RULES: readonly Rule[] = [
     controls: [Cfr.ENCRYPTION],
     resourceTypes: ["aws_eks_cluster"],
     fix: "encryption_config { resources = [\"secrets\"], provider { key_arn = ... } }",
-    equivalents: ["AVD-AWS-0039"],
+    equivalents: ["AVD-AWS-0039", "CKV_AWS_58"],
     evaluate: (c) => {
       const e = block(c.body, "encryption_config");
       return strings(e?.resources).includes("secrets") && str(path(e, "provider")?.key_arn) ? pass("secrets are encrypted") : fail("secrets are not encrypted with a KMS key");
@@ -292,7 +294,7 @@ export const AWS_RULES: readonly Rule[] = [
     controls: [Cfr.ACCESS_CONTROL],
     resourceTypes: ["aws_eks_cluster"],
     fix: "vpc_config { endpoint_public_access = false, endpoint_private_access = true }",
-    equivalents: ["AVD-AWS-0040"],
+    equivalents: ["AVD-AWS-0040", "CKV_AWS_39"],
     evaluate: (c) => (bool(block(c.body, "vpc_config")?.endpoint_public_access) === false ? pass("no public endpoint") : fail("the API endpoint is public")),
   },
   {
@@ -302,7 +304,7 @@ export const AWS_RULES: readonly Rule[] = [
     controls: [Cfr.ACCESS_CONTROL],
     resourceTypes: ["aws_eks_cluster"],
     fix: "set public_access_cidrs to your networks, or disable the public endpoint",
-    equivalents: ["AVD-AWS-0041"],
+    equivalents: ["AVD-AWS-0041", "CKV_AWS_38"],
     evaluate: (c) => {
       const v = block(c.body, "vpc_config");
       if (bool(v?.endpoint_public_access) === false) return pass("no public endpoint");

@@ -14,7 +14,7 @@ export const GCP_RULES: readonly Rule[] = [
     controls: [Cfr.ACCESS_CONTROL],
     resourceTypes: ["google_storage_bucket_iam_member", "google_storage_bucket_iam_binding"],
     fix: "grant named members only",
-    equivalents: ["AVD-GCP-0001"],
+    equivalents: ["AVD-GCP-0001", "CKV_GCP_28"],
     evaluate: (r) => {
       const members = [...strings(r.body.member), ...strings(r.body.members)];
       const open = members.find((m) => PUBLIC_MEMBERS.includes(m));
@@ -48,7 +48,7 @@ export const GCP_RULES: readonly Rule[] = [
     controls: [Cfr.AUDIT_CONTROLS],
     resourceTypes: ["google_storage_bucket"],
     fix: "logging { log_bucket = ... }",
-    equivalents: ["AVD-GCP-0077"],
+    equivalents: ["AVD-GCP-0077", "CKV_GCP_62"],
     evaluate: (b, index) => {
       if (block(b.body, "logging")) return pass("usage logging is on");
       const targets = index.memoize("gcs-log-targets", () => {
@@ -92,7 +92,7 @@ export const GCP_RULES: readonly Rule[] = [
     controls: [Cfr.ACCESS_MANAGEMENT],
     resourceTypes: ["google_project_iam_member", "google_project_iam_binding"],
     fix: "grant roles to dedicated service accounts",
-    equivalents: ["AVD-GCP-0006"],
+    equivalents: ["AVD-GCP-0006", "CKV_GCP_46"],
     evaluate: (r) => {
       const members = [...strings(r.body.member), ...strings(r.body.members)];
       return members.some((m) => DEFAULT_SA.test(m)) ? fail("a default service account is granted a project role") : pass("no default service account");
@@ -105,7 +105,7 @@ export const GCP_RULES: readonly Rule[] = [
     controls: [Cfr.ENCRYPTION],
     resourceTypes: ["google_kms_crypto_key"],
     fix: "rotation_period = \"7776000s\" or shorter",
-    equivalents: ["AVD-GCP-0065"],
+    equivalents: ["AVD-GCP-0065", "CKV_GCP_43"],
     evaluate: (k) => {
       const purpose = str(k.body.purpose) ?? "ENCRYPT_DECRYPT";
       if (purpose.startsWith("ASYMMETRIC")) return pass("asymmetric keys cannot rotate automatically");
@@ -148,7 +148,7 @@ export const GCP_RULES: readonly Rule[] = [
     controls: [Cfr.AUTHENTICATION, Cfr.ACCESS_MANAGEMENT],
     resourceTypes: ["google_iam_workload_identity_pool_provider"],
     fix: "attribute_condition pinning assertion.repository_id (GitHub) or assertion.project_path (GitLab)",
-    equivalents: ["AVD-GCP-0068"],
+    equivalents: ["AVD-GCP-0068", "CKV_GCP_118"],
     evaluate: (p) => {
       const condition = str(p.body.attribute_condition)?.trim();
       if (!condition) return fail("no attribute condition: any repository on the issuer can federate");
@@ -176,7 +176,7 @@ export const GCP_RULES: readonly Rule[] = [
     controls: [Cfr.INTEGRITY],
     resourceTypes: ["google_container_cluster"],
     fix: "enable_shielded_nodes = true",
-    equivalents: ["AVD-GCP-0055"],
+    equivalents: ["AVD-GCP-0055", "CKV_GCP_71"],
     evaluate: (c) => (bool(c.body.enable_shielded_nodes) === false ? fail("shielded nodes are off") : pass("shielded nodes")),
   },
   {
@@ -186,7 +186,7 @@ export const GCP_RULES: readonly Rule[] = [
     controls: [Cfr.ACCESS_CONTROL],
     resourceTypes: ["google_container_cluster"],
     fix: "private_cluster_config { enable_private_nodes = true }",
-    equivalents: ["AVD-GCP-0059"],
+    equivalents: ["AVD-GCP-0059", "CKV_GCP_64"],
     evaluate: (c) => (bool(block(c.body, "private_cluster_config")?.enable_private_nodes) === true ? pass("private nodes") : fail("nodes have public addresses")),
   },
   {
@@ -196,7 +196,7 @@ export const GCP_RULES: readonly Rule[] = [
     controls: [Cfr.AUDIT_CONTROLS],
     resourceTypes: ["google_container_cluster"],
     fix: "leave logging_service at logging.googleapis.com/kubernetes",
-    equivalents: ["AVD-GCP-0060"],
+    equivalents: ["AVD-GCP-0060", "CKV_GCP_1"],
     evaluate: (c) => {
       const service = str(c.body.logging_service);
       return service === undefined || service === "logging.googleapis.com/kubernetes" ? pass("Cloud Logging") : fail(`logging service ${service}`);
@@ -209,7 +209,7 @@ export const GCP_RULES: readonly Rule[] = [
     controls: [Cfr.INTEGRITY],
     resourceTypes: ["google_container_node_pool"],
     fix: "node_config { image_type = \"COS_CONTAINERD\" }",
-    equivalents: ["AVD-GCP-0054"],
+    equivalents: ["AVD-GCP-0054", "CKV_GCP_22"],
     evaluate: (p) => {
       const image = str(block(p.body, "node_config")?.image_type);
       return image === undefined || /^COS/i.test(image) ? pass("COS") : fail(`image type ${image}`);
@@ -222,11 +222,17 @@ export const GCP_RULES: readonly Rule[] = [
     controls: [Cfr.ACCESS_CONTROL],
     resourceTypes: ["google_container_node_pool"],
     fix: "node_config { workload_metadata_config { mode = \"GKE_METADATA\" } }",
-    equivalents: ["AVD-GCP-0057"],
-    evaluate: (p) => {
+    equivalents: ["AVD-GCP-0057", "CKV_GCP_69"],
+    evaluate: (p, index) => {
       const w = block(block(p.body, "node_config"), "workload_metadata_config");
       const mode = str(w?.mode) ?? str(w?.node_metadata);
-      if (mode === undefined) return pass("metadata concealment not weakened");
+      if (mode === undefined) {
+        // GKE makes GKE_METADATA the default only for pools of a cluster with Workload Identity;
+        // otherwise the default, GCE_METADATA, hands the node's credentials to every pod.
+        const cluster = index.resolve(p.body.cluster);
+        if (cluster?.type === "google_container_cluster" && str(block(cluster.body, "workload_identity_config")?.workload_pool)) return pass("the cluster's Workload Identity makes GKE_METADATA the default");
+        return fail("no workload_metadata_config and no Workload Identity on the cluster: the default GCE_METADATA exposes node credentials to pods");
+      }
       return ["GKE_METADATA", "GKE_METADATA_SERVER", "SECURE"].includes(mode) ? pass(`mode ${mode}`) : fail(`mode ${mode} exposes node credentials to pods`);
     },
   },
@@ -237,7 +243,7 @@ export const GCP_RULES: readonly Rule[] = [
     controls: [Cfr.INTEGRITY],
     resourceTypes: ["google_container_node_pool"],
     fix: "management { auto_upgrade = true }",
-    equivalents: ["AVD-GCP-0058"],
+    equivalents: ["AVD-GCP-0058", "CKV_GCP_10"],
     evaluate: (p) => (bool(block(p.body, "management")?.auto_upgrade) === false ? fail("auto-upgrade is off") : pass("auto-upgrade")),
   },
   {
@@ -247,7 +253,7 @@ export const GCP_RULES: readonly Rule[] = [
     controls: [Cfr.INTEGRITY],
     resourceTypes: ["google_container_node_pool"],
     fix: "management { auto_repair = true }",
-    equivalents: ["AVD-GCP-0063"],
+    equivalents: ["AVD-GCP-0063", "CKV_GCP_9"],
     evaluate: (p) => (bool(block(p.body, "management")?.auto_repair) === false ? fail("auto-repair is off") : pass("auto-repair")),
   },
   {
@@ -279,7 +285,7 @@ export const GITHUB_RULES: readonly Rule[] = [
     controls: [Cfr.ACCESS_CONTROL],
     resourceTypes: ["github_repository"],
     fix: "visibility = \"private\"",
-    equivalents: ["AVD-GIT-0001"],
+    equivalents: ["AVD-GIT-0001", "CKV_GIT_1"],
     evaluate: (r) => {
       const v = str(r.body.visibility);
       if (v) return v === "public" ? fail("public repository") : pass(`${v} repository`);
@@ -293,7 +299,7 @@ export const GITHUB_RULES: readonly Rule[] = [
     controls: [Cfr.EVALUATION],
     resourceTypes: ["github_repository"],
     fix: "vulnerability_alerts = true",
-    equivalents: ["AVD-GIT-0003"],
+    equivalents: ["AVD-GIT-0003", "CKV_GIT_3"],
     evaluate: (r) => {
       if (bool(r.body.archived) === true) return pass("archived repositories run nothing");
       return bool(r.body.vulnerability_alerts) === true ? pass("alerts on") : fail("vulnerability alerts are off");
@@ -306,7 +312,7 @@ export const GITHUB_RULES: readonly Rule[] = [
     controls: [Cfr.ENCRYPTION],
     resourceTypes: ["github_actions_environment_secret"],
     fix: "use encrypted_value, never plaintext_value",
-    equivalents: ["AVD-GIT-0002"],
+    equivalents: ["AVD-GIT-0002", "CKV_GIT_4"],
     evaluate: (r) => (r.body.plaintext_value !== undefined ? fail("plaintext_value is set") : pass("no plaintext value")),
   },
   {
@@ -316,7 +322,7 @@ export const GITHUB_RULES: readonly Rule[] = [
     controls: [Cfr.INTEGRITY],
     resourceTypes: ["github_branch_protection"],
     fix: "require_signed_commits = true",
-    equivalents: ["AVD-GIT-0004"],
+    equivalents: ["AVD-GIT-0004", "CKV_GIT_6"],
     evaluate: (r) => (bool(r.body.require_signed_commits) === true ? pass("signed commits required") : fail("unsigned commits accepted")),
   },
   {
