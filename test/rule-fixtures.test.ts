@@ -35,3 +35,27 @@ describe("rule fixtures", () => {
     else expect(findings.filter((f) => f.verdict === "fail").map((f) => `${f.resource}: ${f.message}`)).toEqual([]);
   });
 });
+
+describe("claimed equivalents", () => {
+  test("KICS claims carry the query's UUID and name; Checkov claims are check ids", () => {
+    for (const rule of ALL_RULES) {
+      for (const q of rule.kics ?? []) {
+        expect(q.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+        expect(q.name.length).toBeGreaterThan(5);
+      }
+      for (const e of rule.equivalents) expect(e).toMatch(/^(AVD-(AWS|GCP|GIT)-\d{4}|CKV2?_(AWS|GCP|GIT)_\d+)$/);
+    }
+  });
+});
+
+describe("policy documents in every shape", () => {
+  const { parseHclExpression } = require("../src/compliance");
+  test("jsonencode arguments: HCL objects with bare or quoted keys, references kept as expressions", () => {
+    expect(parseHclExpression('{ Version = "2012-10-17", Statement = [{ Effect = "Allow", "Principal" = { Federated = aws_iam_openid_connect_provider.gh.arn }, N = 3, T = true }] }')).toEqual({
+      Version: "2012-10-17",
+      Statement: [{ Effect: "Allow", Principal: { Federated: "${aws_iam_openid_connect_provider.gh.arn}" }, N: 3, T: true }],
+    });
+    expect(parseHclExpression('{\n  a = var.x ? "b" : "c" # comment\n  b = lookup(local.m, "k")\n}')).toEqual({ a: '${var.x ? "b" : "c"}', b: '${lookup(local.m, "k")}' });
+    expect(parseHclExpression("{ a = ")).toBeUndefined();
+  });
+});

@@ -19,7 +19,7 @@ export interface ControlMapSection {
   readonly section: string;
   readonly title: string;
   readonly auditorQuestion: string;
-  readonly rules: readonly { readonly id: string; readonly title: string; readonly equivalents: readonly string[] }[];
+  readonly rules: readonly { readonly id: string; readonly title: string; readonly equivalents: readonly string[]; readonly kics: readonly { readonly id: string; readonly name: string }[] }[];
   readonly verdicts: readonly ControlMapVerdict[];
   /** Which construct implements the section, through which resources, and how. */
   readonly implementedBy: readonly { readonly construct: string; readonly resources: readonly string[]; readonly how: string }[];
@@ -69,7 +69,7 @@ export function buildControlMap(stack: IConstruct, findings: readonly FindingLik
     section: control.section,
     title: control.title,
     auditorQuestion: control.auditorQuestion,
-    rules: ALL_RULES.filter((r) => r.controls.includes(control.section)).map((r) => ({ id: r.id, title: r.title, equivalents: r.equivalents })),
+    rules: ALL_RULES.filter((r) => r.controls.includes(control.section)).map((r) => ({ id: r.id, title: r.title, equivalents: r.equivalents, kics: r.kics ?? [] })),
     verdicts: findings
       .filter((f) => f.controls.includes(control.section))
       .map((f) => ({ resource: f.resource, name: names.get(f.resource), constructPath: f.constructPath, rule: f.rule, verdict: f.verdict, message: f.message, suppressionReason: f.suppressionReason })),

@@ -310,6 +310,7 @@ class HclParser {
         continue;
       }
       if (c === "," || c === "}" || c === "]" || c === ")" || c === "\n") break;
+      if (c === "#" || (c === "/" && (this.s[this.i + 1] === "/" || this.s[this.i + 1] === "*"))) break;
       this.i++;
     }
     return this.s.slice(start, this.i).trim();

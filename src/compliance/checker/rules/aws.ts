@@ -1,6 +1,6 @@
 import { Cfr } from "../../catalog";
 import { ResourceIndex } from "../links";
-import { fail, pass, Rule } from "../rule";
+import { fail, KicsQuery, pass, Rule } from "../rule";
 import { policyStatements } from "../policy-document";
 import { block, blocks, bool, num, path, str, strings, TfResource } from "../terraform";
 
@@ -9,7 +9,7 @@ function companion(index: ResourceIndex, bucket: TfResource, type: string): TfRe
   return index.companions(bucket, type)[0];
 }
 
-function publicAccessFlag(flag: string, equivalent: string, title: string): Rule {
+function publicAccessFlag(flag: string, equivalent: string, title: string, kics: KicsQuery): Rule {
   return {
     id: `HIPAA-S3-${flag.toUpperCase().replace(/_/g, "-")}`,
     title,
@@ -18,6 +18,7 @@ function publicAccessFlag(flag: string, equivalent: string, title: string): Rule
     resourceTypes: ["aws_s3_bucket"],
     fix: `add an aws_s3_bucket_public_access_block for the bucket with ${flag} = true`,
     equivalents: [equivalent],
+    kics: [kics],
     evaluate: (bucket, index) => {
       const pab = companion(index, bucket, "aws_s3_bucket_public_access_block");
       return bool(pab?.body[flag]) === true ? pass(`${flag} is set`) : fail(`${flag} is not set for the bucket`);
@@ -87,16 +88,17 @@ export const AWS_RULES: readonly Rule[] = [
     resourceTypes: ["aws_s3_bucket"],
     fix: "add aws_s3_bucket_versioning with versioning_configuration { status = \"Enabled\" }",
     equivalents: ["AVD-AWS-0090", "CKV_AWS_21"],
+    kics: [{ id: "568a4d22-3517-44a6-a7ad-6a7eed88722c", name: "S3 Bucket Without Versioning" }],
     evaluate: (bucket, index) => {
       const inline = bool(block(bucket.body, "versioning")?.enabled);
       const v = str(path(companion(index, bucket, "aws_s3_bucket_versioning")?.body, "versioning_configuration")?.status);
       return inline === true || v === "Enabled" ? pass("versioning is enabled") : fail("versioning is not enabled");
     },
   },
-  publicAccessFlag("block_public_acls", "AVD-AWS-0086", "S3 public access block blocks public ACLs"),
-  publicAccessFlag("block_public_policy", "AVD-AWS-0087", "S3 public access block blocks public policies"),
-  publicAccessFlag("ignore_public_acls", "AVD-AWS-0091", "S3 public access block ignores public ACLs"),
-  publicAccessFlag("restrict_public_buckets", "AVD-AWS-0093", "S3 public access block restricts public buckets"),
+  publicAccessFlag("block_public_acls", "AVD-AWS-0086", "S3 public access block blocks public ACLs", { id: "d0cc8694-fcad-43ff-ac86-32331d7e867f", name: "S3 Bucket Allows Public ACL" }),
+  publicAccessFlag("block_public_policy", "AVD-AWS-0087", "S3 public access block blocks public policies", { id: "1a4bc881-9f69-4d44-8c9a-d37d08f54c50", name: "S3 Bucket Allows Public Policy" }),
+  publicAccessFlag("ignore_public_acls", "AVD-AWS-0091", "S3 public access block ignores public ACLs", { id: "4fa66806-0dd9-4f8d-9480-3174d39c7c91", name: "S3 Bucket With Ignore Public ACL" }),
+  publicAccessFlag("restrict_public_buckets", "AVD-AWS-0093", "S3 public access block restricts public buckets", { id: "1ec253ab-c220-4d63-b2de-5b40e0af9293", name: "S3 Bucket Without Restriction Of Public Bucket" }),
   {
     id: "HIPAA-S3-PUBLIC-ACCESS-BLOCK",
     title: "S3 buckets have a public access block",
@@ -129,6 +131,7 @@ export const AWS_RULES: readonly Rule[] = [
     resourceTypes: ["aws_s3_bucket"],
     fix: "add aws_s3_bucket_logging targeting a separate log bucket",
     equivalents: ["AVD-AWS-0089", "CKV_AWS_18"],
+    kics: [{ id: "f861041c-8c9f-4156-acfc-5e6e524f5884", name: "S3 Bucket Without Logging" }],
     evaluate: (bucket, index) => {
       if (blocks(bucket.body.logging).length > 0 || companion(index, bucket, "aws_s3_bucket_logging")) return pass("server access logging is on");
       return isS3LogBucket(bucket, index) ? pass("the bucket is a log target; a bucket cannot usefully log to itself") : fail("server access logging is off");
@@ -199,6 +202,7 @@ export const AWS_RULES: readonly Rule[] = [
     resourceTypes: ["aws_kms_key"],
     fix: "enable_key_rotation = true",
     equivalents: ["AVD-AWS-0065", "CKV_AWS_7"],
+    kics: [{ id: "22fbfeac-7b5a-421a-8a27-7a2178bb910b", name: "CMK Rotation Disabled" }],
     evaluate: (key) => {
       if (str(key.body.key_usage) === "SIGN_VERIFY") return pass("asymmetric signing keys cannot rotate automatically");
       return bool(key.body.enable_key_rotation) === true ? pass("rotation is on") : fail("automatic rotation is off");
@@ -242,6 +246,7 @@ export const AWS_RULES: readonly Rule[] = [
     resourceTypes: ["aws_instance"],
     fix: "metadata_options { http_tokens = \"required\" }",
     equivalents: ["AVD-AWS-0028", "CKV_AWS_79"],
+    kics: [{ id: "c306ac53-ee5b-41d3-86a9-0fd2722b4e67", name: "Instance Uses Metadata Service IMDSv1" }],
     evaluate: (r) => {
       const m = block(r.body, "metadata_options");
       return str(m?.http_tokens) === "required" || str(m?.http_endpoint) === "disabled" ? pass("IMDSv2 required") : fail("IMDSv1 is allowed");
@@ -255,6 +260,7 @@ export const AWS_RULES: readonly Rule[] = [
     resourceTypes: ["aws_launch_template", "aws_launch_configuration"],
     fix: "metadata_options { http_tokens = \"required\" }",
     equivalents: ["AVD-AWS-0130", "CKV_AWS_79"],
+    kics: [{ id: "c306ac53-ee5b-41d3-86a9-0fd2722b4e67", name: "Instance Uses Metadata Service IMDSv1" }],
     evaluate: (r) => {
       const m = block(r.body, "metadata_options");
       return str(m?.http_tokens) === "required" || str(m?.http_endpoint) === "disabled" ? pass("IMDSv2 required") : fail("IMDSv1 is allowed");
@@ -268,6 +274,7 @@ export const AWS_RULES: readonly Rule[] = [
     resourceTypes: ["aws_eks_cluster"],
     fix: "enabled_cluster_log_types = [\"api\", \"audit\", \"authenticator\", \"controllerManager\", \"scheduler\"]",
     equivalents: ["AVD-AWS-0038", "CKV_AWS_37"],
+    kics: [{ id: "66f130d9-b81d-4e8e-9b08-da74b9c891df", name: "Missing Cluster Log Types" }],
     evaluate: (c) => {
       const types = strings(c.body.enabled_cluster_log_types);
       const missing = ["api", "audit", "authenticator", "controllerManager", "scheduler"].filter((t) => !types.includes(t));
@@ -282,6 +289,7 @@ export const AWS_RULES: readonly Rule[] = [
     resourceTypes: ["aws_eks_cluster"],
     fix: "encryption_config { resources = [\"secrets\"], provider { key_arn = ... } }",
     equivalents: ["AVD-AWS-0039", "CKV_AWS_58"],
+    kics: [{ id: "63ebcb19-2739-4d3f-aa5c-e8bbb9b85281", name: "EKS Cluster Encryption Disabled" }],
     evaluate: (c) => {
       const e = block(c.body, "encryption_config");
       return strings(e?.resources).includes("secrets") && str(path(e, "provider")?.key_arn) ? pass("secrets are encrypted") : fail("secrets are not encrypted with a KMS key");
@@ -295,6 +303,7 @@ export const AWS_RULES: readonly Rule[] = [
     resourceTypes: ["aws_eks_cluster"],
     fix: "vpc_config { endpoint_public_access = false, endpoint_private_access = true }",
     equivalents: ["AVD-AWS-0040", "CKV_AWS_39"],
+    kics: [{ id: "42f4b905-3736-4213-bfe9-c0660518cda8", name: "EKS Cluster Has Public Access" }],
     evaluate: (c) => (bool(block(c.body, "vpc_config")?.endpoint_public_access) === false ? pass("no public endpoint") : fail("the API endpoint is public")),
   },
   {
@@ -305,6 +314,7 @@ export const AWS_RULES: readonly Rule[] = [
     resourceTypes: ["aws_eks_cluster"],
     fix: "set public_access_cidrs to your networks, or disable the public endpoint",
     equivalents: ["AVD-AWS-0041", "CKV_AWS_38"],
+    kics: [{ id: "61cf9883-1752-4768-b18c-0d57f2737709", name: "EKS Cluster Has Public Access CIDRs" }],
     evaluate: (c) => {
       const v = block(c.body, "vpc_config");
       if (bool(v?.endpoint_public_access) === false) return pass("no public endpoint");

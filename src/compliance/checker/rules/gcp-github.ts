@@ -15,6 +15,7 @@ export const GCP_RULES: readonly Rule[] = [
     resourceTypes: ["google_storage_bucket_iam_member", "google_storage_bucket_iam_binding"],
     fix: "grant named members only",
     equivalents: ["AVD-GCP-0001", "CKV_GCP_28"],
+    kics: [{ id: "a6cd52a1-3056-4910-96a5-894de9f3f3b3", name: "Cloud Storage Anonymous or Publicly Accessible" }, { id: "c010082c-76e0-4b91-91d9-6e8439e455dd", name: "Cloud Storage Bucket With Public Access" }],
     evaluate: (r) => {
       const members = [...strings(r.body.member), ...strings(r.body.members)];
       const open = members.find((m) => PUBLIC_MEMBERS.includes(m));
@@ -29,6 +30,7 @@ export const GCP_RULES: readonly Rule[] = [
     resourceTypes: ["google_storage_bucket"],
     fix: "uniform_bucket_level_access = true",
     equivalents: ["AVD-GCP-0002", "CKV_GCP_29"],
+    kics: [{ id: "bb0db090-5509-4853-a827-75ced0b3caa0", name: "Google Storage Bucket Level Access is Enabled" }],
     evaluate: (b) => (bool(b.body.uniform_bucket_level_access) === true ? pass("uniform access") : fail("object ACLs are enabled")),
   },
   {
@@ -49,6 +51,7 @@ export const GCP_RULES: readonly Rule[] = [
     resourceTypes: ["google_storage_bucket"],
     fix: "logging { log_bucket = ... }",
     equivalents: ["AVD-GCP-0077", "CKV_GCP_62"],
+    kics: [{ id: "d6cabc3a-d57e-48c2-b341-bf3dd4f4a120", name: "Cloud Storage Bucket Logging Not Enabled" }],
     evaluate: (b, index) => {
       if (block(b.body, "logging")) return pass("usage logging is on");
       const targets = index.memoize("gcs-log-targets", () => {
@@ -106,6 +109,7 @@ export const GCP_RULES: readonly Rule[] = [
     resourceTypes: ["google_kms_crypto_key"],
     fix: "rotation_period = \"7776000s\" or shorter",
     equivalents: ["AVD-GCP-0065", "CKV_GCP_43"],
+    kics: [{ id: "d8c57c4e-bf6f-4e32-a2bf-8643532de77b", name: "Google KMS Crypto Key Rotation Period Not Recommended" }],
     evaluate: (k) => {
       const purpose = str(k.body.purpose) ?? "ENCRYPT_DECRYPT";
       if (purpose.startsWith("ASYMMETRIC")) return pass("asymmetric keys cannot rotate automatically");
@@ -164,6 +168,7 @@ export const GCP_RULES: readonly Rule[] = [
     resourceTypes: ["google_container_cluster"],
     fix: "node_config { service_account = ... } (or autoprovisioning defaults)",
     equivalents: ["AVD-GCP-0050"],
+    kics: [{ id: "1c8eef02-17b1-4a3e-b01d-dcc3292d2c38", name: "GKE Using Default Service Account" }],
     evaluate: (c) => {
       const sa = str(block(c.body, "node_config")?.service_account) ?? str(block(block(c.body, "cluster_autoscaling"), "auto_provisioning_defaults")?.service_account);
       return sa && !DEFAULT_SA.test(sa) ? pass("dedicated service account") : fail("nodes use the Compute Engine default service account");
@@ -177,6 +182,7 @@ export const GCP_RULES: readonly Rule[] = [
     resourceTypes: ["google_container_cluster"],
     fix: "enable_shielded_nodes = true",
     equivalents: ["AVD-GCP-0055", "CKV_GCP_71"],
+    kics: [{ id: "579a0727-9c29-4d58-8195-fc5802a8bdb4", name: "Shielded GKE Nodes Disabled" }],
     evaluate: (c) => (bool(c.body.enable_shielded_nodes) === false ? fail("shielded nodes are off") : pass("shielded nodes")),
   },
   {
@@ -210,6 +216,7 @@ export const GCP_RULES: readonly Rule[] = [
     resourceTypes: ["google_container_node_pool"],
     fix: "node_config { image_type = \"COS_CONTAINERD\" }",
     equivalents: ["AVD-GCP-0054", "CKV_GCP_22"],
+    kics: [{ id: "8a893e46-e267-485a-8690-51f39951de58", name: "COS Node Image Not Used" }],
     evaluate: (p) => {
       const image = str(block(p.body, "node_config")?.image_type);
       return image === undefined || /^COS/i.test(image) ? pass("COS") : fail(`image type ${image}`);
@@ -244,6 +251,7 @@ export const GCP_RULES: readonly Rule[] = [
     resourceTypes: ["google_container_node_pool"],
     fix: "management { auto_upgrade = true }",
     equivalents: ["AVD-GCP-0058", "CKV_GCP_10"],
+    kics: [{ id: "b139213e-7d24-49c2-8025-c18faa21ecaa", name: "Node Auto Upgrade Not Enabled" }],
     evaluate: (p) => (bool(block(p.body, "management")?.auto_upgrade) === false ? fail("auto-upgrade is off") : pass("auto-upgrade")),
   },
   {
@@ -254,6 +262,7 @@ export const GCP_RULES: readonly Rule[] = [
     resourceTypes: ["google_container_node_pool"],
     fix: "management { auto_repair = true }",
     equivalents: ["AVD-GCP-0063", "CKV_GCP_9"],
+    kics: [{ id: "acfdbec6-4a17-471f-b412-169d77553332", name: "Google Container Node Pool Auto Repair is Disabled" }],
     evaluate: (p) => (bool(block(p.body, "management")?.auto_repair) === false ? fail("auto-repair is off") : pass("auto-repair")),
   },
   {
@@ -286,6 +295,7 @@ export const GITHUB_RULES: readonly Rule[] = [
     resourceTypes: ["github_repository"],
     fix: "visibility = \"private\"",
     equivalents: ["AVD-GIT-0001", "CKV_GIT_1"],
+    kics: [{ id: "15d8a7fd-465a-4d15-a868-add86552f17b", name: "GitHub Repository Set To Public" }],
     evaluate: (r) => {
       const v = str(r.body.visibility);
       if (v) return v === "public" ? fail("public repository") : pass(`${v} repository`);
