@@ -267,6 +267,19 @@ export const AWS_RULES: readonly Rule[] = [
     },
   },
   {
+    id: "HIPAA-IMDS-HOP-LIMIT",
+    title: "Launch templates keep the IMDS response hop limit at 1, so containers cannot reach the node's credentials",
+    severity: "high",
+    controls: [Cfr.ACCESS_CONTROL],
+    resourceTypes: ["aws_launch_template", "aws_launch_configuration"],
+    fix: "metadata_options { http_put_response_hop_limit = 1 }",
+    equivalents: ["CKV_AWS_341"],
+    evaluate: (r) => {
+      const limit = num(block(r.body, "metadata_options")?.http_put_response_hop_limit);
+      return limit === undefined || limit <= 1 ? pass(`hop limit ${limit ?? "1 (the default)"}`) : fail(`hop limit ${limit}: a pod one network hop away can read the node role's credentials`);
+    },
+  },
+  {
     id: "HIPAA-EKS-CONTROL-PLANE-LOGS",
     title: "EKS clusters log every control-plane log type",
     severity: "medium",

@@ -118,6 +118,29 @@ export const GCP_RULES: readonly Rule[] = [
     },
   },
   {
+    id: "HIPAA-GCS-PUBLIC-ACCESS-PREVENTION",
+    title: "Cloud Storage buckets enforce public access prevention",
+    severity: "high",
+    controls: [Cfr.ACCESS_CONTROL],
+    resourceTypes: ["google_storage_bucket"],
+    // The provider default is "inherited": the bucket is private only while no organization or
+    // IAM change makes it public. Enforcing it is what makes a PHI bucket unshareable.
+    fix: "public_access_prevention = \"enforced\"",
+    equivalents: ["CKV_GCP_114"],
+    evaluate: (b) => (str(b.body.public_access_prevention) === "enforced" ? pass("public access prevention enforced") : fail(`public_access_prevention is ${str(b.body.public_access_prevention) ?? "inherited (the default)"}`)),
+  },
+  {
+    id: "HIPAA-GKE-NO-LEGACY-ABAC",
+    title: "GKE clusters do not use legacy ABAC authorization",
+    severity: "high",
+    controls: [Cfr.ACCESS_CONTROL],
+    resourceTypes: ["google_container_cluster"],
+    fix: "enable_legacy_abac = false (the default)",
+    equivalents: ["CKV_GCP_7"],
+    kics: [{ id: "5baa92d2-d8ee-4c75-88a4-52d9d8bb8067", name: "Legacy Authorization is Enabled" }],
+    evaluate: (c) => (bool(c.body.enable_legacy_abac) === true ? fail("legacy ABAC grants broad static permissions outside RBAC") : pass("RBAC only")),
+  },
+  {
     id: "HIPAA-KMS-GCP-SIGNING-NOT-ROTATED",
     title: "Cloud KMS keys that are not symmetric encryption keys request no rotation period (Cloud KMS refuses it)",
     severity: "medium",
