@@ -217,3 +217,26 @@ describe("suppression by family or by resource, with one reason", () => {
     }
   });
 });
+
+describe("HCL output", () => {
+  test("suppressions travel beside an HCL stack (hipaa-gate.json) and the CLI applies them", async () => {
+    const outdir = outdirOf();
+    const previous = process.env.SYNTH_HCL_OUTPUT;
+    process.env.SYNTH_HCL_OUTPUT = "true";
+    try {
+      const app = new App({ outdir });
+      const stack = awsStack(app, "user");
+      const key = new KmsKey(stack, "Legacy", { description: "the user's own key" });
+      HipaaCompliance.suppress(key, "HIPAA-KMS-*", REASON);
+      HipaaCompliance.enable(app);
+      app.synth();
+    } finally {
+      if (previous === undefined) delete process.env.SYNTH_HCL_OUTPUT;
+      else process.env.SYNTH_HCL_OUTPUT = previous;
+    }
+    expect(readFileSync(join(outdir, "stacks", "user", "cdk.tf"), "utf8")).toContain('resource "aws_kms_key" "Legacy"');
+    const cli = await cliJson(outdir);
+    expect(cli.code).toBe(0);
+    expect(cli.findings.find((f: any) => f.rule === "HIPAA-KMS-ROTATION")).toEqual(expect.objectContaining({ verdict: "suppressed", suppressionReason: REASON }));
+  });
+});

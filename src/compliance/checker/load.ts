@@ -69,13 +69,18 @@ export async function loadUnits(files: readonly string[]): Promise<TfUnit[]> {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       hcl ??= (require("@cdktf/hcl2json") as { parse: (n: string, c: string) => Promise<unknown> }).parse;
       let doc: Record<string, unknown>;
-      try {
-        doc = ((await hcl(file, text)) ?? {}) as Record<string, unknown>;
-      } catch (e) {
-        throw hclError(file, e);
+      if (text.trimStart().startsWith("{")) {
+        // cdktf 0.21 with App({ hclOutput: true }) but without SYNTH_HCL_OUTPUT writes JSON into cdk.tf.
+        doc = parseTerraformJson(file, text) as Record<string, unknown>;
+      } else {
+        try {
+          doc = ((await hcl(file, text)) ?? {}) as Record<string, unknown>;
+        } catch (e) {
+          throw hclError(file, e);
+        }
       }
       const beside = join(dirname(file), "hipaa-gate.json");
-      if (existsSync(beside)) doc = { ...doc, "//": { [OUTPUT_METADATA_KEY]: parseTerraformJson(beside, readFileSync(beside, "utf8")) } };
+      if (existsSync(beside)) doc = { ...doc, "//": { ...((doc["//"] as object) ?? {}), [OUTPUT_METADATA_KEY]: parseTerraformJson(beside, readFileSync(beside, "utf8")) } };
       units.push(unitFromJson(file, doc));
     }
   }
