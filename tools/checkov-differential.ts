@@ -165,7 +165,7 @@ async function main(): Promise<void> {
   for (const c of result.unexplained) console.log(`UNEXPLAINED ${c.rule} ${c.check} ${c.file} ${c.resource}: ours ${c.ours ?? "not judged"}, checkov ${c.checkov ?? "not judged"}`);
   for (const e of result.stale) console.log(`STALE EXPLANATION ${e.rule} ${e.check} ${e.file} ${e.resource}: matches no difference; remove it`);
   console.log(
-    `checkov differential: ${claimedRules.size} rules claim ${pairs.size} Checkov checks; ${comparisons.length} verdicts compared (${both.length} judged by both), ` +
+    `checkov differential: ${claimedRules.size} rules claim ${new Set(comparisons.map((c) => c.check)).size} distinct Checkov checks (${pairs.size} pairs); ${comparisons.length} verdicts compared (${both.length} judged by both), ` +
       `${comparisons.length - result.differences} agree, ${result.differences} differ (${result.differences - result.unexplained.length} explained in checkov-differences.json, ${result.unexplained.length} unexplained)`,
   );
   if (result.unexplained.length > 0 || result.stale.length > 0) process.exitCode = 1;
