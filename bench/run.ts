@@ -8,6 +8,7 @@ import { spawnSync } from "child_process";
 import { mkdtempSync, rmSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
+import { measureCliCheck } from "./cli-check";
 
 interface Measurement {
   mode: string;
@@ -71,3 +72,7 @@ for (const shape of sizes) {
 }
 console.log("\nGCP + GitLab example (examples/gcp-gitlab)");
 console.log(gcpRows.join("\n"));
+
+// The CLI gate over 10,000 resources (timed here, not in jest).
+const cli = measureCliCheck();
+console.log(`\nCLI check over ${cli.resources} resources: ${cli.wallMs.toFixed(0)} ms wall`);

@@ -1,9 +1,12 @@
 /**
  * `cdktf-hipaa-substrate check <paths...> [--format json|text]`: judges Terraform (`.tf`,
- * `.tf.json`, a `cdktf.out`) with the HIPAA rules. Exit 1 when any resource fails, 2 on a usage
- * error. No network.
+ * `.tf.json`, a `cdktf.out`) with the HIPAA rules, applying the suppressions that `cdktf synth`
+ * wrote into the output, so it gives synth's verdicts. Exit 1 when any resource fails or the
+ * output was synthesized with the gate skipped, 2 on a usage or input error (no Terraform found,
+ * a file that does not parse). No network.
  */
-import { ALL_RULES, collectFiles, evaluate, Finding, loadUnits } from "./compliance/checker";
+import { ALL_RULES, collectFiles, judge, JudgedFinding, loadUnits, TfUnit } from "./compliance/checker";
+import { GATE_SKIPPED } from "./compliance/control-map";
 
 const USAGE = "usage: cdktf-hipaa-substrate check <paths...> [--format json|text]";
 
@@ -31,21 +34,37 @@ export async function main(argv: readonly string[], io: CliIo = consoleIo): Prom
     io.err(`${USAGE}\n`);
     return 2;
   }
-  let findings: Finding[];
+  let units: TfUnit[];
   try {
-    findings = evaluate(await loadUnits(collectFiles(paths)), ALL_RULES);
+    const files = collectFiles(paths);
+    if (files.length === 0) {
+      io.err(`cdktf-hipaa-substrate: no Terraform found in ${paths.join(", ")} (looked for *.tf and *.tf.json; run \`cdktf synth\` first?)\n`);
+      return 2;
+    }
+    units = await loadUnits(files);
   } catch (e) {
+    // An input problem, not a program error: the message names the file (and line), no stack trace.
     io.err(`cdktf-hipaa-substrate: ${(e as Error).message}\n`);
     return 2;
   }
+  const findings = judge(units, ALL_RULES);
   const failed = findings.filter((f) => f.verdict === "fail");
+  const suppressed = findings.filter((f) => f.verdict === "suppressed");
+  const skipped = units.filter((u) => u.metadata?.gate === "skipped").map((u) => u.file);
   if (format === "json") {
-    io.out(`${JSON.stringify({ findings: findings.map(({ rule, equivalents, resource, file, verdict, controls, message }) => ({ rule, equivalents, resource, file, verdict, controls, message })) }, null, 2)}\n`);
+    io.out(`${JSON.stringify({ gateSkipped: skipped, findings: findings.map(toJson) }, null, 2)}\n`);
   } else {
-    for (const f of failed) io.out(`FAIL ${f.rule} ${f.resource} (${f.file}) [45 CFR ${f.controls.join(", ")}]: ${f.message}\n`);
-    io.out(`${findings.length - failed.length} passed, ${failed.length} failed\n`);
+    for (const f of failed) io.out(`FAIL ${f.rule} ${f.resource}${f.constructPath ? ` [${f.constructPath}]` : ""} (${f.file}) [45 CFR ${f.controls.join(", ")}]: ${f.message}\n`);
+    for (const f of suppressed) io.out(`SUPPRESSED ${f.rule} ${f.resource} (${f.file}): ${f.suppressionReason}\n`);
+    for (const file of skipped) io.out(`GATE SKIPPED ${file}: ${GATE_SKIPPED}\n`);
+    io.out(`${findings.length - failed.length - suppressed.length} passed, ${failed.length} failed, ${suppressed.length} suppressed with a reason\n`);
   }
-  return failed.length > 0 ? 1 : 0;
+  return failed.length > 0 || skipped.length > 0 ? 1 : 0;
+}
+
+function toJson(f: JudgedFinding) {
+  const { rule, equivalents, resource, constructPath, file, verdict, controls, message, suppressionReason } = f;
+  return { rule, equivalents, resource, constructPath, file, verdict, controls, message, suppressionReason };
 }
 
 if (require.main === module) {

@@ -52,8 +52,14 @@ export async function peerScores(dir: string, rules: readonly Rule[] = ALL_RULES
   return scores;
 }
 
+/** `../shared/peer-cases/trivy-checks` from a clone beside `shared/`, or from a worktree one level deeper. */
+export function defaultPeerDir(): string {
+  const candidates = [join(__dirname, "..", "..", "shared", "peer-cases", "trivy-checks"), join(__dirname, "..", "..", "..", "shared", "peer-cases", "trivy-checks")];
+  return candidates.find((c) => existsSync(c)) ?? candidates[0];
+}
+
 async function main(): Promise<void> {
-  const dir = resolve(process.argv[2] ?? join(__dirname, "..", "..", "shared", "peer-cases", "trivy-checks"));
+  const dir = resolve(process.argv[2] ?? defaultPeerDir());
   const scores = await peerScores(dir);
   let agreed = 0;
   let total = 0;

@@ -1,11 +1,13 @@
 import { IConstruct } from "constructs";
 import { hipaaControls } from "./catalog";
-import { ALL_RULES } from "./checker";
+import { ALL_RULES, resourceNames, TfUnit } from "./checker";
 import { collectControlRecords } from "./record";
 
 /** One resource's verdict under one rule, as the auditor reads it. */
 export interface ControlMapVerdict {
   readonly resource: string;
+  /** The resource's real name (bucket name, repository, key alias), when the configuration states it literally. */
+  readonly name?: string;
   readonly constructPath?: string;
   readonly rule: string;
   readonly verdict: "pass" | "fail" | "suppressed";
@@ -17,7 +19,7 @@ export interface ControlMapSection {
   readonly section: string;
   readonly title: string;
   readonly auditorQuestion: string;
-  readonly rules: readonly { readonly id: string; readonly title: string; readonly equivalents: readonly string[] }[];
+  readonly rules: readonly { readonly id: string; readonly title: string; readonly equivalents: readonly string[]; readonly kics: readonly { readonly id: string; readonly name: string }[] }[];
   readonly verdicts: readonly ControlMapVerdict[];
   /** Which construct implements the section, through which resources, and how. */
   readonly implementedBy: readonly { readonly construct: string; readonly resources: readonly string[]; readonly how: string }[];
@@ -27,6 +29,13 @@ export interface ControlMapSection {
 
 export interface ControlMap {
   readonly stack: string;
+  /** The library version that judged the stack. */
+  readonly generator?: { readonly name: string; readonly version: string };
+  /** `enforced`, or `skipped` when synth ran with `skipValidation: true` and refused nothing. */
+  readonly gate?: "enforced" | "skipped";
+  readonly warning?: string;
+  /** The synthesized file this map judged and its SHA-256, so the map can be matched to what was applied. */
+  readonly input?: { readonly file: string; readonly sha256: string };
   readonly summary: { readonly pass: number; readonly fail: number; readonly suppressed: number };
   readonly sections: readonly ControlMapSection[];
 }
@@ -41,29 +50,54 @@ interface FindingLike {
   readonly suppressionReason?: string;
 }
 
+export interface ControlMapContext {
+  /** The unit the findings came from, for the resources' real names. */
+  readonly unit?: TfUnit;
+  readonly version?: string;
+  readonly gate?: "enforced" | "skipped";
+  readonly input?: { readonly file: string; readonly sha256: string };
+}
+
+export const GATE_SKIPPED =
+  "THE HIPAA GATE DID NOT RUN: this output was synthesized with skipValidation: true, so failing checks were not refused. It is not evidence of compliance; `cdktf-hipaa-substrate check` refuses it.";
+
 /** The control map of one stack: for every CFR section, its question, rules, verdicts and implementers. */
-export function buildControlMap(stack: IConstruct, findings: readonly FindingLike[]): ControlMap {
+export function buildControlMap(stack: IConstruct, findings: readonly FindingLike[], context: ControlMapContext = {}): ControlMap {
   const records = collectControlRecords(stack);
+  const names = context.unit ? resourceNames(context.unit) : new Map<string, string>();
   const sections = hipaaControls().map((control) => ({
     section: control.section,
     title: control.title,
     auditorQuestion: control.auditorQuestion,
-    rules: ALL_RULES.filter((r) => r.controls.includes(control.section)).map((r) => ({ id: r.id, title: r.title, equivalents: r.equivalents })),
+    rules: ALL_RULES.filter((r) => r.controls.includes(control.section)).map((r) => ({ id: r.id, title: r.title, equivalents: r.equivalents, kics: r.kics ?? [] })),
     verdicts: findings
       .filter((f) => f.controls.includes(control.section))
-      .map((f) => ({ resource: f.resource, constructPath: f.constructPath, rule: f.rule, verdict: f.verdict, message: f.message, suppressionReason: f.suppressionReason })),
+      .map((f) => ({ resource: f.resource, name: names.get(f.resource), constructPath: f.constructPath, rule: f.rule, verdict: f.verdict, message: f.message, suppressionReason: f.suppressionReason })),
     implementedBy: records.implementations.filter((i) => i.section === control.section).map((i) => ({ construct: i.constructPath, resources: i.resources, how: i.how })),
     exceptions: records.exceptions.filter((e) => e.section === control.section).map((e) => ({ construct: e.constructPath, what: e.what, reason: e.reason })),
   }));
   const count = (v: string) => findings.filter((f) => f.verdict === v).length;
-  return { stack: stack.node.id, summary: { pass: count("pass"), fail: count("fail"), suppressed: count("suppressed") }, sections };
+  return {
+    stack: stack.node.id,
+    ...(context.version ? { generator: { name: "cdktf-hipaa-substrate", version: context.version } } : {}),
+    ...(context.gate ? { gate: context.gate } : {}),
+    ...(context.gate === "skipped" ? { warning: GATE_SKIPPED } : {}),
+    ...(context.input ? { input: context.input } : {}),
+    summary: { pass: count("pass"), fail: count("fail"), suppressed: count("suppressed") },
+    sections,
+  };
 }
 
 /** The Markdown an auditor reads. */
 export function renderControlMapMarkdown(maps: readonly ControlMap[]): string {
   const lines: string[] = ["# HIPAA control map", ""];
+  const version = maps.find((m) => m.generator)?.generator?.version;
+  if (version) lines.push(`Judged by cdktf-hipaa-substrate ${version}.`, "");
+  if (maps.some((m) => m.gate === "skipped")) lines.push(`> **${GATE_SKIPPED}**`, "");
   for (const map of maps) {
-    lines.push(`## Stack \`${map.stack}\``, "", `${map.summary.pass} passed, ${map.summary.fail} failed, ${map.summary.suppressed} suppressed with a reason.`, "");
+    lines.push(`## Stack \`${map.stack}\``, "");
+    if (map.input) lines.push(`Input: \`${map.input.file}\`, SHA-256 \`${map.input.sha256}\`.`, "");
+    lines.push(`${map.summary.pass} passed, ${map.summary.fail} failed, ${map.summary.suppressed} suppressed with a reason.`, "");
     for (const s of map.sections) {
       lines.push(`### 45 CFR ${s.section} ${s.title}`, "", `> ${s.auditorQuestion}`, "");
       if (s.implementedBy.length > 0) {
@@ -74,10 +108,10 @@ export function renderControlMapMarkdown(maps: readonly ControlMap[]): string {
       for (const e of s.exceptions) lines.push(`- **Accepted exception** at \`${e.construct}\`: ${e.what}. Reason: ${e.reason}`);
       if (s.exceptions.length > 0) lines.push("");
       if (s.verdicts.length > 0) {
-        lines.push("| resource | rule | verdict | note |", "| --- | --- | --- | --- |");
+        lines.push("| resource | name | rule | verdict | note |", "| --- | --- | --- | --- | --- |");
         for (const v of s.verdicts) {
           const note = v.verdict === "suppressed" ? `suppressed: ${v.suppressionReason}` : v.message;
-          lines.push(`| \`${v.resource}\` | ${v.rule} | ${v.verdict} | ${note.replace(/\|/g, "\\|")} |`);
+          lines.push(`| \`${v.resource}\` | ${v.name ? `\`${v.name}\`` : ""} | ${v.rule} | ${v.verdict} | ${note.replace(/\|/g, "\\|")} |`);
         }
         lines.push("");
       } else if (s.implementedBy.length === 0) {

@@ -1,7 +1,7 @@
 export * from "./catalog";
 export * from "./record";
-export { ALL_RULES, collectFiles, evaluate, loadUnits, ResourceIndex, unitFromJson } from "./checker";
-export type { Finding, Judgement, Rule, Severity, TfResource, TfUnit, Verdict } from "./checker";
+export { ALL_RULES, collectFiles, evaluate, judge, loadUnits, OUTPUT_METADATA_KEY, outputMetadata, parseHclExpression, patternCovers, policyStatements, resourceNames, ResourceIndex, TerraformParseError, unitFromJson, unknownRulePattern } from "./checker";
+export type { Finding, Judgement, JudgedFinding, KicsQuery, OutputMetadata, Rule, Severity, Suppression, TfResource, TfUnit, Verdict } from "./checker";
 export * from "./control-map";
 export * from "./aspect";
 export { judgeTrustStatement } from "./checker/trust-judgement";

@@ -3,3 +3,7 @@ export * from "./links";
 export * from "./rule";
 export * from "./load";
 export * from "./rules";
+export * from "./output-metadata";
+export * from "./suppressions";
+export * from "./resource-names";
+export * from "./policy-document";

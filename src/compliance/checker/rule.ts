@@ -26,7 +26,17 @@ export interface Rule {
   readonly resourceTypes: readonly string[];
   readonly fix: string;
   readonly equivalents: readonly string[];
+  /**
+   * KICS queries (Checkmarx/kics, assets/queries/terraform) that mean the same, by the UUID and
+   * name in their metadata.json. Claimed from the query's rego and description; KICS is not run.
+   */
+  readonly kics?: readonly KicsQuery[];
   readonly evaluate: (resource: TfResource, index: ResourceIndex) => Judgement | undefined;
+}
+
+export interface KicsQuery {
+  readonly id: string;
+  readonly name: string;
 }
 
 export interface Finding {

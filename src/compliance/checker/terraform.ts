@@ -8,6 +8,8 @@
  * `block()`, which accept either shape, so rules never care where a file came from.
  */
 
+import { outputMetadata, OutputMetadata } from "./output-metadata";
+
 export type TfValue = unknown;
 export type TfBody = Readonly<Record<string, TfValue>>;
 
@@ -21,6 +23,8 @@ export interface TfResource {
   /** The file (or stack) the resource came from; references resolve only within it. */
   readonly file: string;
   readonly body: TfBody;
+  /** The construct path cdktf records in the resource's `"//".metadata.path`, when there is one. */
+  readonly constructPath?: string;
 }
 
 /** One file or synthesized stack: a unit whose references resolve among its own resources. */
@@ -29,6 +33,8 @@ export interface TfUnit {
   readonly resources: readonly TfResource[];
   /** The unit's `locals` (merged when written as several blocks); the substrate marks its stacks there. */
   readonly locals?: TfBody;
+  /** What synth recorded about the gate (suppressions, gate state), when cdktf-hipaa-substrate synthesized it. */
+  readonly metadata?: OutputMetadata;
 }
 
 function unwrap(value: TfValue): TfBody {
@@ -46,7 +52,8 @@ export function unitFromJson(file: string, doc: unknown): TfUnit {
         for (const entry of [byName].flat()) {
           for (const [name, value] of Object.entries((entry ?? {}) as Record<string, unknown>)) {
             const body = unwrap(value);
-            resources.push({ type, name, mode, file, body, address: mode === "data" ? `data.${type}.${name}` : `${type}.${name}` });
+            const constructPath = str((body["//"] as Record<string, Record<string, unknown>> | undefined)?.metadata?.path);
+            resources.push({ type, name, mode, file, body, constructPath, address: mode === "data" ? `data.${type}.${name}` : `${type}.${name}` });
           }
         }
       }
@@ -55,7 +62,7 @@ export function unitFromJson(file: string, doc: unknown): TfUnit {
   const settings = settingsOf(file, root);
   if (settings) resources.push(settings);
   const locals = Object.assign({}, ...[root.locals].flat().filter((l) => l !== null && typeof l === "object")) as TfBody;
-  return { file, resources, locals };
+  return { file, resources, locals, metadata: outputMetadata(doc) };
 }
 
 /** The pseudo-resource type that carries a unit's stack-level settings. */

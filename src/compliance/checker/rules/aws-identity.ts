@@ -17,7 +17,7 @@ function conditionEntries(statement: Record<string, any>): [string, string, stri
 
 /** The trust statements of a role that federate a principal matching `federated`. */
 function federatedStatements(role: TfResource, federated: (principal: string, index?: ResourceIndex) => boolean, index: ResourceIndex): Record<string, any>[] | undefined {
-  const statements = policyStatements(role.body.assume_role_policy);
+  const statements = policyStatements(role.body.assume_role_policy, index);
   if (!statements) return undefined;
   return statements.filter((s) => s.Effect === "Allow" && strings(s.Principal?.Federated).some((p) => federated(p, index)));
 }
@@ -144,8 +144,8 @@ export const AWS_IDENTITY_RULES: readonly Rule[] = [
     resourceTypes: ["aws_iam_role_policy", "aws_iam_policy"],
     fix: "list the actions the role needs",
     equivalents: [],
-    evaluate: (p) => {
-      const statements = policyStatements(p.body.policy);
+    evaluate: (p, index) => {
+      const statements = policyStatements(p.body.policy, index);
       if (!statements) return undefined;
       const wild = statements.find((s) => s.Effect === "Allow" && strings(s.Action).some((a) => a === "*" || a.endsWith(":*")));
       return wild ? fail(`statement ${wild.Sid ?? "(no Sid)"} allows ${strings(wild.Action).join(", ")}`) : pass("every action is named");

@@ -1,6 +1,7 @@
 import { Cfr } from "../../catalog";
 import { ResourceIndex } from "../links";
-import { fail, pass, Rule } from "../rule";
+import { fail, KicsQuery, pass, Rule } from "../rule";
+import { policyStatements } from "../policy-document";
 import { block, blocks, bool, num, path, str, strings, TfResource } from "../terraform";
 
 /** A bucket's companion of one type, or its legacy inline block. */
@@ -8,7 +9,7 @@ function companion(index: ResourceIndex, bucket: TfResource, type: string): TfRe
   return index.companions(bucket, type)[0];
 }
 
-function publicAccessFlag(flag: string, equivalent: string, title: string): Rule {
+function publicAccessFlag(flag: string, equivalent: string, title: string, kics: KicsQuery): Rule {
   return {
     id: `HIPAA-S3-${flag.toUpperCase().replace(/_/g, "-")}`,
     title,
@@ -17,6 +18,7 @@ function publicAccessFlag(flag: string, equivalent: string, title: string): Rule
     resourceTypes: ["aws_s3_bucket"],
     fix: `add an aws_s3_bucket_public_access_block for the bucket with ${flag} = true`,
     equivalents: [equivalent],
+    kics: [kics],
     evaluate: (bucket, index) => {
       const pab = companion(index, bucket, "aws_s3_bucket_public_access_block");
       return bool(pab?.body[flag]) === true ? pass(`${flag} is set`) : fail(`${flag} is not set for the bucket`);
@@ -54,16 +56,28 @@ function logTargets(index: ResourceIndex): Set<string> {
 
 const PUBLIC_ACLS = ["public-read", "public-read-write", "authenticated-read"];
 
-/** The IAM policy documents of a resource attribute: literal JSON, or unparseable (undefined). */
-export function policyStatements(value: unknown): Record<string, any>[] | undefined {
-  if (typeof value !== "string") return undefined;
-  try {
-    const doc = JSON.parse(value);
-    return [doc.Statement].flat().filter(Boolean);
-  } catch {
-    return undefined;
-  }
+/** The aws_s3_bucket a companion configures, when this unit creates it (by reference or literal name). */
+function bucketInUnit(r: TfResource, index: ResourceIndex): TfResource | undefined {
+  const resolved = index.resolve(r.body.bucket);
+  if (resolved) return resolved.type === "aws_s3_bucket" && resolved.mode === "managed" ? resolved : undefined;
+  const name = str(r.body.bucket);
+  return name ? index.ofType("aws_s3_bucket").find((b) => str(b.body.bucket) === name) : undefined;
 }
+
+/** COMPLIANCE mode for at least six years, from a lock configuration's default retention. */
+function judgeRetention(configuration: TfResource | undefined, where: string) {
+  const at = where ? ` ${where}` : "";
+  const retention = path(configuration?.body, "rule", "default_retention");
+  if (!retention) return fail(`Object Lock has no default retention${at}`);
+  const days = (num(retention.days) ?? 0) + 365 * (num(retention.years) ?? 0);
+  if (str(retention.mode) !== "COMPLIANCE") return fail(`Object Lock mode ${str(retention.mode)}${at}: privileged users can shorten or remove retention`);
+  if (days < 2190) return fail(`default retention ${days} days${at} is under six years (2190)`);
+  return pass(`COMPLIANCE mode, ${days} days${at}`);
+}
+
+// Kept here for rule files that import it from "./aws"; it reads every policy shape (JSON,
+// jsonencode, data.aws_iam_policy_document).
+export { policyStatements };
 
 export const AWS_RULES: readonly Rule[] = [
   {
@@ -74,16 +88,17 @@ export const AWS_RULES: readonly Rule[] = [
     resourceTypes: ["aws_s3_bucket"],
     fix: "add aws_s3_bucket_versioning with versioning_configuration { status = \"Enabled\" }",
     equivalents: ["AVD-AWS-0090", "CKV_AWS_21"],
+    kics: [{ id: "568a4d22-3517-44a6-a7ad-6a7eed88722c", name: "S3 Bucket Without Versioning" }],
     evaluate: (bucket, index) => {
       const inline = bool(block(bucket.body, "versioning")?.enabled);
       const v = str(path(companion(index, bucket, "aws_s3_bucket_versioning")?.body, "versioning_configuration")?.status);
       return inline === true || v === "Enabled" ? pass("versioning is enabled") : fail("versioning is not enabled");
     },
   },
-  publicAccessFlag("block_public_acls", "AVD-AWS-0086", "S3 public access block blocks public ACLs"),
-  publicAccessFlag("block_public_policy", "AVD-AWS-0087", "S3 public access block blocks public policies"),
-  publicAccessFlag("ignore_public_acls", "AVD-AWS-0091", "S3 public access block ignores public ACLs"),
-  publicAccessFlag("restrict_public_buckets", "AVD-AWS-0093", "S3 public access block restricts public buckets"),
+  publicAccessFlag("block_public_acls", "AVD-AWS-0086", "S3 public access block blocks public ACLs", { id: "d0cc8694-fcad-43ff-ac86-32331d7e867f", name: "S3 Bucket Allows Public ACL" }),
+  publicAccessFlag("block_public_policy", "AVD-AWS-0087", "S3 public access block blocks public policies", { id: "1a4bc881-9f69-4d44-8c9a-d37d08f54c50", name: "S3 Bucket Allows Public Policy" }),
+  publicAccessFlag("ignore_public_acls", "AVD-AWS-0091", "S3 public access block ignores public ACLs", { id: "4fa66806-0dd9-4f8d-9480-3174d39c7c91", name: "S3 Bucket With Ignore Public ACL" }),
+  publicAccessFlag("restrict_public_buckets", "AVD-AWS-0093", "S3 public access block restricts public buckets", { id: "1ec253ab-c220-4d63-b2de-5b40e0af9293", name: "S3 Bucket Without Restriction Of Public Bucket" }),
   {
     id: "HIPAA-S3-PUBLIC-ACCESS-BLOCK",
     title: "S3 buckets have a public access block",
@@ -115,7 +130,8 @@ export const AWS_RULES: readonly Rule[] = [
     controls: [Cfr.AUDIT_CONTROLS, Cfr.ACTIVITY_REVIEW],
     resourceTypes: ["aws_s3_bucket"],
     fix: "add aws_s3_bucket_logging targeting a separate log bucket",
-    equivalents: ["AVD-AWS-0089"],
+    equivalents: ["AVD-AWS-0089", "CKV_AWS_18"],
+    kics: [{ id: "f861041c-8c9f-4156-acfc-5e6e524f5884", name: "S3 Bucket Without Logging" }],
     evaluate: (bucket, index) => {
       if (blocks(bucket.body.logging).length > 0 || companion(index, bucket, "aws_s3_bucket_logging")) return pass("server access logging is on");
       return isS3LogBucket(bucket, index) ? pass("the bucket is a log target; a bucket cannot usefully log to itself") : fail("server access logging is off");
@@ -128,7 +144,7 @@ export const AWS_RULES: readonly Rule[] = [
     controls: [Cfr.ENCRYPTION],
     resourceTypes: ["aws_s3_bucket"],
     fix: "add aws_s3_bucket_server_side_encryption_configuration with sse_algorithm aws:kms and kms_master_key_id",
-    equivalents: ["AVD-AWS-0132"],
+    equivalents: ["AVD-AWS-0132", "CKV_AWS_145"],
     evaluate: (bucket, index) => {
       const sse = companion(index, bucket, "aws_s3_bucket_server_side_encryption_configuration")?.body ?? block(bucket.body, "server_side_encryption_configuration");
       const byDefault = path(sse, "rule", "apply_server_side_encryption_by_default");
@@ -146,7 +162,7 @@ export const AWS_RULES: readonly Rule[] = [
     equivalents: [],
     evaluate: (bucket, index) => {
       const denies = index.companions(bucket, "aws_s3_bucket_policy").some((p) => {
-        const statements = policyStatements(p.body.policy);
+        const statements = policyStatements(p.body.policy, index);
         if (statements) return statements.some((s) => s.Effect === "Deny" && JSON.stringify(s.Condition ?? {}).includes('"aws:SecureTransport":"false"'));
         return /SecureTransport/.test(JSON.stringify(p.body));
       });
@@ -158,20 +174,24 @@ export const AWS_RULES: readonly Rule[] = [
     title: "Evidence buckets lock objects in COMPLIANCE mode for at least six years",
     severity: "critical",
     controls: [Cfr.AUDIT_CONTROLS, Cfr.RETENTION],
-    resourceTypes: ["aws_s3_bucket"],
+    // A lock configuration on a bucket this configuration does not create (an existing bucket,
+    // by name or data source) is judged on its own: the provider enables Object Lock on new and
+    // existing buckets through that resource.
+    resourceTypes: ["aws_s3_bucket", "aws_s3_bucket_object_lock_configuration"],
     fix: "object_lock_enabled = true and aws_s3_bucket_object_lock_configuration { rule { default_retention { mode = \"COMPLIANCE\", days = 2190 } } }",
     equivalents: [],
-    evaluate: (bucket, index) => {
+    evaluate: (r, index) => {
+      if (r.type === "aws_s3_bucket_object_lock_configuration") {
+        if (bucketInUnit(r, index)) return undefined;
+        return judgeRetention(r, `on existing bucket ${str(r.body.bucket) ?? "(unresolved)"}`);
+      }
+      const bucket = r;
       const evidence = /evidence/i.test(JSON.stringify(bucket.body.tags ?? {})) && !/access logs/i.test(JSON.stringify(bucket.body.tags ?? {}));
-      const locked = bool(bucket.body.object_lock_enabled) === true;
+      const configuration = companion(index, bucket, "aws_s3_bucket_object_lock_configuration");
+      const locked = bool(bucket.body.object_lock_enabled) === true || (configuration !== undefined && (str(configuration.body.object_lock_enabled) ?? "Enabled") === "Enabled");
       if (!locked && !evidence) return undefined;
       if (!locked) return fail("an evidence bucket without Object Lock");
-      const retention = path(companion(index, bucket, "aws_s3_bucket_object_lock_configuration")?.body, "rule", "default_retention");
-      if (!retention) return fail("Object Lock has no default retention");
-      const days = (num(retention.days) ?? 0) + 365 * (num(retention.years) ?? 0);
-      if (str(retention.mode) !== "COMPLIANCE") return fail(`Object Lock mode ${str(retention.mode)}: privileged users can shorten or remove retention`);
-      if (days < 2190) return fail(`default retention ${days} days is under six years (2190)`);
-      return pass(`COMPLIANCE mode, ${days} days`);
+      return judgeRetention(configuration, "");
     },
   },
   {
@@ -182,6 +202,7 @@ export const AWS_RULES: readonly Rule[] = [
     resourceTypes: ["aws_kms_key"],
     fix: "enable_key_rotation = true",
     equivalents: ["AVD-AWS-0065", "CKV_AWS_7"],
+    kics: [{ id: "22fbfeac-7b5a-421a-8a27-7a2178bb910b", name: "CMK Rotation Disabled" }],
     evaluate: (key) => {
       if (str(key.body.key_usage) === "SIGN_VERIFY") return pass("asymmetric signing keys cannot rotate automatically");
       return bool(key.body.enable_key_rotation) === true ? pass("rotation is on") : fail("automatic rotation is off");
@@ -207,9 +228,11 @@ export const AWS_RULES: readonly Rule[] = [
     controls: [Cfr.ACCESS_CONTROL, Cfr.ENCRYPTION],
     resourceTypes: ["aws_kms_key"],
     fix: "name each principal in the key policy",
-    equivalents: [],
-    evaluate: (key) => {
-      const statements = policyStatements(key.body.policy);
+    equivalents: ["CKV_AWS_33"],
+    evaluate: (key, index) => {
+      // No policy: KMS applies the default key policy, which names only the account.
+      if (key.body.policy === undefined) return pass("no key policy: the default key policy names only the account");
+      const statements = policyStatements(key.body.policy, index);
       if (!statements) return undefined;
       const open = statements.find((s) => s.Effect === "Allow" && (s.Principal === "*" || strings(s.Principal?.AWS).includes("*")));
       return open ? fail(`statement ${open.Sid ?? "(no Sid)"} allows any principal`) : pass("every principal is named");
@@ -222,7 +245,8 @@ export const AWS_RULES: readonly Rule[] = [
     controls: [Cfr.ACCESS_CONTROL],
     resourceTypes: ["aws_instance"],
     fix: "metadata_options { http_tokens = \"required\" }",
-    equivalents: ["AVD-AWS-0028"],
+    equivalents: ["AVD-AWS-0028", "CKV_AWS_79"],
+    kics: [{ id: "c306ac53-ee5b-41d3-86a9-0fd2722b4e67", name: "Instance Uses Metadata Service IMDSv1" }],
     evaluate: (r) => {
       const m = block(r.body, "metadata_options");
       return str(m?.http_tokens) === "required" || str(m?.http_endpoint) === "disabled" ? pass("IMDSv2 required") : fail("IMDSv1 is allowed");
@@ -235,10 +259,24 @@ export const AWS_RULES: readonly Rule[] = [
     controls: [Cfr.ACCESS_CONTROL],
     resourceTypes: ["aws_launch_template", "aws_launch_configuration"],
     fix: "metadata_options { http_tokens = \"required\" }",
-    equivalents: ["AVD-AWS-0130"],
+    equivalents: ["AVD-AWS-0130", "CKV_AWS_79"],
+    kics: [{ id: "c306ac53-ee5b-41d3-86a9-0fd2722b4e67", name: "Instance Uses Metadata Service IMDSv1" }],
     evaluate: (r) => {
       const m = block(r.body, "metadata_options");
       return str(m?.http_tokens) === "required" || str(m?.http_endpoint) === "disabled" ? pass("IMDSv2 required") : fail("IMDSv1 is allowed");
+    },
+  },
+  {
+    id: "HIPAA-IMDS-HOP-LIMIT",
+    title: "Launch templates keep the IMDS response hop limit at 1, so containers cannot reach the node's credentials",
+    severity: "high",
+    controls: [Cfr.ACCESS_CONTROL],
+    resourceTypes: ["aws_launch_template", "aws_launch_configuration"],
+    fix: "metadata_options { http_put_response_hop_limit = 1 }",
+    equivalents: ["CKV_AWS_341"],
+    evaluate: (r) => {
+      const limit = num(block(r.body, "metadata_options")?.http_put_response_hop_limit);
+      return limit === undefined || limit <= 1 ? pass(`hop limit ${limit ?? "1 (the default)"}`) : fail(`hop limit ${limit}: a pod one network hop away can read the node role's credentials`);
     },
   },
   {
@@ -248,7 +286,8 @@ export const AWS_RULES: readonly Rule[] = [
     controls: [Cfr.AUDIT_CONTROLS],
     resourceTypes: ["aws_eks_cluster"],
     fix: "enabled_cluster_log_types = [\"api\", \"audit\", \"authenticator\", \"controllerManager\", \"scheduler\"]",
-    equivalents: ["AVD-AWS-0038"],
+    equivalents: ["AVD-AWS-0038", "CKV_AWS_37"],
+    kics: [{ id: "66f130d9-b81d-4e8e-9b08-da74b9c891df", name: "Missing Cluster Log Types" }],
     evaluate: (c) => {
       const types = strings(c.body.enabled_cluster_log_types);
       const missing = ["api", "audit", "authenticator", "controllerManager", "scheduler"].filter((t) => !types.includes(t));
@@ -262,7 +301,8 @@ export const AWS_RULES: readonly Rule[] = [
     controls: [Cfr.ENCRYPTION],
     resourceTypes: ["aws_eks_cluster"],
     fix: "encryption_config { resources = [\"secrets\"], provider { key_arn = ... } }",
-    equivalents: ["AVD-AWS-0039"],
+    equivalents: ["AVD-AWS-0039", "CKV_AWS_58"],
+    kics: [{ id: "63ebcb19-2739-4d3f-aa5c-e8bbb9b85281", name: "EKS Cluster Encryption Disabled" }],
     evaluate: (c) => {
       const e = block(c.body, "encryption_config");
       return strings(e?.resources).includes("secrets") && str(path(e, "provider")?.key_arn) ? pass("secrets are encrypted") : fail("secrets are not encrypted with a KMS key");
@@ -275,7 +315,8 @@ export const AWS_RULES: readonly Rule[] = [
     controls: [Cfr.ACCESS_CONTROL],
     resourceTypes: ["aws_eks_cluster"],
     fix: "vpc_config { endpoint_public_access = false, endpoint_private_access = true }",
-    equivalents: ["AVD-AWS-0040"],
+    equivalents: ["AVD-AWS-0040", "CKV_AWS_39"],
+    kics: [{ id: "42f4b905-3736-4213-bfe9-c0660518cda8", name: "EKS Cluster Has Public Access" }],
     evaluate: (c) => (bool(block(c.body, "vpc_config")?.endpoint_public_access) === false ? pass("no public endpoint") : fail("the API endpoint is public")),
   },
   {
@@ -285,7 +326,8 @@ export const AWS_RULES: readonly Rule[] = [
     controls: [Cfr.ACCESS_CONTROL],
     resourceTypes: ["aws_eks_cluster"],
     fix: "set public_access_cidrs to your networks, or disable the public endpoint",
-    equivalents: ["AVD-AWS-0041"],
+    equivalents: ["AVD-AWS-0041", "CKV_AWS_38"],
+    kics: [{ id: "61cf9883-1752-4768-b18c-0d57f2737709", name: "EKS Cluster Has Public Access CIDRs" }],
     evaluate: (c) => {
       const v = block(c.body, "vpc_config");
       if (bool(v?.endpoint_public_access) === false) return pass("no public endpoint");

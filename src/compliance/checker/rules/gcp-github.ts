@@ -14,7 +14,8 @@ export const GCP_RULES: readonly Rule[] = [
     controls: [Cfr.ACCESS_CONTROL],
     resourceTypes: ["google_storage_bucket_iam_member", "google_storage_bucket_iam_binding"],
     fix: "grant named members only",
-    equivalents: ["AVD-GCP-0001"],
+    equivalents: ["AVD-GCP-0001", "CKV_GCP_28"],
+    kics: [{ id: "a6cd52a1-3056-4910-96a5-894de9f3f3b3", name: "Cloud Storage Anonymous or Publicly Accessible" }, { id: "c010082c-76e0-4b91-91d9-6e8439e455dd", name: "Cloud Storage Bucket With Public Access" }],
     evaluate: (r) => {
       const members = [...strings(r.body.member), ...strings(r.body.members)];
       const open = members.find((m) => PUBLIC_MEMBERS.includes(m));
@@ -29,6 +30,7 @@ export const GCP_RULES: readonly Rule[] = [
     resourceTypes: ["google_storage_bucket"],
     fix: "uniform_bucket_level_access = true",
     equivalents: ["AVD-GCP-0002", "CKV_GCP_29"],
+    kics: [{ id: "bb0db090-5509-4853-a827-75ced0b3caa0", name: "Google Storage Bucket Level Access is Enabled" }],
     evaluate: (b) => (bool(b.body.uniform_bucket_level_access) === true ? pass("uniform access") : fail("object ACLs are enabled")),
   },
   {
@@ -48,7 +50,8 @@ export const GCP_RULES: readonly Rule[] = [
     controls: [Cfr.AUDIT_CONTROLS],
     resourceTypes: ["google_storage_bucket"],
     fix: "logging { log_bucket = ... }",
-    equivalents: ["AVD-GCP-0077"],
+    equivalents: ["AVD-GCP-0077", "CKV_GCP_62"],
+    kics: [{ id: "d6cabc3a-d57e-48c2-b341-bf3dd4f4a120", name: "Cloud Storage Bucket Logging Not Enabled" }],
     evaluate: (b, index) => {
       if (block(b.body, "logging")) return pass("usage logging is on");
       const targets = index.memoize("gcs-log-targets", () => {
@@ -92,7 +95,7 @@ export const GCP_RULES: readonly Rule[] = [
     controls: [Cfr.ACCESS_MANAGEMENT],
     resourceTypes: ["google_project_iam_member", "google_project_iam_binding"],
     fix: "grant roles to dedicated service accounts",
-    equivalents: ["AVD-GCP-0006"],
+    equivalents: ["AVD-GCP-0006", "CKV_GCP_46"],
     evaluate: (r) => {
       const members = [...strings(r.body.member), ...strings(r.body.members)];
       return members.some((m) => DEFAULT_SA.test(m)) ? fail("a default service account is granted a project role") : pass("no default service account");
@@ -105,12 +108,51 @@ export const GCP_RULES: readonly Rule[] = [
     controls: [Cfr.ENCRYPTION],
     resourceTypes: ["google_kms_crypto_key"],
     fix: "rotation_period = \"7776000s\" or shorter",
-    equivalents: ["AVD-GCP-0065"],
+    equivalents: ["AVD-GCP-0065", "CKV_GCP_43"],
+    kics: [{ id: "d8c57c4e-bf6f-4e32-a2bf-8643532de77b", name: "Google KMS Crypto Key Rotation Period Not Recommended" }],
     evaluate: (k) => {
       const purpose = str(k.body.purpose) ?? "ENCRYPT_DECRYPT";
       if (purpose.startsWith("ASYMMETRIC")) return pass("asymmetric keys cannot rotate automatically");
       const period = num(str(k.body.rotation_period)?.replace(/s$/, ""));
       return period !== undefined && period <= NINETY_DAYS ? pass(`rotates every ${period} s`) : fail("rotation is off or longer than 90 days");
+    },
+  },
+  {
+    id: "HIPAA-GCS-PUBLIC-ACCESS-PREVENTION",
+    title: "Cloud Storage buckets enforce public access prevention",
+    severity: "high",
+    controls: [Cfr.ACCESS_CONTROL],
+    resourceTypes: ["google_storage_bucket"],
+    // The provider default is "inherited": the bucket is private only while no organization or
+    // IAM change makes it public. Enforcing it is what makes a PHI bucket unshareable.
+    fix: "public_access_prevention = \"enforced\"",
+    equivalents: ["CKV_GCP_114"],
+    evaluate: (b) => (str(b.body.public_access_prevention) === "enforced" ? pass("public access prevention enforced") : fail(`public_access_prevention is ${str(b.body.public_access_prevention) ?? "inherited (the default)"}`)),
+  },
+  {
+    id: "HIPAA-GKE-NO-LEGACY-ABAC",
+    title: "GKE clusters do not use legacy ABAC authorization",
+    severity: "high",
+    controls: [Cfr.ACCESS_CONTROL],
+    resourceTypes: ["google_container_cluster"],
+    fix: "enable_legacy_abac = false (the default)",
+    equivalents: ["CKV_GCP_7"],
+    kics: [{ id: "5baa92d2-d8ee-4c75-88a4-52d9d8bb8067", name: "Legacy Authorization is Enabled" }],
+    evaluate: (c) => (bool(c.body.enable_legacy_abac) === true ? fail("legacy ABAC grants broad static permissions outside RBAC") : pass("RBAC only")),
+  },
+  {
+    id: "HIPAA-KMS-GCP-SIGNING-NOT-ROTATED",
+    title: "Cloud KMS keys that are not symmetric encryption keys request no rotation period (Cloud KMS refuses it)",
+    severity: "medium",
+    controls: [Cfr.INTEGRITY],
+    resourceTypes: ["google_kms_crypto_key"],
+    fix: "remove rotation_period; rotate a signing key by creating a new key version and moving verifiers to its public key",
+    equivalents: [],
+    evaluate: (k) => {
+      const purpose = str(k.body.purpose) ?? "ENCRYPT_DECRYPT";
+      if (purpose === "ENCRYPT_DECRYPT") return undefined;
+      const period = k.body.rotation_period;
+      return period !== undefined && period !== null && period !== "" ? fail(`rotation_period is set on a ${purpose} key: automatic rotation exists only for ENCRYPT_DECRYPT keys`) : pass("no rotation period requested");
     },
   },
   {
@@ -133,7 +175,7 @@ export const GCP_RULES: readonly Rule[] = [
     controls: [Cfr.AUTHENTICATION, Cfr.ACCESS_MANAGEMENT],
     resourceTypes: ["google_iam_workload_identity_pool_provider"],
     fix: "attribute_condition pinning assertion.repository_id (GitHub) or assertion.project_path (GitLab)",
-    equivalents: ["AVD-GCP-0068"],
+    equivalents: ["AVD-GCP-0068", "CKV_GCP_118"],
     evaluate: (p) => {
       const condition = str(p.body.attribute_condition)?.trim();
       if (!condition) return fail("no attribute condition: any repository on the issuer can federate");
@@ -149,6 +191,7 @@ export const GCP_RULES: readonly Rule[] = [
     resourceTypes: ["google_container_cluster"],
     fix: "node_config { service_account = ... } (or autoprovisioning defaults)",
     equivalents: ["AVD-GCP-0050"],
+    kics: [{ id: "1c8eef02-17b1-4a3e-b01d-dcc3292d2c38", name: "GKE Using Default Service Account" }],
     evaluate: (c) => {
       const sa = str(block(c.body, "node_config")?.service_account) ?? str(block(block(c.body, "cluster_autoscaling"), "auto_provisioning_defaults")?.service_account);
       return sa && !DEFAULT_SA.test(sa) ? pass("dedicated service account") : fail("nodes use the Compute Engine default service account");
@@ -161,7 +204,8 @@ export const GCP_RULES: readonly Rule[] = [
     controls: [Cfr.INTEGRITY],
     resourceTypes: ["google_container_cluster"],
     fix: "enable_shielded_nodes = true",
-    equivalents: ["AVD-GCP-0055"],
+    equivalents: ["AVD-GCP-0055", "CKV_GCP_71"],
+    kics: [{ id: "579a0727-9c29-4d58-8195-fc5802a8bdb4", name: "Shielded GKE Nodes Disabled" }],
     evaluate: (c) => (bool(c.body.enable_shielded_nodes) === false ? fail("shielded nodes are off") : pass("shielded nodes")),
   },
   {
@@ -171,7 +215,7 @@ export const GCP_RULES: readonly Rule[] = [
     controls: [Cfr.ACCESS_CONTROL],
     resourceTypes: ["google_container_cluster"],
     fix: "private_cluster_config { enable_private_nodes = true }",
-    equivalents: ["AVD-GCP-0059"],
+    equivalents: ["AVD-GCP-0059", "CKV_GCP_64"],
     evaluate: (c) => (bool(block(c.body, "private_cluster_config")?.enable_private_nodes) === true ? pass("private nodes") : fail("nodes have public addresses")),
   },
   {
@@ -181,7 +225,7 @@ export const GCP_RULES: readonly Rule[] = [
     controls: [Cfr.AUDIT_CONTROLS],
     resourceTypes: ["google_container_cluster"],
     fix: "leave logging_service at logging.googleapis.com/kubernetes",
-    equivalents: ["AVD-GCP-0060"],
+    equivalents: ["AVD-GCP-0060", "CKV_GCP_1"],
     evaluate: (c) => {
       const service = str(c.body.logging_service);
       return service === undefined || service === "logging.googleapis.com/kubernetes" ? pass("Cloud Logging") : fail(`logging service ${service}`);
@@ -194,7 +238,8 @@ export const GCP_RULES: readonly Rule[] = [
     controls: [Cfr.INTEGRITY],
     resourceTypes: ["google_container_node_pool"],
     fix: "node_config { image_type = \"COS_CONTAINERD\" }",
-    equivalents: ["AVD-GCP-0054"],
+    equivalents: ["AVD-GCP-0054", "CKV_GCP_22"],
+    kics: [{ id: "8a893e46-e267-485a-8690-51f39951de58", name: "COS Node Image Not Used" }],
     evaluate: (p) => {
       const image = str(block(p.body, "node_config")?.image_type);
       return image === undefined || /^COS/i.test(image) ? pass("COS") : fail(`image type ${image}`);
@@ -207,11 +252,17 @@ export const GCP_RULES: readonly Rule[] = [
     controls: [Cfr.ACCESS_CONTROL],
     resourceTypes: ["google_container_node_pool"],
     fix: "node_config { workload_metadata_config { mode = \"GKE_METADATA\" } }",
-    equivalents: ["AVD-GCP-0057"],
-    evaluate: (p) => {
+    equivalents: ["AVD-GCP-0057", "CKV_GCP_69"],
+    evaluate: (p, index) => {
       const w = block(block(p.body, "node_config"), "workload_metadata_config");
       const mode = str(w?.mode) ?? str(w?.node_metadata);
-      if (mode === undefined) return pass("metadata concealment not weakened");
+      if (mode === undefined) {
+        // GKE makes GKE_METADATA the default only for pools of a cluster with Workload Identity;
+        // otherwise the default, GCE_METADATA, hands the node's credentials to every pod.
+        const cluster = index.resolve(p.body.cluster);
+        if (cluster?.type === "google_container_cluster" && str(block(cluster.body, "workload_identity_config")?.workload_pool)) return pass("the cluster's Workload Identity makes GKE_METADATA the default");
+        return fail("no workload_metadata_config and no Workload Identity on the cluster: the default GCE_METADATA exposes node credentials to pods");
+      }
       return ["GKE_METADATA", "GKE_METADATA_SERVER", "SECURE"].includes(mode) ? pass(`mode ${mode}`) : fail(`mode ${mode} exposes node credentials to pods`);
     },
   },
@@ -222,7 +273,8 @@ export const GCP_RULES: readonly Rule[] = [
     controls: [Cfr.INTEGRITY],
     resourceTypes: ["google_container_node_pool"],
     fix: "management { auto_upgrade = true }",
-    equivalents: ["AVD-GCP-0058"],
+    equivalents: ["AVD-GCP-0058", "CKV_GCP_10"],
+    kics: [{ id: "b139213e-7d24-49c2-8025-c18faa21ecaa", name: "Node Auto Upgrade Not Enabled" }],
     evaluate: (p) => (bool(block(p.body, "management")?.auto_upgrade) === false ? fail("auto-upgrade is off") : pass("auto-upgrade")),
   },
   {
@@ -232,7 +284,8 @@ export const GCP_RULES: readonly Rule[] = [
     controls: [Cfr.INTEGRITY],
     resourceTypes: ["google_container_node_pool"],
     fix: "management { auto_repair = true }",
-    equivalents: ["AVD-GCP-0063"],
+    equivalents: ["AVD-GCP-0063", "CKV_GCP_9"],
+    kics: [{ id: "acfdbec6-4a17-471f-b412-169d77553332", name: "Google Container Node Pool Auto Repair is Disabled" }],
     evaluate: (p) => (bool(block(p.body, "management")?.auto_repair) === false ? fail("auto-repair is off") : pass("auto-repair")),
   },
   {
@@ -264,7 +317,8 @@ export const GITHUB_RULES: readonly Rule[] = [
     controls: [Cfr.ACCESS_CONTROL],
     resourceTypes: ["github_repository"],
     fix: "visibility = \"private\"",
-    equivalents: ["AVD-GIT-0001"],
+    equivalents: ["AVD-GIT-0001", "CKV_GIT_1"],
+    kics: [{ id: "15d8a7fd-465a-4d15-a868-add86552f17b", name: "GitHub Repository Set To Public" }],
     evaluate: (r) => {
       const v = str(r.body.visibility);
       if (v) return v === "public" ? fail("public repository") : pass(`${v} repository`);
@@ -278,7 +332,7 @@ export const GITHUB_RULES: readonly Rule[] = [
     controls: [Cfr.EVALUATION],
     resourceTypes: ["github_repository"],
     fix: "vulnerability_alerts = true",
-    equivalents: ["AVD-GIT-0003"],
+    equivalents: ["AVD-GIT-0003", "CKV_GIT_3"],
     evaluate: (r) => {
       if (bool(r.body.archived) === true) return pass("archived repositories run nothing");
       return bool(r.body.vulnerability_alerts) === true ? pass("alerts on") : fail("vulnerability alerts are off");
@@ -291,7 +345,7 @@ export const GITHUB_RULES: readonly Rule[] = [
     controls: [Cfr.ENCRYPTION],
     resourceTypes: ["github_actions_environment_secret"],
     fix: "use encrypted_value, never plaintext_value",
-    equivalents: ["AVD-GIT-0002"],
+    equivalents: ["AVD-GIT-0002", "CKV_GIT_4"],
     evaluate: (r) => (r.body.plaintext_value !== undefined ? fail("plaintext_value is set") : pass("no plaintext value")),
   },
   {
@@ -301,7 +355,7 @@ export const GITHUB_RULES: readonly Rule[] = [
     controls: [Cfr.INTEGRITY],
     resourceTypes: ["github_branch_protection"],
     fix: "require_signed_commits = true",
-    equivalents: ["AVD-GIT-0004"],
+    equivalents: ["AVD-GIT-0004", "CKV_GIT_6"],
     evaluate: (r) => (bool(r.body.require_signed_commits) === true ? pass("signed commits required") : fail("unsigned commits accepted")),
   },
   {
