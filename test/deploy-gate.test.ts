@@ -192,9 +192,8 @@ describe("the evidence bundle schema and the policy agree", () => {
     expect(schema.properties.approver.required).toEqual(["login", "team"]);
   });
 
-  test("the fields the gate refuses without are required; services is optional", () => {
-    expect(schema.required).toEqual(["scans", "artifact", "approver", "deploy_author", "target_environment"]);
-    expect(schema.required).not.toContain("services");
+  test("the fields the gate refuses without are required, services included (an omitted list would cover anything)", () => {
+    expect(schema.required).toEqual(["scans", "artifact", "approver", "deploy_author", "target_environment", "services"]);
   });
 });
 

@@ -147,14 +147,25 @@ deny contains msg if {
 }
 
 # --- Business associates: 45 CFR 164.308(b)(1) --------------------------------------------------
-# A deploy that declares the cloud services it uses may use only services the BAA covers.
+# A deploy declares the cloud services it uses, and may use only services the BAA covers. A bundle
+# that declares none is refused: an omitted list would otherwise cover anything.
+
+services_declared if is_array(input.services)
 
 uncovered_services contains service if {
-	some service in object.get(input, "services", [])
+	some service in input.services
 	not service in substrate.baa_services
 }
 
-services_covered if count(uncovered_services) == 0
+services_covered if {
+	services_declared
+	count(uncovered_services) == 0
+}
+
+deny contains msg if {
+	not services_declared
+	msg := "the evidence bundle does not list the cloud services the deploy uses (45 CFR 164.308(b)(1))"
+}
 
 deny contains msg if {
 	some service in uncovered_services

@@ -83,3 +83,7 @@ test_other_environment_is_refused if {
 test_uncovered_service_is_refused if {
 	refused(with_change("/services/-", "aws:sagemaker"), "does not cover")
 }
+
+test_missing_services_is_refused if {
+	refused(json.remove(clean_bundle, ["/services"]), "does not list the cloud services")
+}
