@@ -21,6 +21,7 @@ import {
   WorkflowRef,
 } from "../src/model";
 import { ComplianceWorkflowsRepository, GithubTeamRef } from "../constructs/github/compliance-workflows-repository";
+import { ApplicationRepositoryRulesets } from "../constructs/github/application-repository-rulesets";
 import { OidcClaimTemplate } from "../constructs/github/oidc-claim-template";
 import { ProtectedEnvironment } from "../constructs/github/protected-environment";
 import { RunnerGroup } from "../constructs/github/runner-group";
@@ -186,6 +187,8 @@ export class GithubGovernanceStack extends TerraformStack {
   public readonly protectedEnvironments: ProtectedEnvironment[] = [];
   public readonly claimTemplates: OidcClaimTemplate[] = [];
   public readonly runnerGroups: RunnerGroup[] = [];
+  /** Each application repository's default-branch and tag rulesets. */
+  public readonly applicationRulesets: ApplicationRepositoryRulesets[] = [];
 
   constructor(scope: Construct, id: string, config: HipaaSubstrateConfig) {
     super(scope, id);
@@ -290,6 +293,9 @@ export class HipaaSubstrate extends Construct {
         );
       }
       this.github.claimTemplates.push(new OidcClaimTemplate(this.github, `ClaimTemplate-${repo.ref.name}`, { subjects: repoSubjects }));
+      this.github.applicationRulesets.push(
+        new ApplicationRepositoryRulesets(this.github, `Rulesets-${repo.ref.name}`, { repository: repo.ref, plan: config.githubPlan, visibility: repo.config.visibility ?? RepositoryVisibility.PRIVATE }),
+      );
     }
     for (const environment of environments) {
       const deployers = repositories.filter((r) => r.config.deploysTo.includes(environment.name)).map((r) => r.ref);

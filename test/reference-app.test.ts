@@ -110,7 +110,7 @@ describe("reference app", () => {
       const files = resourcesOf(github(), "github_repository_file");
       const [[codeownersId, codeowners]] = Object.entries(files).filter(([, f]) => f.file === ".github/CODEOWNERS");
       expect(codeowners).toMatchObject({ overwrite_on_create: false, lifecycle: { ignore_changes: "all" }, content: expect.stringContaining("* @hipaa-app-org/compliance") });
-      for (const ruleset of Object.values(resourcesOf(github(), "github_repository_ruleset"))) expect(ruleset.depends_on).toContain(`github_repository_file.${codeownersId}`);
+      for (const ruleset of Object.values(resourcesOf(github(), "github_repository_ruleset")).filter((r) => String(r.repository).includes("github_repository."))) expect(ruleset.depends_on).toContain(`github_repository_file.${codeownersId}`);
     });
   });
 

@@ -49,7 +49,7 @@ interface TagRulesets {
 }
 
 function tagRulesetsOf(out: SynthResult): TagRulesets {
-  const rulesets = Object.values(resourcesOf(out, "github_repository_ruleset")).filter((r) => r.target === "tag" && r.enforcement === "active");
+  const rulesets = Object.values(resourcesOf(out, "github_repository_ruleset")).filter((r) => r.target === "tag" && r.enforcement === "active" && String(r.repository).includes("github_repository."));
   const immutable = rulesets.filter((r) => r.rules.update === true && r.rules.deletion === true && r.bypass_actors === undefined);
   const creation = rulesets.filter((r) => r.rules.creation === true);
   expect(immutable).toHaveLength(1);

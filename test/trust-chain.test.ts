@@ -149,3 +149,30 @@ describe("ScopedRole validates any trust it is handed", () => {
     expect(() => role(federated({ StringEquals: { [`${GH}:aud`]: "sts.amazonaws.com", [`${GH}:sub`]: "repo:hipaa-app-org/app:environment:production" } }))()).not.toThrow();
   });
 });
+
+describe("application repositories: reviewed default branch, immutable tags", () => {
+  const stacks = synthAll(buildReferenceApp(Testing.app()));
+  const rulesets = Object.values(resourcesOf(stacks.get("clinical-github")!, "github_repository_ruleset"));
+
+  test.each(REFERENCE_REPOSITORIES.map((r) => r.name))("%s: pull requests only on the default branch, and no tag can move", (name) => {
+    const mine = rulesets.filter((r) => r.repository === name);
+    expect(mine.map((r) => r.name).sort()).toEqual(["hipaa-default-branch", "hipaa-tags-immutable"]);
+    const branch = mine.find((r) => r.target === "branch")!;
+    expect(branch.conditions.ref_name.include).toEqual(["~DEFAULT_BRANCH"]);
+    expect(branch.rules).toMatchObject({ deletion: true, non_fast_forward: true, pull_request: { required_approving_review_count: 1, require_last_push_approval: true, dismiss_stale_reviews_on_push: true } });
+    const tags = mine.find((r) => r.target === "tag")!;
+    expect(tags.conditions.ref_name.include).toEqual(["refs/tags/**/*"]);
+    expect(tags.rules).toEqual({ update: true, deletion: true, non_fast_forward: true });
+    for (const r of mine) expect(r.bypass_actors).toBeUndefined();
+  });
+
+  test("zero approvals are refused", () => {
+    const { ApplicationRepositoryRulesets } = require("../constructs/github");
+    const { RepositoryRef, GithubPlan } = require("../src/model");
+    const { TerraformStack } = require("cdktf");
+    const stack = new TerraformStack(Testing.app(), "g");
+    expect(refusal(() => new ApplicationRepositoryRulesets(stack, "R", { repository: new RepositoryRef({ owner: "o", name: "r", ownerId: 1, repositoryId: 2 }), plan: GithubPlan.ENTERPRISE, requiredApprovals: 0 }))).toContain(
+      "requiredApprovals 0 is not 1-10",
+    );
+  });
+});
