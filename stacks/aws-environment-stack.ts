@@ -19,6 +19,7 @@ import { IRunnerCluster, RunnerCluster } from "../constructs/aws/runner-cluster"
 import { ClusterDeployAccess, DeployTarget } from "../constructs/aws/cluster-deploy-access";
 import { RunnerPool } from "../constructs/aws/runner-pool";
 import { SigningKey, SigningKeyProps } from "../constructs/aws/signing-key";
+import { ImageRepository } from "../constructs/aws/image-repository";
 
 export interface AwsGithubTrustOptions {
   /** One deploy role per subject; every subject must be for this stack's environment. */
@@ -100,6 +101,12 @@ export interface AwsWorkloadClusterOptions {
    * repository's (see `github.deployNamespaces`).
    */
   readonly namespaces: readonly string[];
+  /**
+   * The IAM roles of the workload cluster's nodes: the only principals (besides the build pool)
+   * the environment's image repositories let pull.
+   * @default - none; pulls are then governed by IAM policies in the account alone
+   */
+  readonly nodeRoleArns?: readonly string[];
 }
 
 /**
@@ -149,6 +156,13 @@ export interface AwsEnvironmentStackProps {
   readonly runners?: AwsRunnerOptions;
   /** Remote state. @default - local state (refused by the HIPAA gate for PHI environments) */
   readonly stateBackend?: AwsStateBackend;
+  /**
+   * ECR repositories to create for this environment's images (names, e.g. `clinical/platform`):
+   * immutable tags, scan on push, CMK, and a policy that lets only the build pool push and only
+   * the workload cluster's nodes pull (`workloadCluster.nodeRoleArns`).
+   * @default - none
+   */
+  readonly imageRepositories?: readonly string[];
 }
 
 /**
@@ -166,6 +180,8 @@ export class AwsEnvironmentStack extends TerraformStack {
   public readonly evidenceAuditorRole?: EvidenceAuditorRole;
   public readonly runnerCluster?: IRunnerCluster;
   public readonly runnerPools: readonly RunnerPool[];
+  /** The environment's image repositories, by name. */
+  public readonly imageRepositories: ReadonlyMap<string, ImageRepository>;
   /** The EC2 Auto Scaling service-linked role the runner volume keys name. */
   public readonly autoScalingServiceRole?: AutoScalingServiceRole;
   private workloadTarget?: DeployTarget;
@@ -250,6 +266,15 @@ export class AwsEnvironmentStack extends TerraformStack {
       this.evidenceAuditorRole = new EvidenceAuditorRole(this, "EvidenceAuditor", { bucket: this.evidenceBucket, auditorPrincipalArns: props.auditorPrincipalArns });
     }
 
+    this.imageRepositories = new Map(
+      (props.imageRepositories ?? []).map((name) => [
+        name,
+        // Construct ids from the repository name, so adding one moves no other's address.
+        new ImageRepository(this, `Images-${name.replace(/\//g, "-")}`, { environment: env, repositoryName: name, pullerArns: props.workloadCluster?.nodeRoleArns }),
+      ]),
+    );
+    const created = [...this.imageRepositories.values()];
+
     this.runnerPools = [];
     if (props.runners) {
       const r = props.runners;
@@ -267,8 +292,11 @@ export class AwsEnvironmentStack extends TerraformStack {
         ? AutoScalingServiceRole.lookUp(this, "AutoScalingServiceRole")
         : AutoScalingServiceRole.create(this, "AutoScalingServiceRole");
       const common = { cluster, environment: env, privateSubnetIds: subnetIds, autoScalingRole: this.autoScalingServiceRole };
+      const ecrRepositoryArns = [...(r.ecrRepositoryArns ?? []), ...created.map((repo) => repo.repositoryArn)];
+      const build = new RunnerPool(this, "BuildRunners", { ...common, purpose: RunnerPurpose.BUILD, signingKey: this.signingKey, ecrRepositoryArns: ecrRepositoryArns.length > 0 ? ecrRepositoryArns : undefined });
+      created.forEach((repo) => repo.grantPush(build.podRole));
       this.runnerPools = [
-        new RunnerPool(this, "BuildRunners", { ...common, purpose: RunnerPurpose.BUILD, signingKey: this.signingKey, ecrRepositoryArns: r.ecrRepositoryArns }),
+        build,
         new RunnerPool(this, "EvidenceRunners", { ...common, purpose: RunnerPurpose.EVIDENCE, evidenceBucket: this.evidenceBucket }),
       ];
       // A deploy pool only where something deploys: an environment no repository deploys to

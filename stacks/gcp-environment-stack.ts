@@ -11,6 +11,7 @@ import { GcsEvidenceBucket, GcsEvidenceBucketProps } from "../constructs/gcp/gcs
 import { GkeRunnerCluster, GkeRunnerClusterProps, IGkeRunnerCluster } from "../constructs/gcp/gke-runner-cluster";
 import { GkeDeployAccess, GkeWorkloadCluster, GkeWorkloadClusterLookupProps } from "../constructs/gcp/gke-deploy-access";
 import { GkeRunnerPool } from "../constructs/gcp/gke-runner-pool";
+import { ArtifactRegistryImageRepository } from "../constructs/gcp/artifact-registry-repository";
 import { GcpPrincipal } from "../constructs/gcp/principal";
 import { GcpProjectServices } from "../constructs/gcp/project-services";
 import { declareEnvironment } from "./environment-declaration";
@@ -90,6 +91,18 @@ export interface GcpEnvironmentStackProps {
    * @default true
    */
   readonly manageProjectServices?: boolean;
+  /**
+   * Artifact Registry repositories to create for this environment's images (repository ids):
+   * CMEK, immutable tags, vulnerability scanning; the build pool is their only writer. To push to
+   * repositories you manage yourself, pass `runners.artifactRepositories` instead.
+   * @default - none
+   */
+  readonly imageRepositories?: readonly string[];
+  /**
+   * Members that pull from the created repositories: the workload cluster's node service account.
+   * @default - none
+   */
+  readonly imageReaderMembers?: readonly string[];
 }
 
 /**
@@ -108,6 +121,8 @@ export class GcpEnvironmentStack extends TerraformStack {
   /** The APIs the stack calls. */
   public readonly requiredServices: readonly string[];
   public readonly projectServices?: GcpProjectServices;
+  /** The created image repositories, by id. */
+  public readonly imageRepositories: ReadonlyMap<string, ArtifactRegistryImageRepository>;
 
   constructor(scope: Construct, id: string, props: GcpEnvironmentStackProps) {
     super(scope, id);
@@ -171,6 +186,19 @@ export class GcpEnvironmentStack extends TerraformStack {
       }
     }
 
+    this.imageRepositories = new Map(
+      (props.imageRepositories ?? []).map((repositoryId) => [
+        repositoryId,
+        new ArtifactRegistryImageRepository(this, `Images-${repositoryId}`, {
+          environment: env,
+          ...project,
+          projectNumber: props.projectNumber,
+          repositoryId,
+          readerMembers: props.imageReaderMembers,
+        }),
+      ]),
+    );
+
     this.runnerPools = [];
     if (props.runners) {
       const r = props.runners;
@@ -182,6 +210,7 @@ export class GcpEnvironmentStack extends TerraformStack {
         new GkeRunnerPool(this, "EvidenceRunners", { ...common, purpose: RunnerPurpose.EVIDENCE, evidenceBucket: this.evidenceBucket }),
         new GkeRunnerPool(this, "DeployRunners", { ...common, purpose: RunnerPurpose.DEPLOY, deployTarget: target }),
       ];
+      for (const repository of this.imageRepositories.values()) repository.grantWrite(this.runnerPools[0]);
     }
   }
 }
@@ -191,7 +220,8 @@ function requiredServices(props: GcpEnvironmentStackProps): string[] {
   const services = ["cloudkms.googleapis.com", "cloudresourcemanager.googleapis.com", "iam.googleapis.com", "storage.googleapis.com"];
   if (props.githubSubjects?.length || props.gitlabSubjects?.length) services.push("iamcredentials.googleapis.com", "sts.googleapis.com");
   if (props.runners) services.push("binaryauthorization.googleapis.com", "compute.googleapis.com", "container.googleapis.com");
-  if (props.runners?.artifactRepositories?.length) services.push("artifactregistry.googleapis.com");
+  if (props.runners?.artifactRepositories?.length || props.imageRepositories?.length) services.push("artifactregistry.googleapis.com");
+  if (props.imageRepositories?.length) services.push("containerscanning.googleapis.com");
   return services.sort();
 }
 

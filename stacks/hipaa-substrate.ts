@@ -98,6 +98,12 @@ export interface SubstrateAwsSettings {
     readonly platformAdminArns: Readonly<Record<string, readonly string[]>>;
     /** @default `<substrate id>-<env>` */
     readonly workloadClusterNames?: Readonly<Record<string, string>>;
+    /**
+     * The IAM roles of each environment's workload cluster nodes, by environment name: the only
+     * principals besides the build pool that the environment's image repositories let pull.
+     * @default - none; pulls governed by IAM in the account alone
+     */
+    readonly workloadNodeRoleArns?: Readonly<Record<string, readonly string[]>>;
   };
 }
 
@@ -323,7 +329,13 @@ export class HipaaSubstrate extends Construct {
                 }
               : undefined,
           auditorPrincipalArns: awsConfig.auditorPrincipalArns?.[env],
-          workloadCluster: runners && deployNamespaces.length > 0 ? { clusterName: runners.workloadClusterNames?.[env] ?? `${id}-${env}`, namespaces: deployNamespaces } : undefined,
+          workloadCluster:
+            runners && deployNamespaces.length > 0
+              ? { clusterName: runners.workloadClusterNames?.[env] ?? `${id}-${env}`, namespaces: deployNamespaces, nodeRoleArns: runners.workloadNodeRoleArns?.[env] }
+              : undefined,
+          // One repository per application repository that deploys here: `ENV/REPO`, so environments
+          // sharing an account never share a repository.
+          imageRepositories: repositories.filter((r) => r.config.deploysTo.includes(env)).map((r) => `${env}/${r.ref.name}`),
           runners: runners
             ? {
                 privateSubnetTags: runners.privateSubnetTags,

@@ -110,8 +110,11 @@ export function buildGcpGitlabApp(app: App, environments: readonly Environment[]
           rbacSecurityGroup: "gke-security-groups@hipaa-health.example",
         },
         deployTarget: { projectId: project.id, location: "us-central1", clusterName: `hipaa-${env}-workloads` },
-        artifactRepositories: [`projects/${project.id}/locations/us-central1/repositories/clinical-images`],
       },
+      // Created here (CMEK, immutable tags, scanning; the build pool its only writer). A registry
+      // you manage yourself goes in runners.artifactRepositories instead (looked up, must exist).
+      imageRepositories: ["clinical-images"],
+      imageReaderMembers: [`serviceAccount:workload-nodes@${project.id}.iam.gserviceaccount.com`],
     });
     // The OPA bundle the parent pipeline's policy-gate job evaluates, from the same key and groups.
     new DeployGate(stack, "DeployGate", { environment, signer: DeployGate.gcpSigner(stack.signingKey), approverTeams: gitlab.approverGroups.get(env) ?? [] });

@@ -77,6 +77,8 @@ export function buildReferenceApp(
         platformAdminArns: Object.fromEntries(
           environments.map((e) => [e.name, [`arn:aws:iam::${accounts[e.name]}:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_PlatformAdmin_0123456789abcdef`]]),
         ),
+        // The workload clusters' node roles: the only pullers of each environment's images.
+        workloadNodeRoleArns: Object.fromEntries(environments.map((e) => [e.name, [`arn:aws:iam::${accounts[e.name]}:role/clinical-${e.name}-workload-nodes`]])),
       },
     },
     // The deploy gate's thresholds: zero critical findings and zero secrets everywhere (the floor);
