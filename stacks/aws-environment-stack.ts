@@ -1,10 +1,10 @@
 import { Construct } from "constructs";
-import { S3Backend, TerraformStack } from "cdktf";
+import { Fn, S3Backend, TerraformStack } from "cdktf";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { DataAwsEksCluster } from "@cdktf/provider-aws/lib/data-aws-eks-cluster";
 import { DataAwsSubnets } from "@cdktf/provider-aws/lib/data-aws-subnets";
 import { HipaaConfigError } from "../src/errors";
-import { Cfr } from "../src/compliance";
+import { Cfr, recordControl } from "../src/compliance";
 import { declareEnvironment } from "./environment-declaration";
 import { Environment, GithubOidcSubject, GitlabOidcSubject, RunnerPurpose } from "../src/model";
 import { AutoScalingServiceRole } from "../constructs/aws/autoscaling-service-role";
@@ -20,6 +20,11 @@ import { ClusterDeployAccess, DeployTarget } from "../constructs/aws/cluster-dep
 import { RunnerPool } from "../constructs/aws/runner-pool";
 import { SigningKey, SigningKeyProps } from "../constructs/aws/signing-key";
 import { ImageRepository } from "../constructs/aws/image-repository";
+import { AwsPrincipal } from "../constructs/aws/principal";
+import { KyvernoRelease, SignedImageAdmission } from "../constructs/kubernetes/signed-image-admission";
+import { DataAwsEksClusterAuth } from "@cdktf/provider-aws/lib/data-aws-eks-cluster-auth";
+import { HelmProvider } from "@cdktf/provider-helm/lib/provider";
+import { KubernetesProvider } from "@cdktf/provider-kubernetes/lib/provider";
 
 export interface AwsGithubTrustOptions {
   /** One deploy role per subject; every subject must be for this stack's environment. */
@@ -163,6 +168,29 @@ export interface AwsEnvironmentStackProps {
    * @default - none
    */
   readonly imageRepositories?: readonly string[];
+  /**
+   * Signed-image admission on the workload cluster (Kyverno from a pinned chart, a ClusterPolicy
+   * keyed to this environment's signing key, Enforce, in `workloadCluster.namespaces`). Opt-in:
+   * the chart and image digests are yours to review and pin, and the first apply must install the
+   * chart before the policy (`-target` the release, or apply twice: kubernetes_manifest reads the
+   * ClusterPolicy CRD at plan). The helm and kubernetes providers authenticate to the workload
+   * cluster from its data source and an `aws_eks_cluster_auth` token, read at plan; nothing is
+   * fetched at synth.
+   * @default - none
+   */
+  readonly admission?: AwsAdmissionOptions;
+}
+
+export interface AwsAdmissionOptions {
+  readonly release: KyvernoRelease;
+  /** @default ["*"] */
+  readonly imageReferences?: readonly string[];
+  /**
+   * The roles Kyverno calls KMS with (kms:GetPublicKey, kms:Verify on the signing key): its IRSA
+   * role, or the workload nodes' roles.
+   * @default workloadCluster.nodeRoleArns
+   */
+  readonly verifierRoleArns?: readonly string[];
 }
 
 /**
@@ -184,7 +212,10 @@ export class AwsEnvironmentStack extends TerraformStack {
   public readonly imageRepositories: ReadonlyMap<string, ImageRepository>;
   /** The EC2 Auto Scaling service-linked role the runner volume keys name. */
   public readonly autoScalingServiceRole?: AutoScalingServiceRole;
+  /** Signed-image admission on the workload cluster, when `admission` is given. */
+  public readonly admission?: SignedImageAdmission;
   private workloadTarget?: DeployTarget;
+  private workloadLookup?: DataAwsEksCluster;
 
   constructor(scope: Construct, id: string, props: AwsEnvironmentStackProps) {
     super(scope, id);
@@ -262,6 +293,8 @@ export class AwsEnvironmentStack extends TerraformStack {
       }
     }
 
+    if (props.admission) this.admission = this.admitSignedImagesOnly(props, props.admission);
+
     if (props.auditorPrincipalArns) {
       this.evidenceAuditorRole = new EvidenceAuditorRole(this, "EvidenceAuditor", { bucket: this.evidenceBucket, auditorPrincipalArns: props.auditorPrincipalArns });
     }
@@ -305,6 +338,7 @@ export class AwsEnvironmentStack extends TerraformStack {
         this.runnerPools = [...this.runnerPools, new RunnerPool(this, "DeployRunners", { ...common, purpose: RunnerPurpose.DEPLOY, deployTarget: this.requireWorkloadCluster(props) })];
       }
     }
+    this.recordSignatureChain();
   }
 
   private requireWorkloadCluster(props: AwsEnvironmentStackProps): DeployTarget {
@@ -319,9 +353,48 @@ export class AwsEnvironmentStack extends TerraformStack {
       // A data source, not a literal name: a cluster that does not exist fails at plan with
       // "cluster not found" instead of access entries failing half-way through an apply.
       const cluster = new DataAwsEksCluster(this, "WorkloadCluster", { name: props.workloadCluster.clusterName });
+      this.workloadLookup = cluster;
       this.workloadTarget = { clusterName: cluster.name, clusterArn: cluster.arn, namespaces: props.workloadCluster.namespaces, environment: this.environment };
     }
     return this.workloadTarget;
+  }
+
+  /** The auditor's "for this deploy, show me the signature": the key, the admission policy, the registry. */
+  private recordSignatureChain(): void {
+    const repos = [...this.imageRepositories.values()];
+    if (repos.length === 0 && !this.admission) return;
+    const env = this.environment.name;
+    const enforcement = this.admission
+      ? `the Kyverno ClusterPolicy ${this.admission.policyName} on the ${env} workload cluster admits a Pod only if every image carries a signature by that key`
+      : "no admission policy on the workload cluster verifies it yet (AwsEnvironmentStackProps.admission)";
+    recordControl(this, {
+      section: Cfr.INTEGRITY,
+      resources: [this.signingKey.key, this.signingKey.alias, ...(this.admission ? [this.admission.policy] : []), ...repos.map((r) => r.repository)],
+      how: `For a deploy to ${env}, the signature: images pushed by the build pool to ${repos.map((r) => r.repositoryName).join(", ") || "the registry"} are signed with ${this.signingKey.aliasName} (cosign awskms://); ${enforcement}.`,
+    });
+  }
+
+  private admitSignedImagesOnly(props: AwsEnvironmentStackProps, admission: AwsAdmissionOptions): SignedImageAdmission {
+    if (!props.workloadCluster) {
+      throw new HipaaConfigError({ path: `${this.node.path}/admission`, problem: "admission needs the environment's workload cluster", cfr: Cfr.INTEGRITY, fix: "pass workloadCluster: { clusterName, namespaces }" });
+    }
+    this.requireWorkloadCluster(props);
+    const cluster = this.workloadLookup!;
+    const auth = new DataAwsEksClusterAuth(this, "WorkloadClusterAuth", { name: cluster.name });
+    const connection = { host: cluster.endpoint, clusterCaCertificate: Fn.base64decode(cluster.certificateAuthority.get(0).data), token: auth.token };
+    const kubernetesProvider = new KubernetesProvider(this, "kubernetes", { alias: "workload", ...connection });
+    const helmProvider = new HelmProvider(this, "helm", { alias: "workload", kubernetes: connection });
+    const verifiers = admission.verifierRoleArns ?? props.workloadCluster.nodeRoleArns ?? [];
+    verifiers.forEach((arn, i) => this.signingKey.grantVerify({ ...AwsPrincipal.fromArn(arn, `Admission${i}`), environment: this.environment }));
+    return new SignedImageAdmission(this, "SignedImageAdmission", {
+      environment: this.environment,
+      cosignKeyUri: this.signingKey.cosignKeyUri,
+      namespaces: props.workloadCluster.namespaces,
+      imageReferences: admission.imageReferences,
+      release: admission.release,
+      helmProvider,
+      kubernetesProvider,
+    });
   }
 
   private lookUpSubnets(tags: Readonly<Record<string, string>> | undefined): string[] {

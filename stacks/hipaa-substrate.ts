@@ -23,7 +23,7 @@ import { ComplianceWorkflowsRepository, GithubTeamRef } from "../constructs/gith
 import { OidcClaimTemplate } from "../constructs/github/oidc-claim-template";
 import { ProtectedEnvironment } from "../constructs/github/protected-environment";
 import { RunnerGroup } from "../constructs/github/runner-group";
-import { assertAccountId, AwsEnvironmentStack, AwsStateBackend } from "./aws-environment-stack";
+import { assertAccountId, AwsAdmissionOptions, AwsEnvironmentStack, AwsStateBackend } from "./aws-environment-stack";
 import { Cfr, recordException } from "../src/compliance";
 import { GcpEnvironmentStack, GcpStateBucket } from "./gcp-environment-stack";
 import { DeployGate } from "./deploy-gate";
@@ -105,6 +105,12 @@ export interface SubstrateAwsSettings {
      */
     readonly workloadNodeRoleArns?: Readonly<Record<string, readonly string[]>>;
   };
+  /**
+   * Signed-image admission on every environment's workload cluster (see AwsEnvironmentStackProps.admission):
+   * each environment's policy is keyed to that environment's signing key. Needs `runners`.
+   * @default - none
+   */
+  readonly admission?: AwsAdmissionOptions;
 }
 
 export interface SubstrateGcpSettings {
@@ -303,6 +309,9 @@ export class HipaaSubstrate extends Construct {
     const aws = new Map<string, AwsEnvironmentStack>();
     const gcp = new Map<string, GcpEnvironmentStack>();
     const accountPlan = config.aws ? planAccounts(path, config.aws, environments) : undefined;
+    if (config.aws?.admission && !config.aws.runners) {
+      throw new HipaaConfigError({ path: `${path}/aws/admission`, problem: "admission is given without runners, so no environment has a workload cluster to admit images on", cfr: Cfr.INTEGRITY, fix: "pass runners (with the workload clusters' names), or drop admission" });
+    }
     for (const environment of environments) {
       const env = environment.name;
       if (config.aws && accountPlan) {
@@ -336,6 +345,7 @@ export class HipaaSubstrate extends Construct {
           // One repository per application repository that deploys here: `ENV/REPO`, so environments
           // sharing an account never share a repository.
           imageRepositories: repositories.filter((r) => r.config.deploysTo.includes(env)).map((r) => `${env}/${r.ref.name}`),
+          admission: runners && deployNamespaces.length > 0 ? awsConfig.admission : undefined,
           runners: runners
             ? {
                 privateSubnetTags: runners.privateSubnetTags,

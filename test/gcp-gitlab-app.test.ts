@@ -77,6 +77,7 @@ describe("gcp-gitlab example", () => {
         "cloudresourcemanager.googleapis.com",
         "compute.googleapis.com",
         "container.googleapis.com",
+        "containeranalysis.googleapis.com",
         "containerscanning.googleapis.com",
         "iam.googleapis.com",
         "iamcredentials.googleapis.com",
@@ -103,6 +104,9 @@ describe("gcp-gitlab example", () => {
       waitsFor("google_artifact_registry_repository_iam_member", "artifactregistry.googleapis.com");
       waitsFor("google_artifact_registry_repository", "artifactregistry.googleapis.com");
       waitsFor("google_artifact_registry_repository", "containerscanning.googleapis.com");
+      waitsFor("google_binary_authorization_policy", "binaryauthorization.googleapis.com");
+      waitsFor("google_binary_authorization_attestor", "binaryauthorization.googleapis.com");
+      waitsFor("google_container_analysis_note", "containeranalysis.googleapis.com");
       // Grants to service agents wait for the API whose enabling creates the agent.
       const agentGrant = (agent: string) => Object.values(resourcesOf(out, "google_kms_crypto_key_iam_member")).find((g) => g.member.includes(agent))!;
       expect(agentGrant("@container-engine-robot.iam.gserviceaccount.com").depends_on).toContain(address("container.googleapis.com"));

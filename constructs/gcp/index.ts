@@ -9,3 +9,4 @@ export * from "./gke-deploy-access";
 export * from "./gke-cluster-name";
 export * from "./project-services";
 export * from "./artifact-registry-repository";
+export * from "./binary-authorization";

@@ -115,6 +115,12 @@ export function buildGcpGitlabApp(app: App, environments: readonly Environment[]
       // you manage yourself goes in runners.artifactRepositories instead (looked up, must exist).
       imageRepositories: ["clinical-images"],
       imageReaderMembers: [`serviceAccount:workload-nodes@${project.id}.iam.gserviceaccount.com`],
+      // The project's Binary Authorization policy (runner and workload clusters): only images
+      // attested with this environment's KMS key run, except the runner's own helper images and
+      // the CI job images the platform team mirrors into ci-images.
+      binaryAuthorization: {
+        allowlistPatterns: ["registry.gitlab.com/gitlab-org/gitlab-runner/*", `us-central1-docker.pkg.dev/${project.id}/ci-images/*`],
+      },
     });
     // The OPA bundle the parent pipeline's policy-gate job evaluates, from the same key and groups.
     new DeployGate(stack, "DeployGate", { environment, signer: DeployGate.gcpSigner(stack.signingKey), approverTeams: gitlab.approverGroups.get(env) ?? [] });
