@@ -22,6 +22,8 @@ import { SigningKey, SigningKeyProps } from "../constructs/aws/signing-key";
 import { ImageRepository } from "../constructs/aws/image-repository";
 import { AwsPrincipal } from "../constructs/aws/principal";
 import { KyvernoRelease, SignedImageAdmission } from "../constructs/kubernetes/signed-image-admission";
+import { RunnerEgress, RunnerNamespace } from "../constructs/kubernetes/runner-namespace";
+import { EksAddon } from "@cdktf/provider-aws/lib/eks-addon";
 import { DataAwsEksClusterAuth } from "@cdktf/provider-aws/lib/data-aws-eks-cluster-auth";
 import { HelmProvider } from "@cdktf/provider-helm/lib/provider";
 import { KubernetesProvider } from "@cdktf/provider-kubernetes/lib/provider";
@@ -94,6 +96,17 @@ export interface AwsRunnerOptions {
    * @default false - the role is created
    */
   readonly autoScalingServiceRoleExists?: boolean;
+  /**
+   * Runner namespaces and network fences on the runner cluster: per pool a namespace, the service
+   * account its IRSA trust is pinned to (annotated with the pod role), a default-deny
+   * NetworkPolicy and egress to DNS plus the purpose's destinations only (TCP 443; the node
+   * metadata endpoint is cut out of every range). On a created cluster the VPC CNI add-on is
+   * managed with network-policy enforcement on. Opt-in: the kubernetes provider authenticates to
+   * the runner cluster from a data source and a token read at plan, which needs the cluster to
+   * exist (apply the cluster first on a fresh account).
+   * @default - none
+   */
+  readonly fences?: { readonly egress: Readonly<Partial<Record<RunnerPurpose, readonly RunnerEgress[]>>> };
 }
 
 /** The environment's workload cluster, looked up by name so a missing one fails at plan. */
@@ -210,6 +223,8 @@ export class AwsEnvironmentStack extends TerraformStack {
   public readonly runnerPools: readonly RunnerPool[];
   /** The environment's image repositories, by name. */
   public readonly imageRepositories: ReadonlyMap<string, ImageRepository>;
+  /** Each runner pool's namespace and network fence, when `runners.fences` is given. */
+  public readonly runnerNamespaces: readonly RunnerNamespace[] = [];
   /** The EC2 Auto Scaling service-linked role the runner volume keys name. */
   public readonly autoScalingServiceRole?: AutoScalingServiceRole;
   /** Signed-image admission on the workload cluster, when `admission` is given. */
@@ -338,6 +353,7 @@ export class AwsEnvironmentStack extends TerraformStack {
         this.runnerPools = [...this.runnerPools, new RunnerPool(this, "DeployRunners", { ...common, purpose: RunnerPurpose.DEPLOY, deployTarget: this.requireWorkloadCluster(props) })];
       }
     }
+    if (props.runners?.fences && this.runnerCluster) this.runnerNamespaces = this.fenceRunners(props.runners.fences);
     this.recordSignatureChain();
   }
 
@@ -357,6 +373,41 @@ export class AwsEnvironmentStack extends TerraformStack {
       this.workloadTarget = { clusterName: cluster.name, clusterArn: cluster.arn, namespaces: props.workloadCluster.namespaces, environment: this.environment };
     }
     return this.workloadTarget;
+  }
+
+  private fenceRunners(fences: NonNullable<AwsRunnerOptions["fences"]>): RunnerNamespace[] {
+    const cluster = this.runnerCluster!;
+    const lookup = new DataAwsEksCluster(this, "RunnerClusterLookup", { name: cluster.clusterName });
+    const auth = new DataAwsEksClusterAuth(this, "RunnerClusterAuth", { name: cluster.clusterName });
+    const kubernetesProvider = new KubernetesProvider(this, "kubernetes-runners", {
+      alias: "runners",
+      host: lookup.endpoint,
+      clusterCaCertificate: Fn.base64decode(lookup.certificateAuthority.get(0).data),
+      token: auth.token,
+    });
+    const created = cluster instanceof RunnerCluster ? cluster : undefined;
+    // The VPC CNI enforces NetworkPolicy only when asked to; without it every fence below is inert.
+    const cni = created
+      ? new EksAddon(this, "VpcCniNetworkPolicy", {
+          clusterName: created.cluster.name,
+          addonName: "vpc-cni",
+          configurationValues: JSON.stringify({ enableNetworkPolicy: "true" }),
+          resolveConflictsOnCreate: "OVERWRITE",
+          resolveConflictsOnUpdate: "OVERWRITE",
+        })
+      : undefined;
+    return this.runnerPools.map((pool) => {
+      return new RunnerNamespace(this, `Fence-${pool.purpose}`, {
+        environment: this.environment,
+        purpose: pool.purpose,
+        namespace: pool.namespace,
+        serviceAccount: pool.serviceAccount,
+        serviceAccountAnnotations: { "eks.amazonaws.com/role-arn": pool.podRole.roleArn },
+        egress: fences.egress[pool.purpose] ?? [],
+        kubernetesProvider,
+        dependsOn: cni ? [cni] : undefined,
+      });
+    });
   }
 
   /** The auditor's "for this deploy, show me the signature": the key, the admission policy, the registry. */

@@ -14,6 +14,7 @@ import { GkeRunnerPool } from "../constructs/gcp/gke-runner-pool";
 import { ArtifactRegistryImageRepository } from "../constructs/gcp/artifact-registry-repository";
 import { KmsBinaryAuthorization } from "../constructs/gcp/binary-authorization";
 import { KyvernoRelease, SignedImageAdmission } from "../constructs/kubernetes/signed-image-admission";
+import { RunnerEgress, RunnerNamespace } from "../constructs/kubernetes/runner-namespace";
 import { DataGoogleClientConfig } from "@cdktf/provider-google/lib/data-google-client-config";
 import { DataGoogleContainerCluster } from "@cdktf/provider-google/lib/data-google-container-cluster";
 import { HelmProvider } from "@cdktf/provider-helm/lib/provider";
@@ -33,6 +34,16 @@ export interface GcpRunnerOptions {
   readonly deployTarget: Omit<GkeWorkloadClusterLookupProps, "environment">;
   /** Artifact Registry repositories the build pool pushes to. @default - none */
   readonly artifactRepositories?: readonly string[];
+  /**
+   * Runner namespaces and network fences on the runner cluster (Dataplane V2 enforces them): per
+   * pool a namespace, the Kubernetes service account its Workload Identity binding is pinned to,
+   * a default-deny NetworkPolicy and egress to DNS, the GKE metadata server (Workload Identity)
+   * and the purpose's destinations only (Private Google Access range, the workload cluster's
+   * control plane for deploy). The kubernetes provider authenticates from the created cluster's
+   * attributes and the caller's access token.
+   * @default - none
+   */
+  readonly fences?: { readonly egress: Readonly<Partial<Record<RunnerPurpose, readonly RunnerEgress[]>>> };
 }
 
 /** Where an environment stack keeps its Terraform state: a GCS bucket, objects encrypted with a CMEK. */
@@ -145,6 +156,8 @@ export class GcpEnvironmentStack extends TerraformStack {
   /** The created image repositories, by id. */
   public readonly imageRepositories: ReadonlyMap<string, ArtifactRegistryImageRepository>;
   public readonly binaryAuthorization?: KmsBinaryAuthorization;
+  /** Each runner pool's namespace and network fence, when `runners.fences` is given. */
+  public readonly runnerNamespaces: readonly RunnerNamespace[] = [];
   public readonly admission?: SignedImageAdmission;
 
   constructor(scope: Construct, id: string, props: GcpEnvironmentStackProps) {
@@ -234,6 +247,30 @@ export class GcpEnvironmentStack extends TerraformStack {
         new GkeRunnerPool(this, "DeployRunners", { ...common, purpose: RunnerPurpose.DEPLOY, deployTarget: target }),
       ];
       for (const repository of this.imageRepositories.values()) repository.grantWrite(this.runnerPools[0]);
+      if (r.fences) {
+        const client = new DataGoogleClientConfig(this, "RunnerClientConfig");
+        const kubernetesProvider = new KubernetesProvider(this, "kubernetes-runners", {
+          alias: "runners",
+          host: `https://${cluster.cluster.endpoint}`,
+          clusterCaCertificate: Fn.base64decode(cluster.cluster.masterAuth.clusterCaCertificate),
+          token: client.accessToken,
+        });
+        const fences = r.fences;
+        this.runnerNamespaces = this.runnerPools.map(
+          (pool) =>
+            new RunnerNamespace(this, `Fence-${pool.purpose}`, {
+              environment: env,
+              purpose: pool.purpose,
+              namespace: pool.namespace,
+              serviceAccount: pool.kubernetesServiceAccount,
+              serviceAccountAnnotations: { "iam.gke.io/gcp-service-account": pool.runnerServiceAccount.email },
+              egress: fences.egress[pool.purpose] ?? [],
+              gkeMetadataServer: true,
+              kubernetesProvider,
+              dependsOn: [pool.nodePool],
+            }),
+        );
+      }
     }
 
     if (props.binaryAuthorization) {

@@ -23,7 +23,7 @@ import { ComplianceWorkflowsRepository, GithubTeamRef } from "../constructs/gith
 import { OidcClaimTemplate } from "../constructs/github/oidc-claim-template";
 import { ProtectedEnvironment } from "../constructs/github/protected-environment";
 import { RunnerGroup } from "../constructs/github/runner-group";
-import { assertAccountId, AwsAdmissionOptions, AwsEnvironmentStack, AwsStateBackend } from "./aws-environment-stack";
+import { assertAccountId, AwsAdmissionOptions, AwsEnvironmentStack, AwsRunnerOptions, AwsStateBackend } from "./aws-environment-stack";
 import { Cfr, recordException } from "../src/compliance";
 import { GcpEnvironmentStack, GcpStateBucket } from "./gcp-environment-stack";
 import { DeployGate } from "./deploy-gate";
@@ -104,6 +104,12 @@ export interface SubstrateAwsSettings {
      * @default - none; pulls governed by IAM in the account alone
      */
     readonly workloadNodeRoleArns?: Readonly<Record<string, readonly string[]>>;
+    /**
+     * Runner namespaces and network fences, by environment name (each environment's VPC has its
+     * own endpoint ranges); see AwsRunnerOptions.fences.
+     * @default - none
+     */
+    readonly fences?: Readonly<Record<string, NonNullable<AwsRunnerOptions["fences"]>>>;
   };
   /**
    * Signed-image admission on every environment's workload cluster (see AwsEnvironmentStackProps.admission):
@@ -351,6 +357,7 @@ export class HipaaSubstrate extends Construct {
                 privateSubnetTags: runners.privateSubnetTags,
                 platformAdminArns: runners.platformAdminArns[env],
                 autoScalingServiceRoleExists: !owns || (existing?.autoScalingServiceRole ?? []).includes(accountId),
+                fences: runners.fences?.[env],
               }
             : undefined,
         });

@@ -128,6 +128,15 @@ function admissionKeys(manifest: TfBody | undefined): AdmissionKeys | undefined 
   return undefined;
 }
 
+/** A NetworkPolicy that selects every pod and allows nothing, in both directions. */
+function isDefaultDeny(policy: TfResource): boolean {
+  const spec = block(policy.body, "spec");
+  const selector = block(spec, "pod_selector");
+  const selectsAll = !selector || (blocks(selector.match_labels).every((l) => Object.keys(l).length === 0) && blocks(selector.match_expressions).length === 0);
+  const types = [spec?.policy_types].flat().map((t) => str(t));
+  return selectsAll && types.includes("Ingress") && types.includes("Egress") && blocks(spec?.ingress).length === 0 && blocks(spec?.egress).length === 0;
+}
+
 export const SUPPLY_CHAIN_RULES: readonly Rule[] = [
   {
     id: "HIPAA-REGISTRY-IMMUTABLE-TAGS",
@@ -223,6 +232,25 @@ export const SUPPLY_CHAIN_RULES: readonly Rule[] = [
       }
       if (policy.notEnforcing) return fail(`the ${policy.kind} verifies with this environment's key, but ${policy.notEnforcing}`);
       return pass(`the ${policy.kind} enforces signatures by this environment's key`);
+    },
+  },
+  {
+    id: "HIPAA-K8S-NAMESPACE-DEFAULT-DENY",
+    title: "Namespaces deny all traffic by default (NetworkPolicy), so only named destinations are reachable",
+    severity: "high",
+    controls: [Cfr.ACCESS_CONTROL],
+    resourceTypes: ["kubernetes_namespace", "kubernetes_namespace_v1"],
+    fix: "add a kubernetes_network_policy_v1 in the namespace with pod_selector {}, policy_types [\"Ingress\", \"Egress\"] and no rules; open what the workload needs in separate policies",
+    equivalents: [],
+    evaluate: (namespace, index) => {
+      const name = str(block(namespace.body, "metadata")?.name);
+      const policies = [...index.ofType("kubernetes_network_policy"), ...index.ofType("kubernetes_network_policy_v1")].filter((p) => {
+        const ns = block(p.body, "metadata")?.namespace;
+        const refs = new Set<string>();
+        collectReferences(ns, refs);
+        return refs.has(namespace.address) || (name !== undefined && !name.includes("${") && str(ns) === name);
+      });
+      return policies.some(isDefaultDeny) ? pass("a default-deny NetworkPolicy covers every pod") : fail(`namespace ${name ?? namespace.address} has no default-deny NetworkPolicy: its pods can reach (and be reached from) anything the cluster network allows`);
     },
   },
 ];
