@@ -159,3 +159,30 @@ describe("GKE: Binary Authorization with a KMS-backed attestor per environment (
     expect((out.tf as any).provider.kubernetes[0].token).toMatch(/^\$\{data\.google_client_config\.\S+\.access_token\}$/);
   });
 });
+
+describe("snapshots", () => {
+  test("SignedImageAdmission matches the expected Terraform JSON", () => {
+    const { HelmProvider } = require("@cdktf/provider-helm/lib/provider");
+    const { KubernetesProvider } = require("@cdktf/provider-kubernetes/lib/provider");
+    const stack = new TerraformStack(Testing.app(), "s");
+    new SignedImageAdmission(stack, "Admission", {
+      environment: production,
+      cosignKeyUri: "awskms:///arn:aws:kms:us-east-1:444444444444:alias/hipaa-cosign-production",
+      namespaces: ["clinical-platform"],
+      release: PINS,
+      helmProvider: new HelmProvider(stack, "helm", {}),
+      kubernetesProvider: new KubernetesProvider(stack, "k8s", {}),
+    });
+    expect(JSON.parse(Testing.synth(stack))).toMatchSnapshot();
+  });
+
+  test("KmsBinaryAuthorization matches the expected Terraform JSON, and refuses a registry-wide allowlist", () => {
+    const { gcpStack } = require("./support/synth");
+    const { CloudKmsSigningKey, KmsBinaryAuthorization } = require("../constructs/gcp");
+    const { stack } = gcpStack();
+    const key = new CloudKmsSigningKey(stack, "SigningKey", { environment: production, projectId: "hipaa-health-prod", location: "us-central1" });
+    new KmsBinaryAuthorization(stack, "BinaryAuthorization", { environment: production, projectId: "hipaa-health-prod", signingKey: key, allowlistPatterns: ["us-central1-docker.pkg.dev/hipaa-health-prod/ci-images/*"] });
+    expect(JSON.parse(Testing.synth(stack))).toMatchSnapshot();
+    expect(refusal(() => new KmsBinaryAuthorization(stack, "Open", { environment: production, projectId: "hipaa-health-prod", signingKey: key, allowlistPatterns: ["docker.io/*"] }))).toMatch(/whole registry/);
+  });
+});

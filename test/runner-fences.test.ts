@@ -124,3 +124,20 @@ describe("runner namespaces and network fences", () => {
     expect(f.map((x) => x.verdict)).toEqual(["fail"]);
   });
 });
+
+describe("snapshots", () => {
+  test("RunnerNamespace matches the expected Terraform JSON", () => {
+    const stack = new TerraformStack(Testing.app(), "s");
+    const kubernetesProvider = new KubernetesProvider(stack, "k8s", {});
+    new RunnerNamespace(stack, "Fence", {
+      environment: production,
+      purpose: RunnerPurpose.DEPLOY,
+      namespace: "ci-production-deploy",
+      serviceAccount: "runner",
+      serviceAccountAnnotations: { "eks.amazonaws.com/role-arn": "arn:aws:iam::444444444444:role/hipaa-production-deploy-runner" },
+      egress: [ENDPOINTS, API],
+      kubernetesProvider,
+    });
+    expect(JSON.parse(Testing.synth(stack))).toMatchSnapshot();
+  });
+});
