@@ -29,8 +29,8 @@ export interface RunnerNamespaceProps {
   /** Where the purpose's pods may connect, beyond cluster DNS. Nothing else is reachable. */
   readonly egress: readonly RunnerEgress[];
   /**
-   * GKE only: let pods reach the GKE metadata server (169.254.169.252:988, and 169.254.169.254:80
-   * which GKE redirects to it), through which Workload Identity hands them their own service
+   * GKE only: let pods reach the GKE metadata server (169.254.169.254:80/8080 on Dataplane V2,
+   * 169.254.169.252:987/988 on Calico clusters), through which Workload Identity hands them their own service
    * account's token. With `GKE_METADATA` node pools it never serves the node's identity.
    * On EKS leave it off: IRSA needs no metadata endpoint, and the node's credentials live there.
    * @default false
@@ -103,9 +103,11 @@ export class RunnerNamespace extends Construct {
       })),
     ];
     if (props.gkeMetadataServer) {
+      // Dataplane V2 reaches the GKE metadata server at 169.254.169.254:80/8080; Calico clusters at
+      // 169.254.169.252:987/988. Both profiles are opened so the fence survives a dataplane change.
       egress.push(
-        { to: [{ ipBlock: { cidr: "169.254.169.252/32" } }], ports: [{ port: "988", protocol: "TCP" }] },
-        { to: [{ ipBlock: { cidr: NODE_METADATA_CIDR } }], ports: [{ port: "80", protocol: "TCP" }] },
+        { to: [{ ipBlock: { cidr: NODE_METADATA_CIDR } }], ports: [{ port: "80", protocol: "TCP" }, { port: "8080", protocol: "TCP" }] },
+        { to: [{ ipBlock: { cidr: "169.254.169.252/32" } }], ports: [{ port: "987", protocol: "TCP" }, { port: "988", protocol: "TCP" }] },
       );
     }
     this.allowEgress = new NetworkPolicyV1(this, "AllowEgress", {

@@ -101,6 +101,7 @@ function admissionKeys(manifest: TfBody | undefined): AdmissionKeys | undefined 
           const keys = block(entry, "keys");
           if (keys && str(keys.kms)) kms.push(str(keys.kms)!);
           else if (keys && str(keys.publicKeys)) other.push("an inline public key");
+          else if (keys) other.push("a key held in a Kubernetes Secret");
           else if (block(entry, "keyless")) other.push("a keyless (Fulcio) identity");
           else if (block(entry, "certificates")) other.push("a certificate");
         }
