@@ -24,6 +24,7 @@ import { AwsPrincipal } from "../constructs/aws/principal";
 import { KyvernoRelease, SignedImageAdmission } from "../constructs/kubernetes/signed-image-admission";
 import { RunnerEgress, RunnerNamespace } from "../constructs/kubernetes/runner-namespace";
 import { EksAddon } from "@cdktf/provider-aws/lib/eks-addon";
+import { RunnerPoolDestination, RunnerPoolSecurityGroup } from "../constructs/aws/runner-pool-security-group";
 import { DataAwsEksClusterAuth } from "@cdktf/provider-aws/lib/data-aws-eks-cluster-auth";
 import { HelmProvider } from "@cdktf/provider-helm/lib/provider";
 import { KubernetesProvider } from "@cdktf/provider-kubernetes/lib/provider";
@@ -107,6 +108,15 @@ export interface AwsRunnerOptions {
    * @default - none
    */
   readonly fences?: { readonly egress: Readonly<Partial<Record<RunnerPurpose, readonly RunnerEgress[]>>> };
+  /**
+   * A security group per pool (`RunnerPoolSecurityGroup`) in the nodes' launch templates instead of
+   * the cluster's shared group, allowing the control plane, CoreDNS, S3 through the gateway
+   * endpoint and the purpose's destinations (VPC endpoints for ECR, KMS, STS, EC2, EKS; the
+   * workload API for deploy). Needs a created cluster (its security group gets the matching
+   * ingress rules). Changing it rolls the pools' nodes (a new launch template version).
+   * @default - none: nodes carry the cluster security group
+   */
+  readonly poolSecurityGroups?: { readonly vpcId: string; readonly destinations: Readonly<Partial<Record<RunnerPurpose, readonly RunnerPoolDestination[]>>> };
 }
 
 /** The environment's workload cluster, looked up by name so a missing one fails at plan. */
@@ -339,18 +349,26 @@ export class AwsEnvironmentStack extends TerraformStack {
       this.autoScalingServiceRole = r.autoScalingServiceRoleExists
         ? AutoScalingServiceRole.lookUp(this, "AutoScalingServiceRole")
         : AutoScalingServiceRole.create(this, "AutoScalingServiceRole");
+      const pools = r.poolSecurityGroups;
+      if (pools && !(cluster instanceof RunnerCluster)) {
+        throw new HipaaConfigError({ path: `${this.node.path}/runners/poolSecurityGroups`, problem: "per-pool security groups need the cluster's security group, which an existing cluster does not expose here", cfr: Cfr.ACCESS_CONTROL, fix: "let the stack create the runner cluster, or attach pool security groups in your own node templates" });
+      }
+      const securityGroupsFor = (purpose: RunnerPurpose) =>
+        pools && cluster instanceof RunnerCluster
+          ? [new RunnerPoolSecurityGroup(this, `PoolSecurityGroup-${purpose}`, { environment: env, purpose, vpcId: pools.vpcId, clusterSecurityGroupId: cluster.cluster.vpcConfig.clusterSecurityGroupId, destinations: pools.destinations[purpose] ?? [] }).securityGroupId]
+          : undefined;
       const common = { cluster, environment: env, privateSubnetIds: subnetIds, autoScalingRole: this.autoScalingServiceRole };
       const ecrRepositoryArns = [...(r.ecrRepositoryArns ?? []), ...created.map((repo) => repo.repositoryArn)];
-      const build = new RunnerPool(this, "BuildRunners", { ...common, purpose: RunnerPurpose.BUILD, signingKey: this.signingKey, ecrRepositoryArns: ecrRepositoryArns.length > 0 ? ecrRepositoryArns : undefined });
+      const build = new RunnerPool(this, "BuildRunners", { ...common, securityGroupIds: securityGroupsFor(RunnerPurpose.BUILD), purpose: RunnerPurpose.BUILD, signingKey: this.signingKey, ecrRepositoryArns: ecrRepositoryArns.length > 0 ? ecrRepositoryArns : undefined });
       created.forEach((repo) => repo.grantPush(build.podRole));
       this.runnerPools = [
         build,
-        new RunnerPool(this, "EvidenceRunners", { ...common, purpose: RunnerPurpose.EVIDENCE, evidenceBucket: this.evidenceBucket }),
+        new RunnerPool(this, "EvidenceRunners", { ...common, securityGroupIds: securityGroupsFor(RunnerPurpose.EVIDENCE), purpose: RunnerPurpose.EVIDENCE, evidenceBucket: this.evidenceBucket }),
       ];
       // A deploy pool only where something deploys: an environment no repository deploys to
       // has no workload namespaces to reach.
       if (props.workloadCluster) {
-        this.runnerPools = [...this.runnerPools, new RunnerPool(this, "DeployRunners", { ...common, purpose: RunnerPurpose.DEPLOY, deployTarget: this.requireWorkloadCluster(props) })];
+        this.runnerPools = [...this.runnerPools, new RunnerPool(this, "DeployRunners", { ...common, securityGroupIds: securityGroupsFor(RunnerPurpose.DEPLOY), purpose: RunnerPurpose.DEPLOY, deployTarget: this.requireWorkloadCluster(props) })];
       }
     }
     if (props.runners?.fences && this.runnerCluster) this.runnerNamespaces = this.fenceRunners(props.runners.fences);

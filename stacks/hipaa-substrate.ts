@@ -110,6 +110,8 @@ export interface SubstrateAwsSettings {
      * @default - none
      */
     readonly fences?: Readonly<Record<string, NonNullable<AwsRunnerOptions["fences"]>>>;
+    /** A security group per runner pool, by environment name; see AwsRunnerOptions.poolSecurityGroups. @default - none */
+    readonly poolSecurityGroups?: Readonly<Record<string, NonNullable<AwsRunnerOptions["poolSecurityGroups"]>>>;
   };
   /**
    * Signed-image admission on every environment's workload cluster (see AwsEnvironmentStackProps.admission):
@@ -358,6 +360,7 @@ export class HipaaSubstrate extends Construct {
                 platformAdminArns: runners.platformAdminArns[env],
                 autoScalingServiceRoleExists: !owns || (existing?.autoScalingServiceRole ?? []).includes(accountId),
                 fences: runners.fences?.[env],
+                poolSecurityGroups: runners.poolSecurityGroups?.[env],
               }
             : undefined,
         });

@@ -25,6 +25,7 @@ function awsFenced(): SynthResult {
         privateSubnetIds: ["subnet-0a", "subnet-0b"],
         platformAdminArns: ["arn:aws:iam::444444444444:role/platform-admin"],
         fences: { egress: { build: [ENDPOINTS], evidence: [ENDPOINTS], deploy: [ENDPOINTS, API] } },
+        poolSecurityGroups: { vpcId: "vpc-0abc", destinations: { build: [ENDPOINTS], evidence: [ENDPOINTS], deploy: [ENDPOINTS, API] } },
       },
     }),
   );
@@ -122,6 +123,41 @@ describe("runner namespaces and network fences", () => {
     const doc = { resource: { kubernetes_namespace_v1: { n: { metadata: { name: "ci" } } }, kubernetes_network_policy_v1: { p: { metadata: { namespace: "ci" }, spec: { pod_selector: { match_labels: { app: "x" } }, policy_types: ["Ingress", "Egress"] } } } } };
     const f = evaluate([unitFromJson("x", doc)], ALL_RULES).filter((x) => x.rule === "HIPAA-K8S-NAMESPACE-DEFAULT-DENY");
     expect(f.map((x) => x.verdict)).toEqual(["fail"]);
+  });
+});
+
+describe("EKS: a security group per pool instead of the cluster's shared group", () => {
+  const out = awsFenced();
+  const groups = resourcesOf(out, "aws_security_group");
+  const templates = resourcesOf(out, "aws_launch_template");
+
+  test("each pool's launch template carries its own group, and only it", () => {
+    expect(Object.keys(groups)).toHaveLength(3);
+    const used = Object.values(templates).map((t) => t.vpc_security_group_ids);
+    expect(used).toHaveLength(3);
+    for (const ids of used) expect(ids).toHaveLength(1);
+    expect(new Set(used.map((ids) => ids[0])).size).toBe(3);
+    for (const [id, g] of Object.entries(groups)) {
+      const template = Object.values(templates).find((t) => t.vpc_security_group_ids[0] === `\${aws_security_group.${id}.id}`)!;
+      expect(template.name).toBe(`hipaa-${g.name.replace(/^hipaa-/, "")}`);
+    }
+  });
+
+  test("egress: the control plane, CoreDNS, S3 by prefix list and the purpose's ranges; never 0.0.0.0/0", () => {
+    const egress = Object.values(resourcesOf(out, "aws_vpc_security_group_egress_rule"));
+    expect(egress.map((e) => e.cidr_ipv4).filter(Boolean)).not.toContain("0.0.0.0/0");
+    const cidrs = egress.filter((e) => e.cidr_ipv4).map((e) => e.cidr_ipv4).sort();
+    expect(cidrs).toEqual([API.cidr, ENDPOINTS.cidr, ENDPOINTS.cidr, ENDPOINTS.cidr].sort());
+    expect(egress.filter((e) => e.prefix_list_id)).toHaveLength(3);
+    const ingress = Object.values(resourcesOf(out, "aws_vpc_security_group_ingress_rule"));
+    const clusterSg = "${aws_eks_cluster.RunnerCluster_";
+    expect(ingress.filter((i) => String(i.security_group_id).startsWith(clusterSg)).length).toBe(9);
+  });
+
+  test("refused: an unbounded destination", () => {
+    const { RunnerPoolSecurityGroup } = require("../constructs/aws");
+    const stack = new TerraformStack(Testing.app(), "s");
+    expect(refusal(() => new RunnerPoolSecurityGroup(stack, "G", { environment: production, purpose: RunnerPurpose.BUILD, vpcId: "vpc-1", clusterSecurityGroupId: "sg-1", destinations: [{ cidr: "0.0.0.0/0", description: "all" }] }))).toMatch(/bounded/);
   });
 });
 

@@ -16,3 +16,4 @@ export * from "./scoped-role";
 export * from "./cluster-deploy-access";
 export * from "./autoscaling-service-role";
 export * from "./image-repository";
+export * from "./runner-pool-security-group";
