@@ -186,3 +186,26 @@ describe("snapshots", () => {
     expect(refusal(() => new KmsBinaryAuthorization(stack, "Open", { environment: production, projectId: "hipaa-health-prod", signingKey: key, allowlistPatterns: ["docker.io/*"] }))).toMatch(/whole registry/);
   });
 });
+
+describe("admission is refused where there is no workload cluster to admit on", () => {
+  test("AwsEnvironmentStack without workloadCluster, GcpEnvironmentStack without runners, HipaaSubstrate without runners", () => {
+    const { AwsEnvironmentStack } = require("../src");
+    expect(refusal(() => new AwsEnvironmentStack(Testing.app(), "a", { environment: production, region: "us-east-1", admission: { release: PINS } }))).toMatch(/needs the environment's workload cluster/);
+    expect(
+      refusal(() => new GcpEnvironmentStack(Testing.app(), "g", { environment: production, projectId: "hipaa-health-prod", projectNumber: "404040404040", region: "us-central1", admission: { release: PINS, namespaces: ["clinical"] } })),
+    ).toMatch(/runners.deployTarget/);
+    const { HipaaSubstrate, GithubPlan } = require("../src");
+    const { REFERENCE_REPOSITORIES } = require("../examples/reference/main");
+    expect(
+      refusal(
+        () =>
+          new HipaaSubstrate(Testing.app(), "clinical", {
+            organization: "hipaa-app-org", organizationId: 1342004, githubPlan: GithubPlan.ENTERPRISE, complianceRepo: "compliance-workflows",
+            complianceTeam: { id: 5501, slug: "compliance" }, approverTeamIds: [5502], approvedRelease: "v1.4.2",
+            environments: REFERENCE_ENVIRONMENTS, repositories: REFERENCE_REPOSITORIES,
+            aws: { region: "us-east-1", accounts: { dev: "111111111111", staging: "222222222222", validation: "333333333333", production: "444444444444" }, admission: { release: PINS } },
+          }),
+      ),
+    ).toMatch(/admission is given without runners/);
+  });
+});

@@ -177,3 +177,22 @@ describe("snapshots", () => {
     expect(JSON.parse(Testing.synth(stack))).toMatchSnapshot();
   });
 });
+
+describe("pool security groups need a created cluster", () => {
+  test("refused with an existing runner cluster", () => {
+    expect(
+      refusal(
+        () =>
+          new AwsEnvironmentStack(Testing.app(), "x", {
+            environment: production,
+            region: "us-east-1",
+            runners: {
+              privateSubnetIds: ["subnet-1", "subnet-2"],
+              existingCluster: { clusterName: "runners", clusterArn: "arn:aws:eks:us-east-1:444444444444:cluster/runners", oidcIssuerUrl: "https://oidc.eks.us-east-1.amazonaws.com/id/ABC", oidcProviderArn: "arn:aws:iam::444444444444:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/ABC" },
+              poolSecurityGroups: { vpcId: "vpc-1", destinations: {} },
+            },
+          }),
+      ),
+    ).toMatch(/existing cluster/);
+  });
+});
