@@ -37,7 +37,7 @@ describe("ImageRepository (ECR)", () => {
       force_delete: false,
     });
     const key = resourceAt(out, "aws_kms_key", "Images/Key");
-    expect(key).toMatchObject({ enable_key_rotation: true, deletion_window_in_days: 30 });
+    expect(key).toMatchObject({ enable_key_rotation: true, deletion_window_in_days: 30, lifecycle: { prevent_destroy: true } });
     const use = statement(key.policy, "UseThroughEcrOnly");
     expect(use.Condition!.StringEquals["kms:ViaService"]).toMatch(/^ecr\.\$\{data\.aws_region\.\S+\.region\}\.amazonaws\.com$/);
   });

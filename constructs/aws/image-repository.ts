@@ -180,6 +180,8 @@ export class ImageRepository extends Construct {
       deletionWindowInDays: KMS_DELETION_WINDOW_DAYS,
       policy: policy.toJson(),
       tags: { Purpose: "HIPAA image encryption", Environment: this.environment.name },
+      // Deleting the key makes every signed, approved image in the repository unreadable.
+      lifecycle: { preventDestroy: true },
     });
     new KmsAlias(this, "KeyAlias", { name: `alias/hipaa-images-${this.environment.name}-${this.repositoryName.replace(/[^A-Za-z0-9_-]/g, "-")}`.slice(0, 256), targetKeyId: key.keyId });
     return key;
