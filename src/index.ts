@@ -11,4 +11,5 @@ export * from "../constructs/aws";
 export * from "../constructs/gcp";
 export * from "../constructs/github";
 export * from "../constructs/gitlab";
+export * from "../constructs/kubernetes";
 export * from "../stacks";

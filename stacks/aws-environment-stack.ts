@@ -1,10 +1,10 @@
 import { Construct } from "constructs";
-import { S3Backend, TerraformStack } from "cdktf";
+import { Fn, S3Backend, TerraformStack } from "cdktf";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { DataAwsEksCluster } from "@cdktf/provider-aws/lib/data-aws-eks-cluster";
 import { DataAwsSubnets } from "@cdktf/provider-aws/lib/data-aws-subnets";
 import { HipaaConfigError } from "../src/errors";
-import { Cfr } from "../src/compliance";
+import { Cfr, recordControl } from "../src/compliance";
 import { declareEnvironment } from "./environment-declaration";
 import { Environment, GithubOidcSubject, GitlabOidcSubject, RunnerPurpose } from "../src/model";
 import { AutoScalingServiceRole } from "../constructs/aws/autoscaling-service-role";
@@ -19,6 +19,15 @@ import { IRunnerCluster, RunnerCluster } from "../constructs/aws/runner-cluster"
 import { ClusterDeployAccess, DeployTarget } from "../constructs/aws/cluster-deploy-access";
 import { RunnerPool } from "../constructs/aws/runner-pool";
 import { SigningKey, SigningKeyProps } from "../constructs/aws/signing-key";
+import { ImageRepository } from "../constructs/aws/image-repository";
+import { AwsPrincipal } from "../constructs/aws/principal";
+import { KyvernoRelease, SignedImageAdmission } from "../constructs/kubernetes/signed-image-admission";
+import { RunnerEgress, RunnerNamespace } from "../constructs/kubernetes/runner-namespace";
+import { EksAddon } from "@cdktf/provider-aws/lib/eks-addon";
+import { RunnerPoolDestination, RunnerPoolSecurityGroup } from "../constructs/aws/runner-pool-security-group";
+import { DataAwsEksClusterAuth } from "@cdktf/provider-aws/lib/data-aws-eks-cluster-auth";
+import { HelmProvider } from "@cdktf/provider-helm/lib/provider";
+import { KubernetesProvider } from "@cdktf/provider-kubernetes/lib/provider";
 
 export interface AwsGithubTrustOptions {
   /** One deploy role per subject; every subject must be for this stack's environment. */
@@ -88,6 +97,26 @@ export interface AwsRunnerOptions {
    * @default false - the role is created
    */
   readonly autoScalingServiceRoleExists?: boolean;
+  /**
+   * Runner namespaces and network fences on the runner cluster: per pool a namespace, the service
+   * account its IRSA trust is pinned to (annotated with the pod role), a default-deny
+   * NetworkPolicy and egress to DNS plus the purpose's destinations only (TCP 443; the node
+   * metadata endpoint is cut out of every range). On a created cluster the VPC CNI add-on is
+   * managed with network-policy enforcement on. Opt-in: the kubernetes provider authenticates to
+   * the runner cluster from a data source and a token read at plan, which needs the cluster to
+   * exist (apply the cluster first on a fresh account).
+   * @default - none
+   */
+  readonly fences?: { readonly egress: Readonly<Partial<Record<RunnerPurpose, readonly RunnerEgress[]>>> };
+  /**
+   * A security group per pool (`RunnerPoolSecurityGroup`) in the nodes' launch templates instead of
+   * the cluster's shared group, allowing the control plane, CoreDNS, S3 through the gateway
+   * endpoint and the purpose's destinations (VPC endpoints for ECR, KMS, STS, EC2, EKS; the
+   * workload API for deploy). Needs a created cluster (its security group gets the matching
+   * ingress rules). Changing it rolls the pools' nodes (a new launch template version).
+   * @default - none: nodes carry the cluster security group
+   */
+  readonly poolSecurityGroups?: { readonly vpcId: string; readonly destinations: Readonly<Partial<Record<RunnerPurpose, readonly RunnerPoolDestination[]>>> };
 }
 
 /** The environment's workload cluster, looked up by name so a missing one fails at plan. */
@@ -100,6 +129,12 @@ export interface AwsWorkloadClusterOptions {
    * repository's (see `github.deployNamespaces`).
    */
   readonly namespaces: readonly string[];
+  /**
+   * The IAM roles of the workload cluster's nodes: the only principals (besides the build pool)
+   * the environment's image repositories let pull.
+   * @default - none; pulls are then governed by IAM policies in the account alone
+   */
+  readonly nodeRoleArns?: readonly string[];
 }
 
 /**
@@ -149,6 +184,36 @@ export interface AwsEnvironmentStackProps {
   readonly runners?: AwsRunnerOptions;
   /** Remote state. @default - local state (refused by the HIPAA gate for PHI environments) */
   readonly stateBackend?: AwsStateBackend;
+  /**
+   * ECR repositories to create for this environment's images (names, e.g. `clinical/platform`):
+   * immutable tags, scan on push, CMK, and a policy that lets only the build pool push and only
+   * the workload cluster's nodes pull (`workloadCluster.nodeRoleArns`).
+   * @default - none
+   */
+  readonly imageRepositories?: readonly string[];
+  /**
+   * Signed-image admission on the workload cluster (Kyverno from a pinned chart, a ClusterPolicy
+   * keyed to this environment's signing key, Enforce, in `workloadCluster.namespaces`). Opt-in:
+   * the chart and image digests are yours to review and pin, and the first apply must install the
+   * chart before the policy (`-target` the release, or apply twice: kubernetes_manifest reads the
+   * ClusterPolicy CRD at plan). The helm and kubernetes providers authenticate to the workload
+   * cluster from its data source and an `aws_eks_cluster_auth` token, read at plan; nothing is
+   * fetched at synth.
+   * @default - none
+   */
+  readonly admission?: AwsAdmissionOptions;
+}
+
+export interface AwsAdmissionOptions {
+  readonly release: KyvernoRelease;
+  /** @default ["*"] */
+  readonly imageReferences?: readonly string[];
+  /**
+   * The roles Kyverno calls KMS with (kms:GetPublicKey, kms:Verify on the signing key): its IRSA
+   * role, or the workload nodes' roles.
+   * @default workloadCluster.nodeRoleArns
+   */
+  readonly verifierRoleArns?: readonly string[];
 }
 
 /**
@@ -166,9 +231,16 @@ export class AwsEnvironmentStack extends TerraformStack {
   public readonly evidenceAuditorRole?: EvidenceAuditorRole;
   public readonly runnerCluster?: IRunnerCluster;
   public readonly runnerPools: readonly RunnerPool[];
+  /** The environment's image repositories, by name. */
+  public readonly imageRepositories: ReadonlyMap<string, ImageRepository>;
+  /** Each runner pool's namespace and network fence, when `runners.fences` is given. */
+  public readonly runnerNamespaces: readonly RunnerNamespace[] = [];
   /** The EC2 Auto Scaling service-linked role the runner volume keys name. */
   public readonly autoScalingServiceRole?: AutoScalingServiceRole;
+  /** Signed-image admission on the workload cluster, when `admission` is given. */
+  public readonly admission?: SignedImageAdmission;
   private workloadTarget?: DeployTarget;
+  private workloadLookup?: DataAwsEksCluster;
 
   constructor(scope: Construct, id: string, props: AwsEnvironmentStackProps) {
     super(scope, id);
@@ -246,9 +318,20 @@ export class AwsEnvironmentStack extends TerraformStack {
       }
     }
 
+    if (props.admission) this.admission = this.admitSignedImagesOnly(props, props.admission);
+
     if (props.auditorPrincipalArns) {
       this.evidenceAuditorRole = new EvidenceAuditorRole(this, "EvidenceAuditor", { bucket: this.evidenceBucket, auditorPrincipalArns: props.auditorPrincipalArns });
     }
+
+    this.imageRepositories = new Map(
+      (props.imageRepositories ?? []).map((name) => [
+        name,
+        // Construct ids from the repository name, so adding one moves no other's address.
+        new ImageRepository(this, `Images-${name.replace(/\//g, "-")}`, { environment: env, repositoryName: name, pullerArns: props.workloadCluster?.nodeRoleArns }),
+      ]),
+    );
+    const created = [...this.imageRepositories.values()];
 
     this.runnerPools = [];
     if (props.runners) {
@@ -266,17 +349,30 @@ export class AwsEnvironmentStack extends TerraformStack {
       this.autoScalingServiceRole = r.autoScalingServiceRoleExists
         ? AutoScalingServiceRole.lookUp(this, "AutoScalingServiceRole")
         : AutoScalingServiceRole.create(this, "AutoScalingServiceRole");
+      const pools = r.poolSecurityGroups;
+      if (pools && !(cluster instanceof RunnerCluster)) {
+        throw new HipaaConfigError({ path: `${this.node.path}/runners/poolSecurityGroups`, problem: "per-pool security groups need the cluster's security group, which an existing cluster does not expose here", cfr: Cfr.ACCESS_CONTROL, fix: "let the stack create the runner cluster, or attach pool security groups in your own node templates" });
+      }
+      const securityGroupsFor = (purpose: RunnerPurpose) =>
+        pools && cluster instanceof RunnerCluster
+          ? [new RunnerPoolSecurityGroup(this, `PoolSecurityGroup-${purpose}`, { environment: env, purpose, vpcId: pools.vpcId, clusterSecurityGroupId: cluster.cluster.vpcConfig.clusterSecurityGroupId, destinations: pools.destinations[purpose] ?? [] }).securityGroupId]
+          : undefined;
       const common = { cluster, environment: env, privateSubnetIds: subnetIds, autoScalingRole: this.autoScalingServiceRole };
+      const ecrRepositoryArns = [...(r.ecrRepositoryArns ?? []), ...created.map((repo) => repo.repositoryArn)];
+      const build = new RunnerPool(this, "BuildRunners", { ...common, securityGroupIds: securityGroupsFor(RunnerPurpose.BUILD), purpose: RunnerPurpose.BUILD, signingKey: this.signingKey, ecrRepositoryArns: ecrRepositoryArns.length > 0 ? ecrRepositoryArns : undefined });
+      created.forEach((repo) => repo.grantPush(build.podRole));
       this.runnerPools = [
-        new RunnerPool(this, "BuildRunners", { ...common, purpose: RunnerPurpose.BUILD, signingKey: this.signingKey, ecrRepositoryArns: r.ecrRepositoryArns }),
-        new RunnerPool(this, "EvidenceRunners", { ...common, purpose: RunnerPurpose.EVIDENCE, evidenceBucket: this.evidenceBucket }),
+        build,
+        new RunnerPool(this, "EvidenceRunners", { ...common, securityGroupIds: securityGroupsFor(RunnerPurpose.EVIDENCE), purpose: RunnerPurpose.EVIDENCE, evidenceBucket: this.evidenceBucket }),
       ];
       // A deploy pool only where something deploys: an environment no repository deploys to
       // has no workload namespaces to reach.
       if (props.workloadCluster) {
-        this.runnerPools = [...this.runnerPools, new RunnerPool(this, "DeployRunners", { ...common, purpose: RunnerPurpose.DEPLOY, deployTarget: this.requireWorkloadCluster(props) })];
+        this.runnerPools = [...this.runnerPools, new RunnerPool(this, "DeployRunners", { ...common, securityGroupIds: securityGroupsFor(RunnerPurpose.DEPLOY), purpose: RunnerPurpose.DEPLOY, deployTarget: this.requireWorkloadCluster(props) })];
       }
     }
+    if (props.runners?.fences && this.runnerCluster) this.runnerNamespaces = this.fenceRunners(props.runners.fences);
+    this.recordSignatureChain();
   }
 
   private requireWorkloadCluster(props: AwsEnvironmentStackProps): DeployTarget {
@@ -291,9 +387,83 @@ export class AwsEnvironmentStack extends TerraformStack {
       // A data source, not a literal name: a cluster that does not exist fails at plan with
       // "cluster not found" instead of access entries failing half-way through an apply.
       const cluster = new DataAwsEksCluster(this, "WorkloadCluster", { name: props.workloadCluster.clusterName });
+      this.workloadLookup = cluster;
       this.workloadTarget = { clusterName: cluster.name, clusterArn: cluster.arn, namespaces: props.workloadCluster.namespaces, environment: this.environment };
     }
     return this.workloadTarget;
+  }
+
+  private fenceRunners(fences: NonNullable<AwsRunnerOptions["fences"]>): RunnerNamespace[] {
+    const cluster = this.runnerCluster!;
+    const lookup = new DataAwsEksCluster(this, "RunnerClusterLookup", { name: cluster.clusterName });
+    const auth = new DataAwsEksClusterAuth(this, "RunnerClusterAuth", { name: cluster.clusterName });
+    const kubernetesProvider = new KubernetesProvider(this, "kubernetes-runners", {
+      alias: "runners",
+      host: lookup.endpoint,
+      clusterCaCertificate: Fn.base64decode(lookup.certificateAuthority.get(0).data),
+      token: auth.token,
+    });
+    const created = cluster instanceof RunnerCluster ? cluster : undefined;
+    // The VPC CNI enforces NetworkPolicy only when asked to; without it every fence below is inert.
+    const cni = created
+      ? new EksAddon(this, "VpcCniNetworkPolicy", {
+          clusterName: created.cluster.name,
+          addonName: "vpc-cni",
+          configurationValues: JSON.stringify({ enableNetworkPolicy: "true" }),
+          resolveConflictsOnCreate: "OVERWRITE",
+          resolveConflictsOnUpdate: "OVERWRITE",
+        })
+      : undefined;
+    return this.runnerPools.map((pool) => {
+      return new RunnerNamespace(this, `Fence-${pool.purpose}`, {
+        environment: this.environment,
+        purpose: pool.purpose,
+        namespace: pool.namespace,
+        serviceAccount: pool.serviceAccount,
+        serviceAccountAnnotations: { "eks.amazonaws.com/role-arn": pool.podRole.roleArn },
+        egress: fences.egress[pool.purpose] ?? [],
+        kubernetesProvider,
+        dependsOn: cni ? [cni] : undefined,
+      });
+    });
+  }
+
+  /** The auditor's "for this deploy, show me the signature": the key, the admission policy, the registry. */
+  private recordSignatureChain(): void {
+    const repos = [...this.imageRepositories.values()];
+    if (repos.length === 0 && !this.admission) return;
+    const env = this.environment.name;
+    const enforcement = this.admission
+      ? `the Kyverno ClusterPolicy ${this.admission.policyName} on the ${env} workload cluster admits a Pod only if every image carries a signature by that key`
+      : "no admission policy on the workload cluster verifies it yet (AwsEnvironmentStackProps.admission)";
+    recordControl(this, {
+      section: Cfr.INTEGRITY,
+      resources: [this.signingKey.key, this.signingKey.alias, ...(this.admission ? [this.admission.policy] : []), ...repos.map((r) => r.repository)],
+      how: `For a deploy to ${env}, the signature: images pushed by the build pool to ${repos.map((r) => r.repositoryName).join(", ") || "the registry"} are signed with ${this.signingKey.aliasName} (cosign awskms://); ${enforcement}.`,
+    });
+  }
+
+  private admitSignedImagesOnly(props: AwsEnvironmentStackProps, admission: AwsAdmissionOptions): SignedImageAdmission {
+    if (!props.workloadCluster) {
+      throw new HipaaConfigError({ path: `${this.node.path}/admission`, problem: "admission needs the environment's workload cluster", cfr: Cfr.INTEGRITY, fix: "pass workloadCluster: { clusterName, namespaces }" });
+    }
+    this.requireWorkloadCluster(props);
+    const cluster = this.workloadLookup!;
+    const auth = new DataAwsEksClusterAuth(this, "WorkloadClusterAuth", { name: cluster.name });
+    const connection = { host: cluster.endpoint, clusterCaCertificate: Fn.base64decode(cluster.certificateAuthority.get(0).data), token: auth.token };
+    const kubernetesProvider = new KubernetesProvider(this, "kubernetes", { alias: "workload", ...connection });
+    const helmProvider = new HelmProvider(this, "helm", { alias: "workload", kubernetes: connection });
+    const verifiers = admission.verifierRoleArns ?? props.workloadCluster.nodeRoleArns ?? [];
+    verifiers.forEach((arn, i) => this.signingKey.grantVerify({ ...AwsPrincipal.fromArn(arn, `Admission${i}`), environment: this.environment }));
+    return new SignedImageAdmission(this, "SignedImageAdmission", {
+      environment: this.environment,
+      cosignKeyUri: this.signingKey.cosignKeyUri,
+      namespaces: props.workloadCluster.namespaces,
+      imageReferences: admission.imageReferences,
+      release: admission.release,
+      helmProvider,
+      kubernetesProvider,
+    });
   }
 
   private lookUpSubnets(tags: Readonly<Record<string, string>> | undefined): string[] {

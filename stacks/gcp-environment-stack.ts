@@ -1,5 +1,5 @@
 import { Construct } from "constructs";
-import { GcsBackend, TerraformStack } from "cdktf";
+import { Fn, GcsBackend, TerraformStack } from "cdktf";
 import { GoogleProvider } from "@cdktf/provider-google/lib/provider";
 import { ProjectIamAuditConfig } from "@cdktf/provider-google/lib/project-iam-audit-config";
 import { HipaaConfigError } from "../src/errors";
@@ -11,6 +11,14 @@ import { GcsEvidenceBucket, GcsEvidenceBucketProps } from "../constructs/gcp/gcs
 import { GkeRunnerCluster, GkeRunnerClusterProps, IGkeRunnerCluster } from "../constructs/gcp/gke-runner-cluster";
 import { GkeDeployAccess, GkeWorkloadCluster, GkeWorkloadClusterLookupProps } from "../constructs/gcp/gke-deploy-access";
 import { GkeRunnerPool } from "../constructs/gcp/gke-runner-pool";
+import { ArtifactRegistryImageRepository } from "../constructs/gcp/artifact-registry-repository";
+import { KmsBinaryAuthorization } from "../constructs/gcp/binary-authorization";
+import { KyvernoRelease, SignedImageAdmission } from "../constructs/kubernetes/signed-image-admission";
+import { RunnerEgress, RunnerNamespace } from "../constructs/kubernetes/runner-namespace";
+import { DataGoogleClientConfig } from "@cdktf/provider-google/lib/data-google-client-config";
+import { DataGoogleContainerCluster } from "@cdktf/provider-google/lib/data-google-container-cluster";
+import { HelmProvider } from "@cdktf/provider-helm/lib/provider";
+import { KubernetesProvider } from "@cdktf/provider-kubernetes/lib/provider";
 import { GcpPrincipal } from "../constructs/gcp/principal";
 import { GcpProjectServices } from "../constructs/gcp/project-services";
 import { declareEnvironment } from "./environment-declaration";
@@ -26,6 +34,16 @@ export interface GcpRunnerOptions {
   readonly deployTarget: Omit<GkeWorkloadClusterLookupProps, "environment">;
   /** Artifact Registry repositories the build pool pushes to. @default - none */
   readonly artifactRepositories?: readonly string[];
+  /**
+   * Runner namespaces and network fences on the runner cluster (Dataplane V2 enforces them): per
+   * pool a namespace, the Kubernetes service account its Workload Identity binding is pinned to,
+   * a default-deny NetworkPolicy and egress to DNS, the GKE metadata server (Workload Identity)
+   * and the purpose's destinations only (Private Google Access range, the workload cluster's
+   * control plane for deploy). The kubernetes provider authenticates from the created cluster's
+   * attributes and the caller's access token.
+   * @default - none
+   */
+  readonly fences?: { readonly egress: Readonly<Partial<Record<RunnerPurpose, readonly RunnerEgress[]>>> };
 }
 
 /** Where an environment stack keeps its Terraform state: a GCS bucket, objects encrypted with a CMEK. */
@@ -90,6 +108,33 @@ export interface GcpEnvironmentStackProps {
    * @default true
    */
   readonly manageProjectServices?: boolean;
+  /**
+   * Artifact Registry repositories to create for this environment's images (repository ids):
+   * CMEK, immutable tags, vulnerability scanning; the build pool is their only writer. To push to
+   * repositories you manage yourself, pass `runners.artifactRepositories` instead.
+   * @default - none
+   */
+  readonly imageRepositories?: readonly string[];
+  /**
+   * Members that pull from the created repositories: the workload cluster's node service account.
+   * @default - none
+   */
+  readonly imageReaderMembers?: readonly string[];
+  /**
+   * The project's Binary Authorization policy: every image on the runner and workload clusters
+   * needs an attestation by this environment's signing key (a KMS-backed attestor), enforced, no
+   * allow-all default. Without it the runner cluster's enforcement evaluates Google's default
+   * policy, which admits every image. The build pool may write attestations.
+   * @default - none (the project's policy is not managed here)
+   */
+  readonly binaryAuthorization?: { readonly allowlistPatterns?: readonly string[] };
+  /**
+   * Kyverno signed-image admission on the workload cluster (`runners.deployTarget`), keyed to this
+   * environment's Cloud KMS key, in `namespaces`. Opt-in for the same reasons as on AWS (pinned
+   * chart and digests are yours; the first apply installs the chart before the policy).
+   * @default - none
+   */
+  readonly admission?: { readonly release: KyvernoRelease; readonly namespaces: readonly string[]; readonly imageReferences?: readonly string[] };
 }
 
 /**
@@ -108,6 +153,12 @@ export class GcpEnvironmentStack extends TerraformStack {
   /** The APIs the stack calls. */
   public readonly requiredServices: readonly string[];
   public readonly projectServices?: GcpProjectServices;
+  /** The created image repositories, by id. */
+  public readonly imageRepositories: ReadonlyMap<string, ArtifactRegistryImageRepository>;
+  public readonly binaryAuthorization?: KmsBinaryAuthorization;
+  /** Each runner pool's namespace and network fence, when `runners.fences` is given. */
+  public readonly runnerNamespaces: readonly RunnerNamespace[] = [];
+  public readonly admission?: SignedImageAdmission;
 
   constructor(scope: Construct, id: string, props: GcpEnvironmentStackProps) {
     super(scope, id);
@@ -171,6 +222,19 @@ export class GcpEnvironmentStack extends TerraformStack {
       }
     }
 
+    this.imageRepositories = new Map(
+      (props.imageRepositories ?? []).map((repositoryId) => [
+        repositoryId,
+        new ArtifactRegistryImageRepository(this, `Images-${repositoryId}`, {
+          environment: env,
+          ...project,
+          projectNumber: props.projectNumber,
+          repositoryId,
+          readerMembers: props.imageReaderMembers,
+        }),
+      ]),
+    );
+
     this.runnerPools = [];
     if (props.runners) {
       const r = props.runners;
@@ -182,7 +246,80 @@ export class GcpEnvironmentStack extends TerraformStack {
         new GkeRunnerPool(this, "EvidenceRunners", { ...common, purpose: RunnerPurpose.EVIDENCE, evidenceBucket: this.evidenceBucket }),
         new GkeRunnerPool(this, "DeployRunners", { ...common, purpose: RunnerPurpose.DEPLOY, deployTarget: target }),
       ];
+      for (const repository of this.imageRepositories.values()) repository.grantWrite(this.runnerPools[0]);
+      if (r.fences) {
+        const client = new DataGoogleClientConfig(this, "RunnerClientConfig");
+        const kubernetesProvider = new KubernetesProvider(this, "kubernetes-runners", {
+          alias: "runners",
+          host: `https://${cluster.cluster.endpoint}`,
+          clusterCaCertificate: Fn.base64decode(cluster.cluster.masterAuth.clusterCaCertificate),
+          token: client.accessToken,
+        });
+        const fences = r.fences;
+        this.runnerNamespaces = this.runnerPools.map(
+          (pool) =>
+            new RunnerNamespace(this, `Fence-${pool.purpose}`, {
+              environment: env,
+              purpose: pool.purpose,
+              namespace: pool.namespace,
+              serviceAccount: pool.kubernetesServiceAccount,
+              serviceAccountAnnotations: { "iam.gke.io/gcp-service-account": pool.runnerServiceAccount.email },
+              egress: fences.egress[pool.purpose] ?? [],
+              gkeMetadataServer: true,
+              kubernetesProvider,
+              dependsOn: [pool.nodePool],
+            }),
+        );
+      }
     }
+
+    if (props.binaryAuthorization) {
+      this.binaryAuthorization = new KmsBinaryAuthorization(this, "BinaryAuthorization", {
+        environment: env,
+        projectId: props.projectId,
+        signingKey: this.signingKey,
+        allowlistPatterns: props.binaryAuthorization.allowlistPatterns,
+      });
+      if (this.runnerPools.length > 0) this.binaryAuthorization.grantAttest(this.runnerPools[0]);
+    }
+    if (props.admission) {
+      const lookup = target?.dependable;
+      if (!(lookup instanceof DataGoogleContainerCluster)) {
+        throw new HipaaConfigError({ path: `${this.node.path}/admission`, problem: "admission needs the workload cluster, looked up through runners.deployTarget", cfr: Cfr.INTEGRITY, fix: "pass runners: { ..., deployTarget }" });
+      }
+      const client = new DataGoogleClientConfig(this, "ClientConfig");
+      const connection = { host: `https://${lookup.endpoint}`, clusterCaCertificate: Fn.base64decode(lookup.masterAuth.get(0).clusterCaCertificate), token: client.accessToken };
+      const kubernetesProvider = new KubernetesProvider(this, "kubernetes", { alias: "workload", ...connection });
+      const helmProvider = new HelmProvider(this, "helm", { alias: "workload", kubernetes: connection });
+      // Kyverno reads the public key through the workload nodes' (or its Workload Identity) account.
+      (props.imageReaderMembers ?? []).forEach((member, i) => this.signingKey.grantVerify(GcpPrincipal.fromMember(member, `Admission${i}`, env)));
+      this.admission = new SignedImageAdmission(this, "SignedImageAdmission", {
+        environment: env,
+        cosignKeyUri: this.signingKey.cosignKeyUri,
+        namespaces: props.admission.namespaces,
+        imageReferences: props.admission.imageReferences,
+        release: props.admission.release,
+        helmProvider,
+        kubernetesProvider,
+      });
+    }
+    this.recordSignatureChain();
+  }
+
+  /** The auditor's "for this deploy, show me the signature": the key, the admission policies, the registry. */
+  private recordSignatureChain(): void {
+    const repos = [...this.imageRepositories.values()];
+    if (repos.length === 0 && !this.admission && !this.binaryAuthorization) return;
+    const env = this.environment.name;
+    const enforcement = [
+      this.binaryAuthorization ? `Binary Authorization (attestor hipaa-${env}-signed) admits on the runner and workload clusters only images attested with that key` : undefined,
+      this.admission ? `the Kyverno ClusterPolicy ${this.admission.policyName} admits a Pod in the application namespaces only if every image is signed by it` : undefined,
+    ].filter(Boolean);
+    recordControl(this, {
+      section: Cfr.INTEGRITY,
+      resources: [this.signingKey.key, ...(this.binaryAuthorization ? [this.binaryAuthorization.policy, this.binaryAuthorization.attestor] : []), ...(this.admission ? [this.admission.policy] : []), ...repos.map((r) => r.repository)],
+      how: `For a deploy to ${env}, the signature: images the build pool pushes to ${repos.map((r) => r.repositoryId).join(", ") || "the registry"} are signed with the Cloud KMS key hipaa-cosign-${env}/cosign (cosign gcpkms://); ${enforcement.length ? enforcement.join("; ") : "no admission policy verifies it yet (binaryAuthorization, admission)"}.`,
+    });
   }
 }
 
@@ -191,8 +328,10 @@ function requiredServices(props: GcpEnvironmentStackProps): string[] {
   const services = ["cloudkms.googleapis.com", "cloudresourcemanager.googleapis.com", "iam.googleapis.com", "storage.googleapis.com"];
   if (props.githubSubjects?.length || props.gitlabSubjects?.length) services.push("iamcredentials.googleapis.com", "sts.googleapis.com");
   if (props.runners) services.push("binaryauthorization.googleapis.com", "compute.googleapis.com", "container.googleapis.com");
-  if (props.runners?.artifactRepositories?.length) services.push("artifactregistry.googleapis.com");
-  return services.sort();
+  if (props.binaryAuthorization) services.push("binaryauthorization.googleapis.com", "containeranalysis.googleapis.com");
+  if (props.runners?.artifactRepositories?.length || props.imageRepositories?.length) services.push("artifactregistry.googleapis.com");
+  if (props.imageRepositories?.length) services.push("containerscanning.googleapis.com");
+  return [...new Set(services)].sort();
 }
 
 const KMS_KEY = /^projects\/[^/]+\/locations\/[^/]+\/keyRings\/[^/]+\/cryptoKeys\/[^/]+$/;

@@ -25,7 +25,7 @@ import { ApplicationRepositoryRulesets } from "../constructs/github/application-
 import { OidcClaimTemplate } from "../constructs/github/oidc-claim-template";
 import { ProtectedEnvironment } from "../constructs/github/protected-environment";
 import { RunnerGroup } from "../constructs/github/runner-group";
-import { assertAccountId, AwsEnvironmentStack, AwsStateBackend } from "./aws-environment-stack";
+import { assertAccountId, AwsAdmissionOptions, AwsEnvironmentStack, AwsRunnerOptions, AwsStateBackend } from "./aws-environment-stack";
 import { Cfr, recordException } from "../src/compliance";
 import { GcpEnvironmentStack, GcpStateBucket } from "./gcp-environment-stack";
 import { DeployGate } from "./deploy-gate";
@@ -100,7 +100,27 @@ export interface SubstrateAwsSettings {
     readonly platformAdminArns: Readonly<Record<string, readonly string[]>>;
     /** @default `<substrate id>-<env>` */
     readonly workloadClusterNames?: Readonly<Record<string, string>>;
+    /**
+     * The IAM roles of each environment's workload cluster nodes, by environment name: the only
+     * principals besides the build pool that the environment's image repositories let pull.
+     * @default - none; pulls governed by IAM in the account alone
+     */
+    readonly workloadNodeRoleArns?: Readonly<Record<string, readonly string[]>>;
+    /**
+     * Runner namespaces and network fences, by environment name (each environment's VPC has its
+     * own endpoint ranges); see AwsRunnerOptions.fences.
+     * @default - none
+     */
+    readonly fences?: Readonly<Record<string, NonNullable<AwsRunnerOptions["fences"]>>>;
+    /** A security group per runner pool, by environment name; see AwsRunnerOptions.poolSecurityGroups. @default - none */
+    readonly poolSecurityGroups?: Readonly<Record<string, NonNullable<AwsRunnerOptions["poolSecurityGroups"]>>>;
   };
+  /**
+   * Signed-image admission on every environment's workload cluster (see AwsEnvironmentStackProps.admission):
+   * each environment's policy is keyed to that environment's signing key. Needs `runners`.
+   * @default - none
+   */
+  readonly admission?: AwsAdmissionOptions;
 }
 
 export interface SubstrateGcpSettings {
@@ -321,6 +341,9 @@ export class HipaaSubstrate extends Construct {
     const aws = new Map<string, AwsEnvironmentStack>();
     const gcp = new Map<string, GcpEnvironmentStack>();
     const accountPlan = config.aws ? planAccounts(path, config.aws, environments) : undefined;
+    if (config.aws?.admission && !config.aws.runners) {
+      throw new HipaaConfigError({ path: `${path}/aws/admission`, problem: "admission is given without runners, so no environment has a workload cluster to admit images on", cfr: Cfr.INTEGRITY, fix: "pass runners (with the workload clusters' names), or drop admission" });
+    }
     for (const environment of environments) {
       const env = environment.name;
       if (config.aws && accountPlan) {
@@ -347,12 +370,21 @@ export class HipaaSubstrate extends Construct {
                 }
               : undefined,
           auditorPrincipalArns: awsConfig.auditorPrincipalArns?.[env],
-          workloadCluster: runners && deployNamespaces.length > 0 ? { clusterName: runners.workloadClusterNames?.[env] ?? `${id}-${env}`, namespaces: deployNamespaces } : undefined,
+          workloadCluster:
+            runners && deployNamespaces.length > 0
+              ? { clusterName: runners.workloadClusterNames?.[env] ?? `${id}-${env}`, namespaces: deployNamespaces, nodeRoleArns: runners.workloadNodeRoleArns?.[env] }
+              : undefined,
+          // One repository per application repository that deploys here: `ENV/REPO`, so environments
+          // sharing an account never share a repository.
+          imageRepositories: repositories.filter((r) => r.config.deploysTo.includes(env)).map((r) => `${env}/${r.ref.name}`),
+          admission: runners && deployNamespaces.length > 0 ? awsConfig.admission : undefined,
           runners: runners
             ? {
                 privateSubnetTags: runners.privateSubnetTags,
                 platformAdminArns: runners.platformAdminArns[env],
                 autoScalingServiceRoleExists: !owns || (existing?.autoScalingServiceRole ?? []).includes(accountId),
+                fences: runners.fences?.[env],
+                poolSecurityGroups: runners.poolSecurityGroups?.[env],
               }
             : undefined,
         });

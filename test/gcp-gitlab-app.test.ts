@@ -77,6 +77,8 @@ describe("gcp-gitlab example", () => {
         "cloudresourcemanager.googleapis.com",
         "compute.googleapis.com",
         "container.googleapis.com",
+        "containeranalysis.googleapis.com",
+        "containerscanning.googleapis.com",
         "iam.googleapis.com",
         "iamcredentials.googleapis.com",
         "storage.googleapis.com",
@@ -100,13 +102,19 @@ describe("gcp-gitlab example", () => {
       waitsFor("google_project_iam_member", "cloudresourcemanager.googleapis.com");
       waitsFor("google_project_iam_audit_config", "cloudresourcemanager.googleapis.com");
       waitsFor("google_artifact_registry_repository_iam_member", "artifactregistry.googleapis.com");
+      waitsFor("google_artifact_registry_repository", "artifactregistry.googleapis.com");
+      waitsFor("google_artifact_registry_repository", "containerscanning.googleapis.com");
+      waitsFor("google_binary_authorization_policy", "binaryauthorization.googleapis.com");
+      waitsFor("google_binary_authorization_attestor", "binaryauthorization.googleapis.com");
+      waitsFor("google_container_analysis_note", "containeranalysis.googleapis.com");
       // Grants to service agents wait for the API whose enabling creates the agent.
       const agentGrant = (agent: string) => Object.values(resourcesOf(out, "google_kms_crypto_key_iam_member")).find((g) => g.member.includes(agent))!;
       expect(agentGrant("@container-engine-robot.iam.gserviceaccount.com").depends_on).toContain(address("container.googleapis.com"));
       expect(agentGrant("@compute-system.iam.gserviceaccount.com").depends_on).toContain(address("compute.googleapis.com"));
+      expect(agentGrant("@gcp-sa-artifactregistry.iam.gserviceaccount.com").depends_on).toContain(address("artifactregistry.googleapis.com"));
       // Every data source is read at plan (no depends_on): a missing cluster, network or registry
       // fails the plan, and the storage agent a key grant names never turns unknown.
-      for (const type of ["google_container_cluster", "google_compute_network", "google_compute_subnetwork", "google_artifact_registry_repository", "google_storage_project_service_account"]) {
+      for (const type of ["google_container_cluster", "google_compute_network", "google_compute_subnetwork", "google_storage_project_service_account"]) {
         expect(Object.keys(out.tf.data![type]).length).toBeGreaterThan(0);
         for (const d of Object.values(out.tf.data![type])) expect(d.depends_on).toBeUndefined();
       }
@@ -147,14 +155,18 @@ describe("gcp-gitlab example", () => {
       expect(admins[0].depends_on).toContain(addressOf(out, "google_container_cluster", "RunnerCluster"));
     });
 
-    test.each([...stacks.entries()])("%s: the VPC and the registry are looked up, and the cluster checks the secondary ranges at plan (item 11)", (name, out) => {
+    test.each([...stacks.entries()])("%s: the VPC is looked up, the registry created, and the cluster checks the secondary ranges at plan (item 11, issue 15)", (name, out) => {
       const env = name.replace("hipaa-gcp-", "");
       const project = GCP_PROJECTS[env].id;
       expect(Object.values(out.tf.data!.google_compute_network)).toEqual([{ project, name: "hipaa-vpc" }]);
       expect(Object.values(out.tf.data!.google_compute_subnetwork)).toEqual([{ project, region: "us-central1", name: `hipaa-${env}-runners` }]);
-      expect(Object.values(out.tf.data!.google_artifact_registry_repository)).toEqual([{ project, location: "us-central1", repository_id: "clinical-images" }]);
-      const push = Object.values(resourcesOf(out, "google_artifact_registry_repository_iam_member"))[0];
-      expect(push.depends_on).toContain(`data.google_artifact_registry_repository.${Object.keys(out.tf.data!.google_artifact_registry_repository)[0]}`);
+      // The example creates its registry now; the lookup path (runners.artifactRepositories) is tested in gcp.test.ts.
+      expect(out.tf.data!.google_artifact_registry_repository).toBeUndefined();
+      const repo = Object.entries(resourcesOf(out, "google_artifact_registry_repository"));
+      expect(repo.map(([, r]) => r.repository_id)).toEqual(["clinical-images"]);
+      const writers = Object.values(resourcesOf(out, "google_artifact_registry_repository_iam_member")).filter((m) => m.role === "roles/artifactregistry.writer");
+      expect(writers.map((w) => w.member)).toEqual([expect.stringMatching(/^\$\{google_service_account\.BuildRunners_RunnerServiceAccount_\w+\.member\}$/)]);
+      expect(writers[0].repository).toBe(`\${google_artifact_registry_repository.${repo[0][0]}.name}`);
       const c = Object.values(resourcesOf(out, "google_container_cluster"))[0];
       const conditions = c.lifecycle.precondition.map((p: any) => p.condition);
       expect(conditions).toEqual([

@@ -15,3 +15,5 @@ export * from "./runner-pool";
 export * from "./scoped-role";
 export * from "./cluster-deploy-access";
 export * from "./autoscaling-service-role";
+export * from "./image-repository";
+export * from "./runner-pool-security-group";

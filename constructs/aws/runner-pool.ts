@@ -82,6 +82,12 @@ export interface RunnerPoolProps {
   readonly sshKeyName?: string;
   /** @default "20" GiB data volume */
   readonly dataVolumeGiB?: number;
+  /**
+   * Security groups of the pool's own (`RunnerPoolSecurityGroup`) for the launch template. EKS then
+   * no longer attaches the cluster's shared group to the nodes.
+   * @default - none: EKS attaches the cluster security group
+   */
+  readonly securityGroupIds?: readonly string[];
 }
 
 /** The only policies a runner node holds; runner permissions live on the IRSA role. */
@@ -144,6 +150,7 @@ export class RunnerPool extends Construct {
       name: `hipaa-${poolName}`,
       description: `Hardened node template for the ${env} ${purpose} runner pool`,
       updateDefaultVersion: true,
+      vpcSecurityGroupIds: props.securityGroupIds ? [...props.securityGroupIds] : undefined,
       metadataOptions: {
         httpEndpoint: "enabled",
         httpTokens: "required",

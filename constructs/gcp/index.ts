@@ -8,3 +8,5 @@ export * from "./wif-conditions";
 export * from "./gke-deploy-access";
 export * from "./gke-cluster-name";
 export * from "./project-services";
+export * from "./artifact-registry-repository";
+export * from "./binary-authorization";

@@ -18,6 +18,8 @@ const SERVICES_BY_TYPE: readonly (readonly [RegExp, readonly string[]])[] = [
   [/^google_service_account/, ["iam.googleapis.com"]],
   [/^google_project_iam_/, ["cloudresourcemanager.googleapis.com"]],
   // GKE needs Compute Engine for nodes, and the cluster enforces Binary Authorization.
+  [/^google_binary_authorization_/, ["binaryauthorization.googleapis.com"]],
+  [/^google_container_analysis_/, ["containeranalysis.googleapis.com"]],
   [/^google_container_cluster$/, ["container.googleapis.com", "compute.googleapis.com", "binaryauthorization.googleapis.com"]],
   [/^google_container_/, ["container.googleapis.com", "compute.googleapis.com"]],
   [/^google_artifact_registry_/, ["artifactregistry.googleapis.com"]],

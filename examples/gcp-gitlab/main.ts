@@ -110,7 +110,16 @@ export function buildGcpGitlabApp(app: App, environments: readonly Environment[]
           rbacSecurityGroup: "gke-security-groups@hipaa-health.example",
         },
         deployTarget: { projectId: project.id, location: "us-central1", clusterName: `hipaa-${env}-workloads` },
-        artifactRepositories: [`projects/${project.id}/locations/us-central1/repositories/clinical-images`],
+      },
+      // Created here (CMEK, immutable tags, scanning; the build pool its only writer). A registry
+      // you manage yourself goes in runners.artifactRepositories instead (looked up, must exist).
+      imageRepositories: ["clinical-images"],
+      imageReaderMembers: [`serviceAccount:workload-nodes@${project.id}.iam.gserviceaccount.com`],
+      // The project's Binary Authorization policy (runner and workload clusters): only images
+      // attested with this environment's KMS key run, except the runner's own helper images and
+      // the CI job images the platform team mirrors into ci-images.
+      binaryAuthorization: {
+        allowlistPatterns: ["registry.gitlab.com/gitlab-org/gitlab-runner/*", `us-central1-docker.pkg.dev/${project.id}/ci-images/*`],
       },
     });
     // The OPA bundle the parent pipeline's policy-gate job evaluates, from the same key and groups.

@@ -9,7 +9,7 @@
  * clinical-github (GitHub governance) and clinical-<env> (each environment's AWS substrate).
  */
 import { App } from "cdktf";
-import { Environment, EnvironmentTier, GithubPlan, GithubSubjectFormat, HipaaCompliance, HipaaSubstrate, ImmutableSubjects, SubstrateRepository } from "../../src";
+import { AwsAdmissionOptions, Environment, EnvironmentTier, GithubPlan, GithubSubjectFormat, HipaaCompliance, HipaaSubstrate, ImmutableSubjects, SubstrateRepository } from "../../src";
 
 export const REFERENCE_ENVIRONMENTS: readonly Environment[] = [
   new Environment({ name: "dev", tier: EnvironmentTier.DEVELOPMENT }),
@@ -48,6 +48,8 @@ export function buildReferenceApp(
   app: App,
   environments: readonly Environment[] = REFERENCE_ENVIRONMENTS,
   repositories: readonly SubstrateRepository[] = REFERENCE_REPOSITORIES,
+  /** Signed-image admission on the workload clusters, once you have reviewed and pinned a Kyverno release. */
+  admission?: AwsAdmissionOptions,
 ): App {
   const accounts = Object.fromEntries(environments.map((e) => [e.name, accountFor(e.name)]));
   new HipaaSubstrate(app, "clinical", {
@@ -78,7 +80,10 @@ export function buildReferenceApp(
         platformAdminArns: Object.fromEntries(
           environments.map((e) => [e.name, [`arn:aws:iam::${accounts[e.name]}:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_PlatformAdmin_0123456789abcdef`]]),
         ),
+        // The workload clusters' node roles: the only pullers of each environment's images.
+        workloadNodeRoleArns: Object.fromEntries(environments.map((e) => [e.name, [`arn:aws:iam::${accounts[e.name]}:role/clinical-${e.name}-workload-nodes`]])),
       },
+      admission,
     },
     // The deploy gate's thresholds: zero critical findings and zero secrets everywhere (the floor);
     // production is stricter and refuses high-severity container findings too.

@@ -52,6 +52,9 @@ const SERVICE_PREFIXES: ReadonlyArray<readonly [string, string | null]> = [
   ["google_iam", null],
   ["google_organization", null],
   ["google_folder", null],
+  // Admission control planes: a policy, its attestors and their notes name images and keys, never PHI.
+  ["google_binary_authorization", null],
+  ["google_container_analysis_note", null],
   ["google_storage", "gcp:storage"],
   ["google_kms", "gcp:cloudkms"],
   ["google_container", "gcp:container"],

@@ -1,0 +1,2 @@
+export * from "./signed-image-admission";
+export * from "./runner-namespace";
