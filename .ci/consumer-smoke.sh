@@ -11,9 +11,9 @@ tarball=$(npm pack --silent | tail -n 1)
 cd "$work"
 npm init -y >/dev/null
 npm install --no-audit --no-fund --prefer-offline \
-  "$repo/$tarball" cdktf@0.21.0 constructs@10.7.2 @cdktf/provider-aws@21.22.1 @cdktf/provider-google@16.12.1 @cdktf/provider-github@15.3.1 @cdktf/provider-gitlab@15.6.2 >/dev/null
+  "$repo/$tarball" cdktf@0.21.0 constructs@10.7.2 @cdktf/provider-aws@21.22.1 @cdktf/provider-google@16.12.1 @cdktf/provider-github@15.3.1 @cdktf/provider-gitlab@15.6.2 @cdktf/provider-kubernetes@12.1.1 >/dev/null
 
-for pkg in cdktf constructs @cdktf/provider-aws @cdktf/provider-google @cdktf/provider-github @cdktf/provider-gitlab; do
+for pkg in cdktf constructs @cdktf/provider-aws @cdktf/provider-google @cdktf/provider-github @cdktf/provider-gitlab @cdktf/provider-kubernetes; do
   copies=$(find . -path "*/node_modules/$pkg/package.json" | wc -l)
   if [ "$copies" -ne 1 ]; then
     echo "consumer has $copies copies of $pkg (want exactly 1):"; find . -path "*/node_modules/$pkg/package.json"; exit 1

@@ -125,8 +125,8 @@ describe("gcp-gitlab example", () => {
       const lookups = Object.entries(out.tf.data!.google_container_cluster);
       expect(lookups.map(([, d]) => d)).toEqual([{ project, location: "us-central1", name: `hipaa-${env}-workloads` }]);
       const lookup = `data.google_container_cluster.${lookups[0][0]}`;
-      const deploys = Object.values(resourcesOf(out, "google_project_iam_member")).filter((m) => m.role === "roles/container.developer");
-      expect(deploys).toHaveLength(2); // the deploy runner pool and the GitLab deploy service account
+      const deploys = Object.values(resourcesOf(out, "google_project_iam_member")).filter((m) => m.role === "roles/container.clusterViewer");
+      expect(deploys).toHaveLength(2); // the deploy runner pool and the compliance-platform deploy service account
       for (const d of deploys) {
         expect(d.depends_on).toContain(lookup);
         expect(d.condition.expression).toBe(
