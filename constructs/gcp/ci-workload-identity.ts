@@ -41,10 +41,15 @@ const POOL_ID = /^[a-z0-9-]{4,32}$/;
 const SA_ID = /^[a-z]([-a-z0-9]{4,28}[a-z0-9])$/;
 const SA_PREFIX = /^[a-z][-a-z0-9]{0,14}[a-z0-9]$/;
 
-/** A service account id within GCP's 6-30 characters, deterministic, distinct per application. */
+/**
+ * A service account id within GCP's 6-30 characters, deterministic: `PREFIX-NAME-ENV` with the
+ * repository name or the project's last path segment, or its first 21 characters and a hash of
+ * the whole (path included) when longer.
+ */
 function deployAccountId(prefix: string, application: string, env: string): string {
-  const full = `${prefix}-${application.toLowerCase().replace(/[^a-z0-9]+/g, "-")}-${env}`.replace(/-+/g, "-");
-  return full.length <= 30 ? full : `${full.slice(0, 21).replace(/-+$/, "")}-${stableSuffix(full)}`;
+  const slug = (value: string) => value.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "");
+  const full = `${prefix}-${slug(application.split("/").pop()!)}-${env}`;
+  return full.length <= 30 ? full : `${full.slice(0, 21).replace(/-+$/, "")}-${stableSuffix(`${prefix}-${slug(application)}-${env}`)}`;
 }
 
 /**
