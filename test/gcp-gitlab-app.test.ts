@@ -135,6 +135,22 @@ describe("gcp-gitlab example", () => {
       }
     });
 
+    test.each([...stacks.entries()])("%s: the compliance-platform deploy service account and the deploy pool edit only the five services' namespaces (issue 12)", (name, out) => {
+      const env = name.replace("hipaa-gcp-", "");
+      const services = ["backend", "frontend", "infrastructure", "networking", "security"];
+      const byUser = new Map<string, string[]>();
+      for (const rb of Object.values(resourcesOf(out, "kubernetes_role_binding_v1"))) {
+        expect(rb.role_ref.name).toBe("edit");
+        byUser.set(rb.subject[0].name, [...(byUser.get(rb.subject[0].name) ?? []), rb.metadata.namespace].sort());
+      }
+      const project = GCP_PROJECTS[env].id;
+      const platform = Object.values(resourcesOf(out, "google_service_account")).find((a) => /compliance-platform/.test(a.display_name))!;
+      expect(Object.fromEntries(byUser)).toEqual({
+        [`${platform.account_id}@${project}.iam.gserviceaccount.com`]: services,
+        [`runner-${env}-deploy@${project}.iam.gserviceaccount.com`]: services,
+      });
+    });
+
     test.each([...stacks.entries()])("%s: named platform administrators hold container.admin on the runner cluster only (item 6)", (name, out) => {
       const env = name.replace("hipaa-gcp-", "");
       const admins = Object.values(resourcesOf(out, "google_project_iam_member")).filter((m) => m.role === "roles/container.admin");

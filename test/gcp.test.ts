@@ -311,6 +311,9 @@ describe("GKE runners", () => {
     expect(refusal(() => new GkeRunnerPool(stack, "X4", { cluster, environment: production, purpose: RunnerPurpose.DEPLOY, deployTarget: target, evidenceBucket: bucket }))).toContain(
       "belong to another purpose",
     );
+    expect(refusal(() => new GkeRunnerPool(stack, "X6", { cluster, environment: production, purpose: RunnerPurpose.DEPLOY, deployTarget: target }))).toContain(
+      "deploy namespaces [] must be one or more Kubernetes names",
+    );
     expect(refusal(() => new GkeRunnerPool(stack, "X5", { cluster, environment: production, purpose: RunnerPurpose.EVIDENCE, evidenceBucket: devBucket }))).toContain(
       'EvidenceRunner acts in environment "production"',
     );
