@@ -65,7 +65,7 @@ if (map.gate !== "enforced") throw new Error("gate not enforced: " + map.gate);
 if (map.summary.fail !== 0 || map.summary.pass === 0) throw new Error("unexpected verdicts " + JSON.stringify(map.summary));
 console.log(`quick start: control map ${map.generator.version}, ${map.summary.pass} passed, ${map.summary.fail} failed`);
 '
-for pkg in cdktf constructs @cdktf/provider-aws @cdktf/provider-google @cdktf/provider-github; do
+for pkg in cdktf constructs @cdktf/provider-aws @cdktf/provider-google @cdktf/provider-github @cdktf/provider-kubernetes; do
   # cdktf-cli carries its own constructs for its own use; the app's tree must hold one copy.
   copies=$(find . -path "*/node_modules/$pkg/package.json" -not -path "./node_modules/cdktf-cli/*" -not -path "./node_modules/@cdktf/cli-core/*" | grep -c . || true)
   if [ "$copies" -ne 1 ]; then echo "quick start has $copies copies of $pkg:"; find . -path "*/node_modules/$pkg/package.json"; exit 1; fi

@@ -9,7 +9,7 @@ import { CiWorkloadIdentity } from "../constructs/gcp/ci-workload-identity";
 import { CloudKmsSigningKey, CloudKmsSigningKeyProps } from "../constructs/gcp/cloud-kms-signing-key";
 import { GcsEvidenceBucket, GcsEvidenceBucketProps } from "../constructs/gcp/gcs-evidence-bucket";
 import { GkeRunnerCluster, GkeRunnerClusterProps, IGkeRunnerCluster } from "../constructs/gcp/gke-runner-cluster";
-import { GkeDeployAccess, GkeWorkloadCluster, GkeWorkloadClusterLookupProps } from "../constructs/gcp/gke-deploy-access";
+import { GkeDeployAccess, GkeWorkloadCluster, GkeWorkloadClusterLookupProps, validateDeployNamespaces } from "../constructs/gcp/gke-deploy-access";
 import { GkeRunnerPool } from "../constructs/gcp/gke-runner-pool";
 import { ArtifactRegistryImageRepository } from "../constructs/gcp/artifact-registry-repository";
 import { KmsBinaryAuthorization } from "../constructs/gcp/binary-authorization";
@@ -31,7 +31,7 @@ export interface GcpRunnerOptions {
    * account) reaches. It must exist: it is looked up with a data source, so a missing cluster
    * fails `terraform plan`. A zone as location (`us-central1-a`) means a zonal cluster.
    */
-  readonly deployTarget: Omit<GkeWorkloadClusterLookupProps, "environment">;
+  readonly deployTarget: Omit<GkeWorkloadClusterLookupProps, "environment" | "kubernetesProviderAlias">;
   /** Artifact Registry repositories the build pool pushes to. @default - none */
   readonly artifactRepositories?: readonly string[];
   /**
@@ -75,6 +75,15 @@ export interface GcpEnvironmentStackProps {
   readonly gitlabSubjects?: readonly GitlabOidcSubject[];
   /** @default https://gitlab.com */
   readonly gitlabIssuerUri?: string;
+  /**
+   * The workload-cluster namespaces each application's deploy service account may change, by
+   * GitHub repository name or GitLab project path: a deploy identity reaches only its own
+   * application's namespaces (Secrets and pod creation in another application's namespace would
+   * lead to that application's workload identity). Two applications may not share a namespace.
+   * @default - a GitHub repository deploys to the namespace named after it, a GitLab project to
+   * the one named after its last path segment
+   */
+  readonly deployNamespaces?: Readonly<Record<string, readonly string[]>>;
   /** Groups or users who audit (IAM members); they get read-only evidence access. @default - none */
   readonly auditorMembers?: readonly string[];
   /**
@@ -140,7 +149,10 @@ export interface GcpEnvironmentStackProps {
 /**
  * One environment's GCP substrate in its own stack and project: Bucket Lock evidence bucket,
  * Cloud KMS HSM signing key, Workload Identity Federation for GitHub and/or GitLab with one deploy
- * service account, Data Access logs for Cloud Storage, and GKE runner pools.
+ * service account per application (repository or project), Data Access logs for Cloud Storage,
+ * and GKE runner pools. On the workload cluster each deploy service account may change only its
+ * application's namespaces (Kubernetes RoleBindings through the provider aliased `workload`), and
+ * the deploy runner pool only the union of them.
  */
 export class GcpEnvironmentStack extends TerraformStack {
   public readonly environment: Environment;
@@ -150,6 +162,8 @@ export class GcpEnvironmentStack extends TerraformStack {
   public readonly gitlabIdentity?: CiWorkloadIdentity;
   public readonly runnerCluster?: IGkeRunnerCluster;
   public readonly runnerPools: readonly GkeRunnerPool[];
+  /** The workload-cluster namespaces of each application, by GitHub repository name or GitLab project path. */
+  public readonly deployNamespaces: ReadonlyMap<string, readonly string[]>;
   /** The APIs the stack calls. */
   public readonly requiredServices: readonly string[];
   public readonly projectServices?: GcpProjectServices;
@@ -202,23 +216,24 @@ export class GcpEnvironmentStack extends TerraformStack {
     }
     const poolId = (base: string) => (suffix ? `${base}-${suffix}` : undefined);
     if (props.githubSubjects?.length) {
-      this.githubIdentity = CiWorkloadIdentity.github(this, "GithubIdentity", {
-        ...wif,
-        subjects: props.githubSubjects,
-        deployServiceAccountId: `hipaa-gh-deploy-${env.name}`.slice(0, 30),
-        poolId: poolId("github-actions"),
-      });
+      this.githubIdentity = CiWorkloadIdentity.github(this, "GithubIdentity", { ...wif, subjects: props.githubSubjects, poolId: poolId("github-actions") });
     }
     if (props.gitlabSubjects?.length) {
       this.gitlabIdentity = CiWorkloadIdentity.gitlab(this, "GitlabIdentity", { ...wif, subjects: props.gitlabSubjects, issuerUri: props.gitlabIssuerUri, poolId: poolId("gitlab-ci") });
     }
     (props.auditorMembers ?? []).forEach((member, i) => this.evidenceBucket.grantRead(GcpPrincipal.fromMember(member, `Auditor${i}`)));
 
+    this.deployNamespaces = this.planNamespaces(props);
     // Looked up, not named: a workload cluster that does not exist fails the plan.
     const target = props.runners ? GkeWorkloadCluster.lookup(this, "WorkloadCluster", { ...props.runners.deployTarget, environment: env }) : undefined;
     if (target) {
       for (const identity of [this.githubIdentity, this.gitlabIdentity]) {
-        if (identity) new GkeDeployAccess(identity, "ClusterDeploy", identity, target);
+        for (const deployer of identity?.deployers.values() ?? []) {
+          new GkeDeployAccess(deployer, "ClusterDeploy", deployer, target, {
+            namespaces: this.deployNamespaces.get(deployer.application)!,
+            bindingName: `hipaa-ci-deploy-${deployer.node.id.replace(/^Deploy-/, "").toLowerCase()}`.slice(0, 63).replace(/-+$/, ""),
+          });
+        }
       }
     }
 
@@ -241,11 +256,16 @@ export class GcpEnvironmentStack extends TerraformStack {
       const cluster = new GkeRunnerCluster(this, "RunnerCluster", { ...r.cluster, ...wif, location: props.region, environments: [env] });
       this.runnerCluster = cluster;
       const common = { cluster, environment: env };
+      const allNamespaces = [...new Set([...this.deployNamespaces.values()].flat())].sort();
       this.runnerPools = [
         new GkeRunnerPool(this, "BuildRunners", { ...common, purpose: RunnerPurpose.BUILD, signingKey: this.signingKey, artifactRepositories: r.artifactRepositories }),
         new GkeRunnerPool(this, "EvidenceRunners", { ...common, purpose: RunnerPurpose.EVIDENCE, evidenceBucket: this.evidenceBucket }),
-        new GkeRunnerPool(this, "DeployRunners", { ...common, purpose: RunnerPurpose.DEPLOY, deployTarget: target }),
       ];
+      // A deploy pool only where something deploys: an environment no application deploys to
+      // has no workload namespaces to reach.
+      if (allNamespaces.length > 0) {
+        this.runnerPools = [...this.runnerPools, new GkeRunnerPool(this, "DeployRunners", { ...common, purpose: RunnerPurpose.DEPLOY, deployTarget: target, deployNamespaces: allNamespaces })];
+      }
       for (const repository of this.imageRepositories.values()) repository.grantWrite(this.runnerPools[0]);
       if (r.fences) {
         const client = new DataGoogleClientConfig(this, "RunnerClientConfig");
@@ -289,7 +309,9 @@ export class GcpEnvironmentStack extends TerraformStack {
       }
       const client = new DataGoogleClientConfig(this, "ClientConfig");
       const connection = { host: `https://${lookup.endpoint}`, clusterCaCertificate: Fn.base64decode(lookup.masterAuth.get(0).clusterCaCertificate), token: client.accessToken };
-      const kubernetesProvider = new KubernetesProvider(this, "kubernetes", { alias: "workload", ...connection });
+      // The workload cluster's lookup already configures the aliased kubernetes provider (the
+      // deployers' RoleBindings use it); the admission policy goes through the same one.
+      const kubernetesProvider = target!.kubernetesProvider!;
       const helmProvider = new HelmProvider(this, "helm", { alias: "workload", kubernetes: connection });
       // Kyverno reads the public key through the workload nodes' (or its Workload Identity) account.
       (props.imageReaderMembers ?? []).forEach((member, i) => this.signingKey.grantVerify(GcpPrincipal.fromMember(member, `Admission${i}`, env)));
@@ -320,6 +342,48 @@ export class GcpEnvironmentStack extends TerraformStack {
       resources: [this.signingKey.key, ...(this.binaryAuthorization ? [this.binaryAuthorization.policy, this.binaryAuthorization.attestor] : []), ...(this.admission ? [this.admission.policy] : []), ...repos.map((r) => r.repository)],
       how: `For a deploy to ${env}, the signature: images the build pool pushes to ${repos.map((r) => r.repositoryId).join(", ") || "the registry"} are signed with the Cloud KMS key hipaa-cosign-${env}/cosign (cosign gcpkms://); ${enforcement.length ? enforcement.join("; ") : "no admission policy verifies it yet (binaryAuthorization, admission)"}.`,
     });
+  }
+
+  /**
+   * Each application's namespaces (the given ones, or its name's), refusing a namespace two
+   * applications share: either deployer could then read the other's Secrets and run pods as its
+   * workload identity.
+   */
+  private planNamespaces(props: GcpEnvironmentStackProps): Map<string, readonly string[]> {
+    const applications = [
+      ...(this.githubIdentity?.deployers.keys() ?? []),
+      ...(this.gitlabIdentity?.deployers.keys() ?? []),
+    ];
+    const given = props.deployNamespaces ?? {};
+    for (const name of Object.keys(given)) {
+      if (!applications.includes(name)) {
+        throw new HipaaConfigError({
+          path: `${this.node.path}/deployNamespaces`,
+          problem: `deployNamespaces names "${name}", which deploys nothing to ${this.environment.name}`,
+          fix: applications.length ? `use one of ${applications.join(", ")}` : "remove it, or trust the application's subjects in this stack",
+        });
+      }
+    }
+    const owner = new Map<string, string>();
+    const plan = new Map<string, readonly string[]>();
+    for (const name of applications) {
+      const namespaces = given[name] ?? [name.split("/").pop()!];
+      validateDeployNamespaces(`${this.node.path}/deployNamespaces/${name}`, namespaces);
+      for (const ns of namespaces) {
+        const other = owner.get(ns);
+        if (other !== undefined) {
+          throw new HipaaConfigError({
+            path: `${this.node.path}/deployNamespaces/${name}`,
+            problem: `namespace "${ns}" is also ${other}'s: either application's deploy identity could create pods and read Secrets in the other's namespace, and so act as its workload identity`,
+            cfr: Cfr.ACCESS_MANAGEMENT,
+            fix: "give each application namespaces of its own (deployNamespaces: { NAME: [...] })",
+          });
+        }
+        owner.set(ns, name);
+      }
+      plan.set(name, namespaces);
+    }
+    return plan;
   }
 }
 

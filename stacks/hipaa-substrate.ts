@@ -412,6 +412,8 @@ export class HipaaSubstrate extends Construct {
             projectNumber: project.number,
             region: config.gcp.region,
             githubSubjects: forEnv(subjects, env),
+            // Each repository's deploy service account reaches only its own namespaces.
+            deployNamespaces: Object.fromEntries(repositories.filter((r) => r.config.deploysTo.includes(env)).map((r) => [r.ref.name, namespacesOf(r.config)])),
             auditorMembers: config.gcp.auditorMembers,
             stateBucket: gcpStateBucket(`${path}/gcp`, config.gcp, env),
             workloadIdentityPoolSuffix: config.gcp.workloadIdentityPoolSuffix,

@@ -133,14 +133,30 @@ describe("gcp-gitlab example", () => {
       const lookups = Object.entries(out.tf.data!.google_container_cluster);
       expect(lookups.map(([, d]) => d)).toEqual([{ project, location: "us-central1", name: `hipaa-${env}-workloads` }]);
       const lookup = `data.google_container_cluster.${lookups[0][0]}`;
-      const deploys = Object.values(resourcesOf(out, "google_project_iam_member")).filter((m) => m.role === "roles/container.developer");
-      expect(deploys).toHaveLength(2); // the deploy runner pool and the GitLab deploy service account
+      const deploys = Object.values(resourcesOf(out, "google_project_iam_member")).filter((m) => m.role === "roles/container.clusterViewer");
+      expect(deploys).toHaveLength(2); // the deploy runner pool and the compliance-platform deploy service account
       for (const d of deploys) {
         expect(d.depends_on).toContain(lookup);
         expect(d.condition.expression).toBe(
           `resource.name == "projects/${project}/locations/us-central1/clusters/hipaa-${env}-workloads" || resource.name.startsWith("projects/${project}/locations/us-central1/clusters/hipaa-${env}-workloads/")`,
         );
       }
+    });
+
+    test.each([...stacks.entries()])("%s: the compliance-platform deploy service account and the deploy pool edit only the five services' namespaces (issue 12)", (name, out) => {
+      const env = name.replace("hipaa-gcp-", "");
+      const services = ["backend", "frontend", "infrastructure", "networking", "security"];
+      const byUser = new Map<string, string[]>();
+      for (const rb of Object.values(resourcesOf(out, "kubernetes_role_binding_v1"))) {
+        expect(rb.role_ref.name).toBe("edit");
+        byUser.set(rb.subject[0].name, [...(byUser.get(rb.subject[0].name) ?? []), rb.metadata.namespace].sort());
+      }
+      const project = GCP_PROJECTS[env].id;
+      const platform = Object.values(resourcesOf(out, "google_service_account")).find((a) => /compliance-platform/.test(a.display_name))!;
+      expect(Object.fromEntries(byUser)).toEqual({
+        [`${platform.account_id}@${project}.iam.gserviceaccount.com`]: services,
+        [`runner-${env}-deploy@${project}.iam.gserviceaccount.com`]: services,
+      });
     });
 
     test.each([...stacks.entries()])("%s: named platform administrators hold container.admin on the runner cluster only (item 6)", (name, out) => {

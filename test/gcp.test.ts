@@ -237,7 +237,7 @@ describe("GKE runners", () => {
   const target = GkeWorkloadCluster.lookup(stack, "WorkloadCluster", { projectId: PROJECT.projectId, location: PROJECT.location, clusterName: "hipaa-production-workloads", environment: production });
   new GkeRunnerPool(stack, "Build", { cluster, environment: production, purpose: RunnerPurpose.BUILD, signingKey: key, artifactRepositories: ["projects/hipaa-health-prod/locations/us-central1/repositories/clinical-images"] });
   new GkeRunnerPool(stack, "Evidence", { cluster, environment: production, purpose: RunnerPurpose.EVIDENCE, evidenceBucket: bucket });
-  new GkeRunnerPool(stack, "Deploy", { cluster, environment: production, purpose: RunnerPurpose.DEPLOY, deployTarget: target });
+  new GkeRunnerPool(stack, "Deploy", { cluster, environment: production, purpose: RunnerPurpose.DEPLOY, deployTarget: target, deployNamespaces: ["clinical-platform"] });
   const out = synth(stack);
 
   test("matches the expected Terraform JSON", () => {
@@ -292,7 +292,7 @@ describe("GKE runners", () => {
       "serviceAccount:hipaa-health-prod.svc.id.goog[ci-production-evidence/runner]",
     ]);
     const deploy = resourceAt(out, "google_project_iam_member", "Deploy/DeployAccess/Binding");
-    expect(deploy.role).toBe("roles/container.developer");
+    expect(deploy.role).toBe("roles/container.clusterViewer");
     expect(deploy.condition.expression).toBe(
       'resource.name == "projects/hipaa-health-prod/locations/us-central1/clusters/hipaa-production-workloads" || resource.name.startsWith("projects/hipaa-health-prod/locations/us-central1/clusters/hipaa-production-workloads/")',
     );
@@ -310,6 +310,9 @@ describe("GKE runners", () => {
     );
     expect(refusal(() => new GkeRunnerPool(stack, "X4", { cluster, environment: production, purpose: RunnerPurpose.DEPLOY, deployTarget: target, evidenceBucket: bucket }))).toContain(
       "belong to another purpose",
+    );
+    expect(refusal(() => new GkeRunnerPool(stack, "X6", { cluster, environment: production, purpose: RunnerPurpose.DEPLOY, deployTarget: target }))).toContain(
+      "deploy namespaces [] must be one or more Kubernetes names",
     );
     expect(refusal(() => new GkeRunnerPool(stack, "X5", { cluster, environment: production, purpose: RunnerPurpose.EVIDENCE, evidenceBucket: devBucket }))).toContain(
       'EvidenceRunner acts in environment "production"',
@@ -362,7 +365,7 @@ describe("GKE first apply: cluster references, administrators, control-plane ran
     const { stack } = gcpStack();
     const cluster = new GkeRunnerCluster(stack, "Cluster", clusterProps({ location: "us-central1-a" }));
     const target = GkeWorkloadCluster.lookup(stack, "Workloads", { projectId: PROJECT.projectId, location: "us-central1-b", clusterName: "hipaa-production-workloads", environment: production });
-    new GkeRunnerPool(stack, "Deploy", { cluster, environment: production, purpose: RunnerPurpose.DEPLOY, deployTarget: target });
+    new GkeRunnerPool(stack, "Deploy", { cluster, environment: production, purpose: RunnerPurpose.DEPLOY, deployTarget: target, deployNamespaces: ["clinical-platform"] });
     const out = synth(stack);
     expect(cluster.iamResourceName).toBe("projects/hipaa-health-prod/zones/us-central1-a/clusters/hipaa-production-runners");
     expect(resourceAt(out, "google_project_iam_member", "Deploy/DeployAccess/Binding").condition.expression).toBe(
@@ -391,7 +394,7 @@ describe("GKE first apply: cluster references, administrators, control-plane ran
     expect(refusal(() => GkeWorkloadCluster.lookup(stack, "B", { projectId: PROJECT.projectId, location: "central", clusterName: "w", environment: production }))).toContain("is neither a region nor a zone");
     const cluster = new GkeRunnerCluster(stack, "Cluster", clusterProps());
     const literal = { projectId: PROJECT.projectId, location: PROJECT.location, clusterName: "w", environment: production } as any;
-    expect(refusal(() => new GkeRunnerPool(stack, "Deploy", { cluster, environment: production, purpose: RunnerPurpose.DEPLOY, deployTarget: literal }))).toContain(
+    expect(refusal(() => new GkeRunnerPool(stack, "Deploy", { cluster, environment: production, purpose: RunnerPurpose.DEPLOY, deployTarget: literal, deployNamespaces: ["clinical-platform"] }))).toContain(
       "the deploy target is not a cluster reference",
     );
   });
@@ -399,10 +402,19 @@ describe("GKE first apply: cluster references, administrators, control-plane ran
   test("a workload cluster created in the same program: the grant depends on the resource", () => {
     const { stack } = gcpStack();
     const runners = new GkeRunnerCluster(stack, "Cluster", clusterProps());
-    const target = GkeWorkloadCluster.fromResource({ cluster: runners.cluster, projectId: PROJECT.projectId, location: PROJECT.location, clusterName: "hipaa-production-runners", environment: production });
-    new GkeRunnerPool(stack, "Deploy", { cluster: runners, environment: production, purpose: RunnerPurpose.DEPLOY, deployTarget: target });
+    const where = { cluster: runners.cluster, projectId: PROJECT.projectId, location: PROJECT.location, clusterName: "hipaa-production-runners", environment: production };
+    // Without a Kubernetes provider for the cluster there is no way to scope the grant to namespaces.
+    expect(refusal(() => new GkeRunnerPool(stack, "NoProvider", { cluster: runners, environment: production, purpose: RunnerPurpose.DEPLOY, deployTarget: GkeWorkloadCluster.fromResource(where), deployNamespaces: ["clinical-platform"] }))).toContain(
+      "the deploy target has no Kubernetes provider",
+    );
+    stack.node.tryRemoveChild("NoProvider");
+    const { KubernetesProvider } = require("@cdktf/provider-kubernetes/lib/provider");
+    const kubernetesProvider = new KubernetesProvider(stack, "Kubernetes", { alias: "runners", configPath: "/dev/null" });
+    const target = GkeWorkloadCluster.fromResource({ ...where, kubernetesProvider });
+    new GkeRunnerPool(stack, "Deploy", { cluster: runners, environment: production, purpose: RunnerPurpose.DEPLOY, deployTarget: target, deployNamespaces: ["clinical-platform"] });
     const out = synth(stack);
     expect(resourceAt(out, "google_project_iam_member", "Deploy/DeployAccess/Binding").depends_on).toEqual([expect.stringMatching(/^google_container_cluster\.Cluster_[0-9A-F]{8}$/)]);
+    expect(resourceAt(out, "kubernetes_role_binding_v1", "Deploy/DeployAccess/RoleBinding-clinical-platform").provider).toBe("kubernetes.runners");
   });
 
   test("Shared VPC: network and subnetwork paths are looked up in the host project", () => {

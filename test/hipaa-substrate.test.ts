@@ -239,5 +239,11 @@ describe("HipaaSubstrate", () => {
     expect(prod.attribute_condition).not.toContain("startsWith");
     const groups = Object.values(resourcesOf(all.get("clinical-github")!, "github_actions_runner_group"));
     expect(groups.find((g) => g.name === "hipaa-production")!.selected_workflows).toContain("hipaa-app-org/compliance-workflows/.github/workflows/deploy-prod.yml@refs/tags/v1.4.2");
+    // One deploy service account per repository, each impersonable by its own repository id only (issue 12).
+    const impersonations = Object.values(resourcesOf(all.get("clinical-gcp-production")!, "google_service_account_iam_member")).filter((b) => b.member.startsWith("principalSet://"));
+    const deployers = REFERENCE_REPOSITORIES.filter((r) => r.deploysTo.includes("production"));
+    expect(deployers.length).toBeGreaterThan(1);
+    expect(new Set(impersonations.map((b) => b.service_account_id)).size).toBe(deployers.length);
+    expect(impersonations.map((b) => b.member.replace(/^.*\}\//, "")).sort()).toEqual(deployers.map((r) => `attribute.repository_id/${r.repositoryId}`).sort());
   });
 });

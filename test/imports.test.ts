@@ -21,7 +21,7 @@ function sourceFiles(dir: string): string[] {
 
 const files = DIRS.flatMap((d) => sourceFiles(join(ROOT, d)));
 // A barrel import loads every resource class of the provider: 5-10 s and ~1 GB per process.
-const BARREL = /(from\s+|require\(\s*|import\(\s*)["']@cdktf\/provider-(aws|google|github)["']/;
+const BARREL = /(from\s+|require\(\s*|import\(\s*)["']@cdktf\/provider-(aws|google|github|gitlab|kubernetes)["']/;
 
 describe("imports", () => {
   test("finds the project's sources", () => {

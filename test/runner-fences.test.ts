@@ -1,3 +1,4 @@
+import { GitlabOidcSubject, GitlabProjectRef, GitlabRefType } from "../src/model";
 import { TerraformStack, Testing } from "cdktf";
 import { KubernetesProvider } from "@cdktf/provider-kubernetes/lib/provider";
 import { AwsEnvironmentStack, GcpEnvironmentStack, RunnerNamespace } from "../src";
@@ -38,6 +39,10 @@ function gcpFenced(): SynthResult {
       projectId: "hipaa-health-prod",
       projectNumber: "404040404040",
       region: "us-central1",
+      // One deploying application, so the environment has a deploy pool to fence.
+      gitlabSubjects: [
+        new GitlabOidcSubject({ project: new GitlabProjectRef("hipaa-health/compliance-platform", { projectId: 48213077 }), environment: production, refType: GitlabRefType.TAG, ref: "v*", refProtected: true }),
+      ],
       runners: {
         cluster: { clusterName: "hipaa-production-runners", network: "hipaa-vpc", subnetwork: "runners", podsRangeName: "pods", servicesRangeName: "services", masterIpv4CidrBlock: "172.16.0.0/28", platformAdminMembers: ["group:admins@hipaa-health.example"] },
         deployTarget: { projectId: "hipaa-health-prod", location: "us-central1", clusterName: "hipaa-production-workloads" },

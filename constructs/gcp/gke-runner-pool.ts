@@ -11,9 +11,8 @@ import { Cfr, recordControl } from "../../src/compliance";
 import { stableSuffix } from "../../src/naming";
 import { CloudKmsSigningKey } from "./cloud-kms-signing-key";
 import { GcsEvidenceBucket } from "./gcs-evidence-bucket";
-import { GkeDeployAccess, IGkeWorkloadCluster } from "./gke-deploy-access";
+import { GkeDeployAccess, IGkeDeployer, IGkeWorkloadCluster } from "./gke-deploy-access";
 import { IGkeRunnerCluster } from "./gke-runner-cluster";
-import { IGcpPrincipal } from "./principal";
 
 export interface GkeRunnerPoolProps {
   readonly cluster: IGkeRunnerCluster;
@@ -30,6 +29,11 @@ export interface GkeRunnerPoolProps {
   readonly evidenceBucket?: GcsEvidenceBucket;
   /** DEPLOY: the environment's workload cluster (`GkeWorkloadCluster.lookup` or `.fromResource`). */
   readonly deployTarget?: IGkeWorkloadCluster;
+  /**
+   * DEPLOY: the workload-cluster namespaces the pool deploys to (the union of the environment's
+   * applications' namespaces); the runner service account gets `edit` there and nowhere else.
+   */
+  readonly deployNamespaces?: readonly string[];
   /** @default `ci-ENV-PURPOSE` */
   readonly namespace?: string;
   /** @default "runner" */
@@ -66,7 +70,7 @@ function accountId(prefix: string, env: string, purpose: string): string {
  * Its runner pods' Kubernetes service account maps to a runner service account that holds only
  * its purpose's permissions on its own environment's resources.
  */
-export class GkeRunnerPool extends Construct implements IGcpPrincipal {
+export class GkeRunnerPool extends Construct implements IGkeDeployer {
   public readonly environment: Environment;
   public readonly purpose: RunnerPurpose;
   public readonly nodePool: ContainerNodePool;
@@ -74,6 +78,8 @@ export class GkeRunnerPool extends Construct implements IGcpPrincipal {
   public readonly runnerServiceAccount: ServiceAccount;
   public readonly member: string;
   public readonly grantName: string;
+  /** The runner service account's literal email. */
+  public readonly serviceAccountEmail: string;
   public readonly namespace: string;
   public readonly kubernetesServiceAccount: string;
 
@@ -126,9 +132,11 @@ export class GkeRunnerPool extends Construct implements IGcpPrincipal {
       dependsOn: nodeRoles,
     });
 
+    const runnerAccountId = accountId("runner", env, purpose);
+    this.serviceAccountEmail = `${runnerAccountId}@${project}.iam.gserviceaccount.com`;
     this.runnerServiceAccount = new ServiceAccount(this, "RunnerServiceAccount", {
       project,
-      accountId: accountId("runner", env, purpose),
+      accountId: runnerAccountId,
       displayName: `Runner pods of the ${env} ${purpose} pool (${this.namespace}/${this.kubernetesServiceAccount})`,
     });
     this.member = this.runnerServiceAccount.member;
@@ -170,7 +178,7 @@ export class GkeRunnerPool extends Construct implements IGcpPrincipal {
         props.evidenceBucket!.grantWrite(this);
         break;
       case RunnerPurpose.DEPLOY:
-        new GkeDeployAccess(this, "DeployAccess", this, props.deployTarget!);
+        new GkeDeployAccess(this, "DeployAccess", this, props.deployTarget!, { namespaces: props.deployNamespaces ?? [] });
         break;
     }
   }
@@ -198,8 +206,8 @@ function validateGkePool(path: string, props: GkeRunnerPoolProps): void {
   validatePurposeResources(
     path,
     props.purpose,
-    (["signingKey", "artifactRepositories", "evidenceBucket", "deployTarget"] as const).filter((k) => props[k] !== undefined),
-    { build: ["signingKey", "artifactRepositories"], evidence: ["evidenceBucket"], deploy: ["deployTarget"] },
+    (["signingKey", "artifactRepositories", "evidenceBucket", "deployTarget", "deployNamespaces"] as const).filter((k) => props[k] !== undefined),
+    { build: ["signingKey", "artifactRepositories"], evidence: ["evidenceBucket"], deploy: ["deployTarget", "deployNamespaces"] },
     { build: "signingKey", evidence: "evidenceBucket", deploy: "deployTarget" },
     env.name,
   );

@@ -10,9 +10,40 @@ export interface WifTrustSpec {
   readonly issuerUri: string;
   readonly attributeMapping: Readonly<Record<string, string>>;
   readonly attributeCondition: string;
-  /** `attribute.KEY/VALUE` suffixes of the principalSets allowed to impersonate the deploy service account. */
+  /** `attribute.KEY/VALUE` suffixes of the principalSets allowed to impersonate a deploy service account. */
   readonly principalSetAttributes: readonly string[];
+  /** One entry per application (GitHub repository id, GitLab project id): each gets its own deploy service account. */
+  readonly applications: readonly WifApplication[];
   readonly environment: Environment;
+}
+
+/** One application a WIF provider trusts, as its own deploy service account needs it. */
+export interface WifApplication {
+  /** The repository name (GitHub) or project path (GitLab): names construct ids and defaults, never a position. */
+  readonly name: string;
+  /** The one `attribute.repository_id/ID` or `attribute.project_id/ID` principalSet suffix that may impersonate it. */
+  readonly principalSetAttribute: string;
+}
+
+/**
+ * One application per immutable id. Two ids under one name would share construct ids (and one
+ * would silently inherit the other's deploy identity), so they are refused.
+ */
+function applicationsOf(path: string, entries: readonly { name: string; attribute: string }[]): WifApplication[] {
+  const byName = new Map<string, string>();
+  for (const { name, attribute } of entries) {
+    const other = byName.get(name);
+    if (other !== undefined && other !== attribute) {
+      throw new HipaaConfigError({
+        path,
+        problem: `${name} is named by two ids (${other}, ${attribute})`,
+        cfr: "164.308(a)(4)",
+        fix: "give each repository or project its numeric id once; a renamed repository keeps its id",
+      });
+    }
+    byName.set(name, attribute);
+  }
+  return [...byName.entries()].map(([name, principalSetAttribute]) => ({ name, principalSetAttribute }));
 }
 
 const GOOGLE_SUBJECT_MAX = 127;
@@ -81,6 +112,7 @@ export function githubWifSpec(path: string, subjects: readonly GithubOidcSubject
     },
     attributeCondition,
     principalSetAttributes: [...new Set(subjects.map((s) => `attribute.repository_id/${s.repository.repositoryId}`))],
+    applications: applicationsOf(path, subjects.map((s) => ({ name: s.repository.name, attribute: `attribute.repository_id/${s.repository.repositoryId}` }))),
     environment,
   };
 }
@@ -130,6 +162,7 @@ export function gitlabWifSpec(path: string, subjects: readonly GitlabOidcSubject
     },
     attributeCondition,
     principalSetAttributes: [...new Set(subjects.map((s) => `attribute.project_id/${s.project.projectId}`))],
+    applications: applicationsOf(path, subjects.map((s) => ({ name: s.project.path, attribute: `attribute.project_id/${s.project.projectId}` }))),
     environment,
   };
 }

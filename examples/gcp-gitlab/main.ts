@@ -91,6 +91,9 @@ export function buildGcpGitlabApp(app: App, environments: readonly Environment[]
       projectNumber: project.number,
       region: "us-central1",
       gitlabSubjects: gitlab.subjectsFor(env),
+      // The parent pipeline deploys the five services, each into the workload-cluster namespace
+      // named after it; its deploy service account may change those namespaces and no other.
+      deployNamespaces: { [COMPLIANCE_PLATFORM.path]: CHILD_PROJECTS.map((c) => c.path.split("/").pop()!) },
       auditorMembers: ["group:hipaa-auditors@hipaa-health.example"],
       // State in the environment's own project, encrypted with its own key (both bootstrapped
       // before the first apply: see the README, "Before the first apply: GCP").
