@@ -23,7 +23,9 @@ import { ComplianceWorkflowsRepository, GithubTeamRef } from "../constructs/gith
 import { OidcClaimTemplate } from "../constructs/github/oidc-claim-template";
 import { ProtectedEnvironment } from "../constructs/github/protected-environment";
 import { RunnerGroup } from "../constructs/github/runner-group";
-import { assertAccountId, AwsEnvironmentStack, AwsStateBackend } from "./aws-environment-stack";
+import { assertAccountId, AwsEnvironmentStack, AwsStateBackend, evidenceWriterRoleName } from "./aws-environment-stack";
+import { AwsArchiveStack, ArchivedEnvironment } from "./aws-archive-stack";
+import { ArchivedEvidenceBucket } from "../constructs/aws/archived-evidence-bucket";
 import { Cfr, recordException } from "../src/compliance";
 import { GcpEnvironmentStack, GcpStateBucket } from "./gcp-environment-stack";
 import { DeployGate } from "./deploy-gate";
@@ -58,8 +60,29 @@ export interface SubstrateRepository {
   readonly namespaces?: readonly string[];
 }
 
+/** The AWS evidence archive (see AwsArchiveStack and the README's account layout). */
+export interface SubstrateAwsArchive {
+  /** The archive account (12 digits), distinct from every environment's. */
+  readonly accountId: string;
+  /**
+   * The break-glass role, in the archive account, that alone may destroy, disable or re-policy
+   * the archive's keys and the signing keys, or end a log trail. Its use is alerted.
+   */
+  readonly breakGlassRoleArn: string;
+  /** Remote state of the archive stack. @default - local state */
+  readonly stateBackend?: AwsStateBackend;
+}
+
 export interface SubstrateAwsSettings {
   readonly region: string;
+  /**
+   * Keep evidence, its keys and every account's CloudTrail logs in an archive account the
+   * environments' administrators cannot alter: a stack `<id>-archive`, applied before the
+   * environment stacks.
+   * @default - each environment's evidence lives in its own account, whose administrators can
+   *   destroy the evidence key (recorded in the control map)
+   */
+  readonly archive?: SubstrateAwsArchive;
   /**
    * The AWS account of each environment, by environment name (12 digits). One account per
    * environment is the isolation the substrate is built for; two environments in one account
@@ -204,6 +227,8 @@ export class HipaaSubstrate extends Construct {
   public readonly github: GithubGovernanceStack;
   public readonly awsStacks: ReadonlyMap<string, AwsEnvironmentStack>;
   public readonly gcpStacks: ReadonlyMap<string, GcpEnvironmentStack>;
+  /** The AWS evidence archive, when `aws.archive` is given. */
+  public readonly awsArchive?: AwsArchiveStack;
   /** Every subject, by `repository/environment`. */
   public readonly subjects: ReadonlyMap<string, GithubOidcSubject>;
   /** The release of the compliance workflows every runner group and trust names. */
@@ -297,6 +322,8 @@ export class HipaaSubstrate extends Construct {
     const aws = new Map<string, AwsEnvironmentStack>();
     const gcp = new Map<string, GcpEnvironmentStack>();
     const accountPlan = config.aws ? planAccounts(path, config.aws, environments) : undefined;
+    const archive = config.aws?.archive ? this.buildAwsArchive(app, id, path, config.aws, environments, repositories) : undefined;
+    this.awsArchive = archive?.stack;
     for (const environment of environments) {
       const env = environment.name;
       if (config.aws && accountPlan) {
@@ -323,6 +350,7 @@ export class HipaaSubstrate extends Construct {
                 }
               : undefined,
           auditorPrincipalArns: awsConfig.auditorPrincipalArns?.[env],
+          archive: archive?.optionsFor(environment),
           workloadCluster: runners && deployNamespaces.length > 0 ? { clusterName: runners.workloadClusterNames?.[env] ?? `${id}-${env}`, namespaces: deployNamespaces } : undefined,
           runners: runners
             ? {
@@ -338,6 +366,13 @@ export class HipaaSubstrate extends Construct {
             section: Cfr.ACCESS_MANAGEMENT,
             what: `environments ${sharing.join(", ")} share AWS account ${accountId}${owns ? "" : ` (its OIDC provider and Auto Scaling role are created by ${id}-${accountPlan.owner.get(accountId)}; apply that stack first)`}`,
             reason: awsConfig.sharedAccounts!.reason,
+          });
+        }
+        if (!archive) {
+          recordException(stack, {
+            section: Cfr.AUDIT_CONTROLS,
+            what: `evidence of ${env} and its key live in the environment's own account ${accountId}, whose IAM administrators can schedule the key's deletion or re-policy it`,
+            reason: "no archive account is configured (aws.archive); set it to move evidence custody out of the environment accounts",
           });
         }
         aws.set(env, stack);
@@ -367,6 +402,63 @@ export class HipaaSubstrate extends Construct {
     }
     this.awsStacks = aws;
     this.gcpStacks = gcp;
+  }
+
+  /**
+   * The archive stack, and for each environment the handle its stack writes through. Writer
+   * roles are named by the same functions the environment stacks name them with, so the
+   * archive's policies and the roles cannot drift apart.
+   */
+  private buildAwsArchive(app: Construct, id: string, path: string, aws: SubstrateAwsSettings, environments: readonly Environment[], repositories: readonly ValidatedRepository[]) {
+    const archive = aws.archive!;
+    const where = `${path}/aws/archive`;
+    assertAccountId(`${where}/accountId`, archive.accountId);
+    for (const environment of environments) {
+      if (aws.accounts[environment.name] === archive.accountId) {
+        throw new HipaaConfigError({
+          path: `${where}/accountId`,
+          problem: `the archive account ${archive.accountId} is also environment "${environment.name}"'s account, so that environment's administrators and pipelines would administer the evidence`,
+          cfr: Cfr.AUDIT_CONTROLS,
+          fix: "give the archive an account of its own, which no environment's pipeline or administrators can reach",
+        });
+      }
+    }
+    const partition = partitionOf(aws.region);
+    const archived: ArchivedEnvironment[] = environments.map((environment) => {
+      const env = environment.name;
+      const accountId = aws.accounts[env];
+      const role = (name: string) => `arn:${partition}:iam::${accountId}:role/${name}`;
+      const writers: { roleArn: string; grantName: string; prefix?: string }[] = repositories
+        .filter((r) => r.config.deploysTo.includes(env))
+        .map((r) => ({ roleArn: role(evidenceWriterRoleName(env, r.ref.name)), grantName: `EvidenceWriter${r.ref.name.replace(/[^A-Za-z0-9]/g, "")}`.slice(0, 64), prefix: `${r.ref.name}/${env}/` }));
+      // The evidence runner pool's IRSA role (RunnerPool: ScopedRole default name for EvidenceRunner).
+      if (aws.runners) writers.push({ roleArn: role(`hipaa-${env}-evidence-runner`), grantName: "EvidenceRunner" });
+      return { environment, accountId, writers, auditorPrincipalArns: aws.auditorPrincipalArns?.[env] };
+    });
+    const stack = new AwsArchiveStack(app, `${id}-archive`, {
+      substrateId: id,
+      accountId: archive.accountId,
+      region: aws.region,
+      custody: { breakGlassRoleArn: archive.breakGlassRoleArn },
+      environments: archived,
+      stateBackend: archive.stateBackend,
+    });
+    const optionsFor = (environment: Environment) => ({
+      evidenceBucket: new ArchivedEvidenceBucket({
+        environment,
+        bucketName: AwsArchiveStack.evidenceBucketName(id, environment.name, archive.accountId),
+        archiveAccountId: archive.accountId,
+        region: aws.region,
+        partition,
+      }),
+      trail: {
+        trailName: AwsArchiveStack.trailName(id, environment.name),
+        bucketName: AwsArchiveStack.trailBucketName(id, archive.accountId),
+        kmsKeyArn: `arn:${partition}:kms:${aws.region}:${archive.accountId}:${AwsArchiveStack.trailKeyAliasName(id)}`,
+      },
+      custody: { breakGlassRoleArn: archive.breakGlassRoleArn },
+    });
+    return { stack, optionsFor };
   }
 }
 
