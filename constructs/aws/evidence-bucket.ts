@@ -494,7 +494,11 @@ export class EvidenceBucket extends Construct implements IEvidenceBucket {
     recordControl(this, {
       section: Cfr.AUDIT_CONTROLS,
       resources: [this.bucket, this.objectLockConfiguration, this.baseline.versioning, this.policy],
-      how: `Object Lock in ${this.objectLockMode} mode on a versioned bucket; the policy denies deleting objects or versions, bypassing governance retention and changing the lock.`,
+      how:
+        `Object Lock in ${this.objectLockMode} mode on a versioned bucket; the policy denies deleting objects or versions, bypassing governance retention and changing the lock.` +
+        (this.custody
+          ? ` Only break-glass (${this.custody.breakGlassRoleArn}) may change its access logging, lifecycle or encryption, or schedule deletion, disable or re-policy its key (KMS lockout safety check bypassed deliberately: the deploying role is shut out of PutKeyPolicy).`
+          : " Without custody (EvidenceBucketProps.custody), this account's IAM administrators can schedule its key's deletion or re-policy it: keep evidence in an archive account (AwsArchiveStack) to take that away."),
     });
     recordControl(this, {
       section: Cfr.RETENTION,
