@@ -135,6 +135,15 @@ export interface AwsArchiveOptions {
   readonly trail: Omit<AuditTrailProps, "evidenceBucketArns" | "dependsOn">;
   /** Break-glass custody of this account's signing key. */
   readonly custody: KeyCustody;
+  /**
+   * Keep this stack's existing evidence bucket (same construct id, so the same addresses) as a
+   * read-only record, for stacks applied before the archive existed. Without it, moving to an
+   * archive removes the bucket and its key from this stack's configuration: Terraform would try to
+   * delete the bucket (failing on locked objects) and SCHEDULE THE KEY'S DELETION, which would
+   * make six years of evidence unreadable. New writes go to the archive either way.
+   * @default false - no evidence bucket in this account (right for a fresh account)
+   */
+  readonly keepLocalEvidenceBucket?: boolean;
 }
 
 export interface AwsEnvironmentStackProps {
@@ -224,8 +233,8 @@ export class AwsEnvironmentStack extends TerraformStack {
       allowedAccountIds: props.accountId ? [props.accountId] : undefined,
       defaultTags: [{ tags: { HipaaEnvironment: env.name, ManagedBy: "cdktf-hipaa-substrate" } }],
     });
-    const localEvidence = props.archive ? undefined : new EvidenceBucket(this, "EvidenceBucket", { environment: env, ...props.evidence });
     if (props.archive) this.assertArchive(props);
+    const localEvidence = props.archive && !props.archive.keepLocalEvidenceBucket ? undefined : new EvidenceBucket(this, "EvidenceBucket", { environment: env, ...props.evidence });
     this.evidenceBucket = props.archive?.evidenceBucket ?? localEvidence!;
     this.signingKey = new SigningKey(this, "SigningKey", { environment: env, custody: props.archive?.custody, ...props.signing });
 
@@ -319,7 +328,7 @@ export class AwsEnvironmentStack extends TerraformStack {
 
   private assertArchive(props: AwsEnvironmentStackProps): void {
     const archive = props.archive!;
-    if (props.evidence) {
+    if (props.evidence && !archive.keepLocalEvidenceBucket) {
       throw new HipaaConfigError({ path: `${this.node.path}/evidence`, problem: "evidence options were given, but the evidence bucket lives in the archive account", fix: "set evidence options on the archive stack, or drop archive" });
     }
     if (archive.evidenceBucket.environment.name !== this.environment.name) {

@@ -71,6 +71,14 @@ export interface SubstrateAwsArchive {
   readonly breakGlassRoleArn: string;
   /** Remote state of the archive stack. @default - local state */
   readonly stateBackend?: AwsStateBackend;
+  /**
+   * Environments whose stacks were applied before the archive existed: their evidence bucket and
+   * key stay where they are (same addresses, read-only from now on) instead of being dropped from
+   * the configuration, which would make Terraform schedule the old key's deletion. See the
+   * README's "Moving evidence to the archive".
+   * @default - none (fresh environment accounts)
+   */
+  readonly keepEnvironmentEvidenceBuckets?: readonly string[];
 }
 
 export interface SubstrateAwsSettings {
@@ -457,7 +465,13 @@ export class HipaaSubstrate extends Construct {
         kmsKeyArn: `arn:${partition}:kms:${aws.region}:${archive.accountId}:${AwsArchiveStack.trailKeyAliasName(id)}`,
       },
       custody: { breakGlassRoleArn: archive.breakGlassRoleArn },
+      keepLocalEvidenceBucket: (archive.keepEnvironmentEvidenceBuckets ?? []).includes(environment.name),
     });
+    for (const env of archive.keepEnvironmentEvidenceBuckets ?? []) {
+      if (!environments.some((e) => e.name === env)) {
+        throw new HipaaConfigError({ path: `${where}/keepEnvironmentEvidenceBuckets`, problem: `"${env}" is not an environment`, fix: `use one of ${environments.map((e) => e.name).join(", ")}` });
+      }
+    }
     return { stack, optionsFor };
   }
 }

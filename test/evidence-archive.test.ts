@@ -288,6 +288,24 @@ describe("archive configuration is validated", () => {
     expect(refusal(() => new HipaaSubstrate(Testing.app(), "clinical", withArchive({ accountId: "9999" } as any)))).toContain("is not 12 digits");
   });
 
+  test("moving an applied environment to the archive can keep its evidence bucket and key at the same addresses", () => {
+    const c = base();
+    const without = synthAll((() => { const app = Testing.app(); new HipaaSubstrate(app, "clinical", { ...c, aws: { region: "us-east-1", accounts: { ...REFERENCE_ACCOUNTS } } }); return app; })()).get("clinical-production")!;
+    const kept = synthAll((() => { const app = Testing.app(); new HipaaSubstrate(app, "clinical", withArchive({ keepEnvironmentEvidenceBuckets: ["production"] } as any)); return app; })());
+    const production = kept.get("clinical-production")!;
+    for (const type of ["aws_s3_bucket", "aws_s3_bucket_object_lock_configuration", "aws_kms_alias"]) {
+      const before = Object.fromEntries(Object.entries(resourcesOf(without, type)).filter(([id]) => id.startsWith("EvidenceBucket")));
+      expect(Object.keys(before).length).toBeGreaterThan(0);
+      for (const [id, r] of Object.entries(before)) expect(resourcesOf(production, type)[id]).toEqual(r);
+    }
+    const key = Object.entries(resourcesOf(production, "aws_kms_key")).find(([id]) => id.startsWith("EvidenceBucket"))!;
+    expect(resourcesOf(without, "aws_kms_key")[key[0]]).toMatchObject({ lifecycle: { prevent_destroy: true } });
+    // New writes go to the archive all the same; dev, not kept, has no bucket of its own.
+    expect(statements(Object.values(resourcesOf(production, "aws_iam_role_policy")).find((p) => /EvidenceWriter/.test(p.role))!.policy)[0].Resource).toMatch(new RegExp(`^arn:aws:s3:::hipaa-evidence-production-${ARCHIVE}-`));
+    expect(resourcesOf(kept.get("clinical-dev")!, "aws_s3_bucket")).toEqual({});
+    expect(refusal(() => new HipaaSubstrate(Testing.app(), "clinical", withArchive({ keepEnvironmentEvidenceBuckets: ["qa"] } as any)))).toContain('"qa" is not an environment');
+  });
+
   test("without an archive the control map records that evidence and its key live in the environment's account", () => {
     const outdir = mkdtempSync(join(tmpdir(), "hipaa-no-archive-"));
     const app = new App({ outdir });
