@@ -14,6 +14,8 @@ import { AUDIT_TAMPERING_EVENTS, SecurityAlerts } from "../constructs/aws/securi
 import { TrailBucket } from "../constructs/aws/trail-bucket";
 import { KEY_CUSTODY_ACTIONS } from "../constructs/aws/key-custody";
 import { AwsArchiveStack } from "../stacks/aws-archive-stack";
+import { GcpArchiveStack } from "../stacks/gcp-archive-stack";
+import { buildGcpGitlabApp, GCP_ARCHIVE, GCP_ENVIRONMENTS, GCP_PROJECTS } from "../examples/gcp-gitlab/main";
 import { AwsEnvironmentStack } from "../stacks/aws-environment-stack";
 import { Environment, EnvironmentTier, GithubPlan, HipaaCompliance, HipaaSubstrate, HipaaSubstrateConfig } from "../src";
 import { principalsTrust } from "../constructs/aws/role-trust";
@@ -406,3 +408,39 @@ describe("custody constructs, one at a time", () => {
     expect(refusal(() => new AuditTrail(stack, "T", { trailName: "t", bucketName: "b-bucket", kmsKeyArn: "alias/hipaa-trail" }))).toContain("is not a KMS key or alias ARN");
   });
 });
+
+describe("GCP audit archive (gcp-gitlab example)", () => {
+  const stacks = synthAll(buildGcpGitlabApp(Testing.app()));
+  const archive = stacks.get("hipaa-gcp-archive")!;
+
+  test("the archive project's only owner is break-glass", () => {
+    expect((archive.tf as any).provider.google[0].project).toBe(GCP_ARCHIVE.id);
+    expect(Object.values(resourcesOf(archive, "google_project_iam_binding"))).toEqual([{ project: GCP_ARCHIVE.id, role: "roles/owner", members: [GCP_ARCHIVE.breakGlassMember] }]);
+  });
+
+  test.each(GCP_ENVIRONMENTS.map((e) => e.name))("%s: a sink routes every audit log to a locked archive bucket, whose only writer is that sink, create-only", (env) => {
+    const out = stacks.get(`hipaa-gcp-${env}`)!;
+    const bucketName = GcpArchiveStack.auditLogBucketName(GCP_ARCHIVE.id, env);
+    const sinks = Object.values(resourcesOf(out, "google_logging_project_sink"));
+    expect(sinks).toEqual([expect.objectContaining({ project: GCP_PROJECTS[env].id, destination: `storage.googleapis.com/${bucketName}`, filter: 'logName:"cloudaudit.googleapis.com"', unique_writer_identity: true })]);
+    const bucket = Object.values(resourcesOf(archive, "google_storage_bucket")).find((b) => b.name === bucketName)!;
+    expect(bucket).toMatchObject({ project: GCP_ARCHIVE.id, uniform_bucket_level_access: true, public_access_prevention: "enforced", retention_policy: { is_locked: true, retention_period: 189_216_000 }, lifecycle: { prevent_destroy: true } });
+    const writers = Object.values(resourcesOf(archive, "google_storage_bucket_iam_member")).filter((m) => m.member === GcpArchiveStack.sinkWriterIdentity(GCP_PROJECTS[env].number));
+    expect(writers.map((w) => w.role)).toEqual(["roles/storage.objectCreator"]);
+  });
+
+  test("no environment project's identity holds anything but create-only on the archive", () => {
+    for (const m of Object.values(resourcesOf(archive, "google_storage_bucket_iam_member"))) {
+      if (Object.values(GCP_PROJECTS).some((p) => m.member.includes(p.number) || m.member.includes(p.id))) expect(m.role).toBe("roles/storage.objectCreator");
+    }
+  });
+
+  test("the archive refuses an environment in the archive project and a break-glass that is not one member", () => {
+    const app = Testing.app();
+    const base = { projectId: "arch", projectNumber: "909090909090", region: "us-central1", breakGlassMember: "group:bg@example.com", environments: [{ environment: production, projectId: "p", projectNumber: "404040404040" }] };
+    expect(refusal(() => new GcpArchiveStack(app, "a", { ...base, environments: [{ environment: production, projectId: "arch", projectNumber: "909090909090" }] }))).toContain("is in the archive project");
+    expect(refusal(() => new GcpArchiveStack(app, "b", { ...base, breakGlassMember: "allUsers" }))).toContain("is not one user, group or service account");
+    expect(refusal(() => new GcpArchiveStack(app, "c", { ...base, environments: [] }))).toContain("holds no environment project");
+  });
+});
+

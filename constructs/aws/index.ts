@@ -15,3 +15,8 @@ export * from "./runner-pool";
 export * from "./scoped-role";
 export * from "./cluster-deploy-access";
 export * from "./autoscaling-service-role";
+export * from "./key-custody";
+export * from "./archived-evidence-bucket";
+export * from "./trail-bucket";
+export * from "./audit-trail";
+export * from "./security-alerts";
