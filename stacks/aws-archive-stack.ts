@@ -9,6 +9,7 @@ import { AccessLogBucket } from "../constructs/aws/access-log-bucket";
 import { AuditTrail } from "../constructs/aws/audit-trail";
 import { EvidenceAuditorRole } from "../constructs/aws/evidence-auditor-role";
 import { EvidenceBucket } from "../constructs/aws/evidence-bucket";
+import { EvidenceReplica } from "../constructs/aws/evidence-replica";
 import { KeyCustody, validateBreakGlassRoleArn } from "../constructs/aws/key-custody";
 import { AUDIT_TAMPERING_EVENTS, SecurityAlerts } from "../constructs/aws/security-alerts";
 import { TrailBucket } from "../constructs/aws/trail-bucket";
@@ -36,6 +37,12 @@ export interface AwsArchiveStackProps {
   readonly environments: readonly ArchivedEnvironment[];
   /** @default - local state */
   readonly stateBackend?: AwsStateBackend;
+  /**
+   * Replicate every evidence bucket to a second COMPLIANCE-locked bucket in this region of the
+   * archive account (EvidenceReplica).
+   * @default - no replica
+   */
+  readonly replicaRegion?: string;
 }
 
 /**
@@ -57,6 +64,9 @@ export class AwsArchiveStack extends TerraformStack {
   public static trailBucketName(substrateId: string, accountId: string): string {
     return `hipaa-trail-${accountId}-${stableSuffix(`${substrateId}/${accountId}/trail`)}`;
   }
+  public static replicaBucketName(substrateId: string, env: string, accountId: string): string {
+    return `hipaa-replica-${env.slice(0, 26)}-${accountId}-${stableSuffix(`${substrateId}/${env}/${accountId}/replica`)}`;
+  }
   public static trailKeyAliasName(substrateId: string): string {
     return `alias/hipaa-trail-${substrateId}`;
   }
@@ -69,6 +79,7 @@ export class AwsArchiveStack extends TerraformStack {
   public readonly trail: AuditTrail;
   public readonly alerts: SecurityAlerts;
   public readonly auditorRoles: ReadonlyMap<string, EvidenceAuditorRole>;
+  public readonly replicas: ReadonlyMap<string, EvidenceReplica>;
 
   constructor(scope: Construct, id: string, props: AwsArchiveStackProps) {
     super(scope, id);
@@ -123,6 +134,13 @@ export class AwsArchiveStack extends TerraformStack {
       environment: archiveEnv,
     });
 
+    if (props.replicaRegion !== undefined && (props.replicaRegion === props.region || !/^[a-z]{2}(-gov)?-[a-z]+-\d$/.test(props.replicaRegion))) {
+      throw new HipaaConfigError({ path: `${path}/replicaRegion`, problem: `replica region ${JSON.stringify(props.replicaRegion)} is not another AWS region than ${props.region}`, fix: "pass a second region, e.g. us-west-2" });
+    }
+    const replicaProvider = props.replicaRegion
+      ? new AwsProvider(this, "replica", { alias: "replica", region: props.replicaRegion, allowedAccountIds: [props.accountId], defaultTags: [{ tags: { HipaaArchive: props.substrateId, ManagedBy: "cdktf-hipaa-substrate" } }] })
+      : undefined;
+    const replicas = new Map<string, EvidenceReplica>();
     const buckets = new Map<string, EvidenceBucket>();
     const auditors = new Map<string, EvidenceAuditorRole>();
     for (const e of props.environments) {
@@ -133,6 +151,18 @@ export class AwsArchiveStack extends TerraformStack {
       const bucket = new EvidenceBucket(this, `Evidence-${env}`, { environment: e.environment, bucketName: name, accessLogBucket: logs, custody });
       for (const w of e.writers) bucket.grantWriteFromAccount({ roleArn: w.roleArn, grantName: w.grantName }, { prefix: w.prefix });
       buckets.set(env, bucket);
+      if (replicaProvider) {
+        replicas.set(
+          env,
+          new EvidenceReplica(this, `EvidenceReplica-${env}`, {
+            source: bucket,
+            replicaProvider,
+            replicaRegion: props.replicaRegion!,
+            bucketName: AwsArchiveStack.replicaBucketName(props.substrateId, env, props.accountId),
+            custody,
+          }),
+        );
+      }
       this.trailBucket.allowTrail(e.accountId, `arn:${partition}:cloudtrail:${props.region}:${e.accountId}:trail/${AwsArchiveStack.trailName(props.substrateId, env)}`);
       if (e.auditorPrincipalArns && e.auditorPrincipalArns.length > 0) {
         const auditor = new EvidenceAuditorRole(this, `EvidenceAuditor-${env}`, { bucket, auditorPrincipalArns: e.auditorPrincipalArns, roleName: `hipaa-${env}-evidence-auditor` });
@@ -142,6 +172,7 @@ export class AwsArchiveStack extends TerraformStack {
     }
     this.evidenceBuckets = buckets;
     this.auditorRoles = auditors;
+    this.replicas = replicas;
 
     // The archive account's own trail: every call on the archive's keys and buckets, whoever
     // makes it (environment writers included), and the break-glass assumptions the alerts read.

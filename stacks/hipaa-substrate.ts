@@ -79,6 +79,12 @@ export interface SubstrateAwsArchive {
    * @default - none (fresh environment accounts)
    */
   readonly keepEnvironmentEvidenceBuckets?: readonly string[];
+  /**
+   * Replicate every evidence bucket to a second COMPLIANCE-locked bucket in this region of the
+   * archive account.
+   * @default - no replica
+   */
+  readonly replicaRegion?: string;
 }
 
 export interface SubstrateAwsSettings {
@@ -450,6 +456,7 @@ export class HipaaSubstrate extends Construct {
       custody: { breakGlassRoleArn: archive.breakGlassRoleArn },
       environments: archived,
       stateBackend: archive.stateBackend,
+      replicaRegion: archive.replicaRegion,
     });
     const optionsFor = (environment: Environment) => ({
       evidenceBucket: new ArchivedEvidenceBucket({

@@ -409,6 +409,58 @@ describe("custody constructs, one at a time", () => {
   });
 });
 
+describe("optional cross-region replica of the archive", () => {
+  const app = Testing.app();
+  const c = {
+    organization: "hipaa-app-org",
+    organizationId: 1342004,
+    githubPlan: GithubPlan.ENTERPRISE,
+    complianceRepo: "compliance-workflows",
+    complianceTeam: { id: 5501, slug: "compliance" },
+    approverTeamIds: [5502],
+    approvedRelease: "v1.4.2",
+    environments: REFERENCE_ENVIRONMENTS,
+    repositories: REFERENCE_REPOSITORIES,
+    aws: { region: "us-east-1", accounts: { ...REFERENCE_ACCOUNTS }, archive: { ...REFERENCE_ARCHIVE, replicaRegion: "us-west-2" } },
+  } satisfies HipaaSubstrateConfig;
+  new HipaaSubstrate(app, "clinical", c);
+  const archive = synthAll(app).get("clinical-archive")!;
+
+  test("off by default: the reference archive has no replica", () => {
+    const plain = synthAll(buildReferenceApp(Testing.app())).get("clinical-archive")!;
+    expect(resourcesOf(plain, "aws_s3_bucket_replication_configuration")).toEqual({});
+  });
+
+  test("each evidence bucket replicates to a COMPLIANCE-locked bucket in the replica region, under break-glass custody, deletes never replicated", () => {
+    const providers = (archive.tf as any).provider.aws;
+    expect(providers).toContainEqual(expect.objectContaining({ alias: "replica", region: "us-west-2", allowed_account_ids: [ARCHIVE] }));
+    const replications = Object.values(resourcesOf(archive, "aws_s3_bucket_replication_configuration"));
+    expect(replications).toHaveLength(REFERENCE_ENVIRONMENTS.length);
+    for (const r of replications) {
+      expect(r.rule[0]).toMatchObject({ status: "Enabled", delete_marker_replication: { status: "Disabled" }, source_selection_criteria: { sse_kms_encrypted_objects: { status: "Enabled" } } });
+      expect(r.rule[0].destination.encryption_configuration.replica_kms_key_id).toMatch(/^\$\{aws_kms_key\.EvidenceReplica-[a-z]+_Key_[0-9A-F]+\.arn\}$/);
+    }
+    for (const [id, b] of Object.entries(resourcesOf(archive, "aws_s3_bucket")).filter(([id]) => id.startsWith("EvidenceReplica-"))) {
+      expect(b).toMatchObject({ provider: "aws.replica", object_lock_enabled: true, force_destroy: false, lifecycle: { prevent_destroy: true } });
+      expect(b.bucket).toContain(ARCHIVE);
+      expect(id).toBeDefined();
+    }
+    for (const [, lock] of Object.entries(resourcesOf(archive, "aws_s3_bucket_object_lock_configuration")).filter(([id]) => id.startsWith("EvidenceReplica-"))) {
+      expect(lock.rule.default_retention).toEqual({ mode: "COMPLIANCE", days: 2190 });
+    }
+    for (const [, key] of Object.entries(resourcesOf(archive, "aws_kms_key")).filter(([id]) => id.startsWith("EvidenceReplica-"))) {
+      expect(statements(key.policy).find((s) => s.Sid === "OnlyBreakGlassDestroysDisablesOrRepoliciesKey")!.Condition).toEqual({ ArnNotEquals: { "aws:PrincipalArn": BREAK_GLASS } });
+    }
+    for (const p of Object.values(resourcesOf(archive, "aws_iam_role_policy")).filter((p) => p.name === "evidence-replication")) {
+      for (const s of statements(p.policy)) for (const a of actionsOf(s)) expect(a).not.toMatch(/Delete|PutBucket|PutObjectRetention|BypassGovernance/);
+    }
+  });
+
+  test("the replica region must be another region", () => {
+    expect(refusal(() => new HipaaSubstrate(Testing.app(), "clinical", { ...c, aws: { ...c.aws, archive: { ...REFERENCE_ARCHIVE, replicaRegion: "us-east-1" } } }))).toContain("is not another AWS region");
+  });
+});
+
 describe("GCP audit archive (gcp-gitlab example)", () => {
   const stacks = synthAll(buildGcpGitlabApp(Testing.app()));
   const archive = stacks.get("hipaa-gcp-archive")!;

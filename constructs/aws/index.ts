@@ -20,3 +20,4 @@ export * from "./archived-evidence-bucket";
 export * from "./trail-bucket";
 export * from "./audit-trail";
 export * from "./security-alerts";
+export * from "./evidence-replica";
