@@ -182,7 +182,9 @@ export class AwsArchiveStack extends TerraformStack {
       trailName: archiveTrailName,
       bucketName: AwsArchiveStack.trailBucketName(props.substrateId, props.accountId),
       kmsKeyArn: this.trailBucket.keyAlias.arn,
-      evidenceBucketArns: [...buckets.values()].map((b) => b.bucketArn),
+      // Every access to the evidence and its replicas: the replicas' access record (they have no
+      // server access logs: a log target must be in the replica's region and is not built here).
+      evidenceBucketArns: [...buckets.values()].map((b) => b.bucketArn).concat([...replicas.values()].map((r) => r.bucket.arn)),
       dependsOn: [this.trailBucket.policy, this.trailBucket.key],
     });
 

@@ -4,6 +4,8 @@ import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket";
+import { S3BucketLifecycleConfiguration } from "@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration";
+import { S3BucketNotification } from "@cdktf/provider-aws/lib/s3-bucket-notification";
 import { S3BucketObjectLockConfigurationA } from "@cdktf/provider-aws/lib/s3-bucket-object-lock-configuration";
 import { S3BucketOwnershipControls } from "@cdktf/provider-aws/lib/s3-bucket-ownership-controls";
 import { S3BucketPolicy } from "@cdktf/provider-aws/lib/s3-bucket-policy";
@@ -75,6 +77,23 @@ export class EvidenceReplica extends Construct {
     const publicAccess = new S3BucketPublicAccessBlock(this, "PublicAccessBlock", { provider, bucket: this.bucket.id, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true });
     new S3BucketOwnershipControls(this, "OwnershipControls", { provider, bucket: this.bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } });
     const versioning = new S3BucketVersioningA(this, "Versioning", { provider, bucket: this.bucket.id, versioningConfiguration: { status: "Enabled" } });
+    // Object events to EventBridge, and colder storage over time, never an expiration.
+    new S3BucketNotification(this, "EventNotifications", { provider, bucket: this.bucket.id, eventbridge: true });
+    new S3BucketLifecycleConfiguration(this, "Lifecycle", {
+      provider,
+      bucket: this.bucket.id,
+      rule: [
+        {
+          id: "replica-to-colder-storage-never-expire",
+          status: "Enabled",
+          filter: [{}],
+          transition: [{ days: 30, storageClass: "GLACIER_IR" }],
+          noncurrentVersionTransition: [{ noncurrentDays: 30, storageClass: "GLACIER_IR" }],
+          abortIncompleteMultipartUpload: [{ daysAfterInitiation: 7 }],
+        },
+      ],
+      dependsOn: [versioning],
+    });
     const lock = new S3BucketObjectLockConfigurationA(this, "ObjectLock", { provider, bucket: this.bucket.id, rule: { defaultRetention: { mode: "COMPLIANCE", days } }, dependsOn: [versioning] });
     new S3BucketServerSideEncryptionConfigurationA(this, "Encryption", {
       provider,
