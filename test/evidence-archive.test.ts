@@ -131,6 +131,15 @@ describe("evidence custody in an archive account (reference app)", () => {
     }
   });
 
+  test("every custody key stays manageable: break-glass is allowed PutKeyPolicy by the key policy itself wherever it is in another account", () => {
+    for (const name of REFERENCE_ENVIRONMENTS.map((e) => e.name)) {
+      for (const key of Object.values(resourcesOf(stacks.get(`clinical-${name}`)!, "aws_kms_key")).filter((k) => /ScheduleKeyDeletion/.test(k.policy) && /OnlyBreakGlass/.test(k.policy))) {
+        const admin = statements(key.policy).find((s) => s.Effect === "Allow" && actionsOf(s).includes("kms:PutKeyPolicy"))!;
+        expect(awsPrincipals(admin)).toContain(BREAK_GLASS);
+      }
+    }
+  });
+
   test("the signing key's break-glass administrator can never sign", () => {
     const env = stacks.get("clinical-production")!;
     const key = Object.values(resourcesOf(env, "aws_kms_key")).find((k) => k.key_usage === "SIGN_VERIFY")!;

@@ -49,7 +49,9 @@ export class SecurityAlerts extends Construct {
     const account = AwsAccountContext.of(this);
     if (props.custody) validateBreakGlassRoleArn(this.node.path, props.custody);
     const keyPolicy = new PolicyDocument(`${this.node.path}/Key`, [
-      kmsAdministrationStatement([account.accountRootArn]),
+      // Break-glass administers too: it may live in another account (the archive's), where the
+      // account-root statement would not reach it, and nobody else may re-policy this key.
+      kmsAdministrationStatement(props.custody ? [account.accountRootArn, props.custody.breakGlassRoleArn] : [account.accountRootArn]),
       ...(props.custody ? keyCustodyStatements(props.custody.breakGlassRoleArn) : []),
       {
         // EventBridge encrypts what it publishes to an SSE-KMS topic with this key.
