@@ -9,7 +9,11 @@ import { declareEnvironment } from "./environment-declaration";
 import { Environment, GithubOidcSubject, GitlabOidcSubject, RunnerPurpose } from "../src/model";
 import { AutoScalingServiceRole } from "../constructs/aws/autoscaling-service-role";
 import { EvidenceAuditorRole } from "../constructs/aws/evidence-auditor-role";
-import { EvidenceBucket, EvidenceBucketProps } from "../constructs/aws/evidence-bucket";
+import { EvidenceBucket, EvidenceBucketProps, IEvidenceBucket } from "../constructs/aws/evidence-bucket";
+import { ArchivedEvidenceBucket } from "../constructs/aws/archived-evidence-bucket";
+import { AuditTrail, AuditTrailProps } from "../constructs/aws/audit-trail";
+import { KeyCustody } from "../constructs/aws/key-custody";
+import { AUDIT_TAMPERING_EVENTS, SecurityAlerts } from "../constructs/aws/security-alerts";
 import { EvidenceWriterRole } from "../constructs/aws/evidence-writer-role";
 import { GithubDeployRole } from "../constructs/aws/github-deploy-role";
 import { GitlabDeployRole } from "../constructs/aws/gitlab-deploy-role";
@@ -154,6 +158,29 @@ export interface AwsStateBackend {
   readonly key?: string;
 }
 
+/**
+ * Evidence custody in an archive account (AwsArchiveStack): the environment's evidence bucket
+ * and key live there, its CI roles write cross-account and put-only, and this account gets a
+ * trail into the archive and alerts on tampering.
+ */
+export interface AwsArchiveOptions {
+  /** The archive's evidence bucket for this environment. */
+  readonly evidenceBucket: ArchivedEvidenceBucket;
+  /** This account's CloudTrail trail into the archive's trail bucket. */
+  readonly trail: Omit<AuditTrailProps, "evidenceBucketArns" | "dependsOn">;
+  /** Break-glass custody of this account's signing key. */
+  readonly custody: KeyCustody;
+  /**
+   * Keep this stack's existing evidence bucket (same construct id, so the same addresses) as a
+   * read-only record, for stacks applied before the archive existed. Without it, moving to an
+   * archive removes the bucket and its key from this stack's configuration: Terraform would try to
+   * delete the bucket (failing on locked objects) and SCHEDULE THE KEY'S DELETION, which would
+   * make six years of evidence unreadable. New writes go to the archive either way.
+   * @default false - no evidence bucket in this account (right for a fresh account)
+   */
+  readonly keepLocalEvidenceBucket?: boolean;
+}
+
 export interface AwsEnvironmentStackProps {
   readonly environment: Environment;
   /** AWS region of the environment's resources. */
@@ -202,6 +229,12 @@ export interface AwsEnvironmentStackProps {
    * @default - none
    */
   readonly admission?: AwsAdmissionOptions;
+  /**
+   * Keep evidence in an archive account. Then no evidence bucket is created here, and auditors
+   * are the archive's (AwsArchiveStack), not this stack's.
+   * @default - evidence lives in this account (its administrators can destroy its key; the control map says so)
+   */
+  readonly archive?: AwsArchiveOptions;
 }
 
 export interface AwsAdmissionOptions {
@@ -223,7 +256,12 @@ export interface AwsAdmissionOptions {
  */
 export class AwsEnvironmentStack extends TerraformStack {
   public readonly environment: Environment;
-  public readonly evidenceBucket: EvidenceBucket;
+  /** The environment's evidence bucket: an EvidenceBucket here, or the archive's (ArchivedEvidenceBucket). */
+  public readonly evidenceBucket: IEvidenceBucket;
+  /** This account's trail into the archive, with `archive`. */
+  public readonly auditTrail?: AuditTrail;
+  /** Tampering alerts, with `archive`. */
+  public readonly securityAlerts?: SecurityAlerts;
   public readonly signingKey: SigningKey;
   public readonly githubDeployRoles: readonly GithubDeployRole[];
   public readonly gitlabDeployRoles: readonly GitlabDeployRole[];
@@ -267,8 +305,10 @@ export class AwsEnvironmentStack extends TerraformStack {
       allowedAccountIds: props.accountId ? [props.accountId] : undefined,
       defaultTags: [{ tags: { HipaaEnvironment: env.name, ManagedBy: "cdktf-hipaa-substrate" } }],
     });
-    this.evidenceBucket = new EvidenceBucket(this, "EvidenceBucket", { environment: env, ...props.evidence });
-    this.signingKey = new SigningKey(this, "SigningKey", { environment: env, ...props.signing });
+    if (props.archive) this.assertArchive(props);
+    const localEvidence = props.archive && !props.archive.keepLocalEvidenceBucket ? undefined : new EvidenceBucket(this, "EvidenceBucket", { environment: env, ...props.evidence });
+    this.evidenceBucket = props.archive?.evidenceBucket ?? localEvidence!;
+    this.signingKey = new SigningKey(this, "SigningKey", { environment: env, custody: props.archive?.custody, ...props.signing });
 
     this.githubDeployRoles = [];
     if (props.github) {
@@ -285,7 +325,7 @@ export class AwsEnvironmentStack extends TerraformStack {
           new EvidenceWriterRole(this, `EvidenceWriter-${subject.repository.owner}-${subject.repository.name}`, {
             bucket: this.evidenceBucket,
             trust: githubActionsTrust(`${this.node.path}/EvidenceWriter`, provider.providerArn, subject, provider.audience),
-            roleName: `hipaa-${env.name}-evidence-writer-${subject.repository.name}`.slice(0, 64),
+            roleName: evidenceWriterRoleName(env.name, subject.repository.name),
             // The evidence layout the pipeline uploads: <repository>/<environment>/<pipeline id>/.
             prefix: `${subject.repository.name}/${env.name}/`,
             grantName: `EvidenceWriter${subject.repository.name.replace(/[^A-Za-z0-9]/g, "")}`.slice(0, 64),
@@ -320,8 +360,15 @@ export class AwsEnvironmentStack extends TerraformStack {
 
     if (props.admission) this.admission = this.admitSignedImagesOnly(props, props.admission);
 
-    if (props.auditorPrincipalArns) {
-      this.evidenceAuditorRole = new EvidenceAuditorRole(this, "EvidenceAuditor", { bucket: this.evidenceBucket, auditorPrincipalArns: props.auditorPrincipalArns });
+    if (props.auditorPrincipalArns && localEvidence) {
+      this.evidenceAuditorRole = new EvidenceAuditorRole(this, "EvidenceAuditor", { bucket: localEvidence, auditorPrincipalArns: props.auditorPrincipalArns });
+    }
+    if (props.archive) {
+      this.auditTrail = new AuditTrail(this, "AuditTrail", { ...props.archive.trail, evidenceBucketArns: [this.evidenceBucket.bucketArn] });
+      this.securityAlerts = new SecurityAlerts(this, "SecurityAlerts", { topicName: `hipaa-${env.name}-security-alerts`, custody: props.archive.custody });
+      this.securityAlerts.alertOn("KeyCustodyChanged", "A KMS key's policy was changed, or the key was disabled or scheduled for deletion", AUDIT_TAMPERING_EVENTS.keyCustody);
+      this.securityAlerts.alertOn("BucketProtectionChanged", "A bucket's policy, access logging, lifecycle, encryption, versioning or lock was changed", AUDIT_TAMPERING_EVENTS.bucketProtection);
+      this.securityAlerts.alertOn("TrailChanged", "A CloudTrail trail was stopped, deleted or narrowed", AUDIT_TAMPERING_EVENTS.trail);
     }
 
     this.imageRepositories = new Map(
@@ -373,6 +420,19 @@ export class AwsEnvironmentStack extends TerraformStack {
     }
     if (props.runners?.fences && this.runnerCluster) this.runnerNamespaces = this.fenceRunners(props.runners.fences);
     this.recordSignatureChain();
+  }
+
+  private assertArchive(props: AwsEnvironmentStackProps): void {
+    const archive = props.archive!;
+    if (props.evidence && !archive.keepLocalEvidenceBucket) {
+      throw new HipaaConfigError({ path: `${this.node.path}/evidence`, problem: "evidence options were given, but the evidence bucket lives in the archive account", fix: "set evidence options on the archive stack, or drop archive" });
+    }
+    if (archive.evidenceBucket.environment.name !== this.environment.name) {
+      throw new HipaaConfigError({ path: `${this.node.path}/archive`, problem: `the archive bucket is for environment "${archive.evidenceBucket.environment.name}"`, cfr: Cfr.ACCESS_CONTROL, fix: `pass the archive's "${this.environment.name}" bucket` });
+    }
+    if (props.accountId !== undefined && archive.evidenceBucket.archiveAccountId === props.accountId) {
+      throw new HipaaConfigError({ path: `${this.node.path}/archive`, problem: `the archive account is this environment's own account ${props.accountId}`, cfr: Cfr.AUDIT_CONTROLS, fix: "give the archive an account of its own" });
+    }
   }
 
   private requireWorkloadCluster(props: AwsEnvironmentStackProps): DeployTarget {
@@ -500,6 +560,11 @@ export class AwsEnvironmentStack extends TerraformStack {
       });
     }
   }
+}
+
+/** The name of a repository's evidence writer role; the archive's bucket policy names the role by it. */
+export function evidenceWriterRoleName(env: string, repository: string): string {
+  return `hipaa-${env}-evidence-writer-${repository}`.slice(0, 64);
 }
 
 /** A 12-digit AWS account id. */

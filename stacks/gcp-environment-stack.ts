@@ -2,6 +2,7 @@ import { Construct } from "constructs";
 import { Fn, GcsBackend, TerraformStack } from "cdktf";
 import { GoogleProvider } from "@cdktf/provider-google/lib/provider";
 import { ProjectIamAuditConfig } from "@cdktf/provider-google/lib/project-iam-audit-config";
+import { LoggingProjectSink } from "@cdktf/provider-google/lib/logging-project-sink";
 import { HipaaConfigError } from "../src/errors";
 import { Environment, GithubOidcSubject, GitlabOidcSubject, RunnerPurpose } from "../src/model";
 import { Cfr, recordControl } from "../src/compliance";
@@ -92,6 +93,13 @@ export interface GcpEnvironmentStackProps {
    * @default true
    */
   readonly storageDataAccessLogs?: boolean;
+  /**
+   * Route this project's audit logs (Admin Activity, Data Access, System Event, Policy Denied)
+   * to a Bucket-Locked bucket of an archive project (GcpArchiveStack.auditLogBucketName), and turn
+   * on Data Access logs for Cloud KMS and IAM too (authoritative per service, like Storage's).
+   * @default - audit logs stay in this project's own log buckets
+   */
+  readonly auditLogArchive?: { readonly bucketName: string };
   /** @default - no runners */
   readonly runners?: GcpRunnerOptions;
   /**
@@ -198,6 +206,8 @@ export class GcpEnvironmentStack extends TerraformStack {
       });
       recordControl(audit, { section: Cfr.ACTIVITY_REVIEW, resources: [audit], how: "Data Access audit logs record every read and write of evidence objects." });
     }
+
+    if (props.auditLogArchive) this.routeAuditLogs(props);
 
     const wif = { projectId: props.projectId, projectNumber: props.projectNumber };
     for (const s of [...(props.githubSubjects ?? []), ...(props.gitlabSubjects ?? [])]) {
@@ -385,6 +395,35 @@ export class GcpEnvironmentStack extends TerraformStack {
     }
     return plan;
   }
+
+  private routeAuditLogs(props: GcpEnvironmentStackProps): void {
+    const archive = props.auditLogArchive!;
+    if (!/^[a-z0-9][a-z0-9_.-]{1,61}[a-z0-9]$/.test(archive.bucketName)) {
+      throw new HipaaConfigError({ path: `${this.node.path}/auditLogArchive`, problem: `${JSON.stringify(archive.bucketName)} is not a bucket name`, fix: "pass GcpArchiveStack.auditLogBucketName(archiveProjectId, env)" });
+    }
+    const audits = ["cloudkms.googleapis.com", "iam.googleapis.com"].map(
+      (service) =>
+        new ProjectIamAuditConfig(this, `DataAccessLogs-${service.split(".")[0]}`, {
+          project: props.projectId,
+          service,
+          auditLogConfig: [{ logType: "ADMIN_READ" }, { logType: "DATA_READ" }, { logType: "DATA_WRITE" }],
+        }),
+    );
+    const sink = new LoggingProjectSink(this, "AuditLogsToArchive", {
+      project: props.projectId,
+      name: "hipaa-audit-logs-to-archive",
+      description: "Every audit log of this project, to the archive project's locked bucket",
+      destination: `storage.googleapis.com/${archive.bucketName}`,
+      filter: 'logName:"cloudaudit.googleapis.com"',
+      // The project's Cloud Logging service agent writes (GcpArchiveStack grants it create-only).
+      uniqueWriterIdentity: true,
+    });
+    recordControl(sink, {
+      section: Cfr.AUDIT_CONTROLS,
+      resources: [sink, ...audits],
+      how: `Every audit log of this project (Admin Activity; Data Access for Cloud Storage, Cloud KMS and IAM; System Event; Policy Denied) is routed to the archive's locked bucket ${archive.bucketName}.`,
+    });
+  }
 }
 
 /** Every API the stack's resources call (see constructs/gcp/project-services.ts). */
@@ -395,6 +434,7 @@ function requiredServices(props: GcpEnvironmentStackProps): string[] {
   if (props.binaryAuthorization) services.push("binaryauthorization.googleapis.com", "containeranalysis.googleapis.com");
   if (props.runners?.artifactRepositories?.length || props.imageRepositories?.length) services.push("artifactregistry.googleapis.com");
   if (props.imageRepositories?.length) services.push("containerscanning.googleapis.com");
+  if (props.auditLogArchive) services.push("logging.googleapis.com");
   return [...new Set(services)].sort();
 }
 

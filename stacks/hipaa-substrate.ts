@@ -25,7 +25,9 @@ import { ApplicationRepositoryRulesets } from "../constructs/github/application-
 import { OidcClaimTemplate } from "../constructs/github/oidc-claim-template";
 import { ProtectedEnvironment } from "../constructs/github/protected-environment";
 import { RunnerGroup } from "../constructs/github/runner-group";
-import { assertAccountId, AwsAdmissionOptions, AwsEnvironmentStack, AwsRunnerOptions, AwsStateBackend } from "./aws-environment-stack";
+import { assertAccountId, AwsAdmissionOptions, AwsEnvironmentStack, AwsRunnerOptions, AwsStateBackend, evidenceWriterRoleName } from "./aws-environment-stack";
+import { AwsArchiveStack, ArchivedEnvironment } from "./aws-archive-stack";
+import { ArchivedEvidenceBucket } from "../constructs/aws/archived-evidence-bucket";
 import { Cfr, recordException } from "../src/compliance";
 import { GcpEnvironmentStack, GcpStateBucket } from "./gcp-environment-stack";
 import { DeployGate } from "./deploy-gate";
@@ -60,8 +62,43 @@ export interface SubstrateRepository {
   readonly namespaces?: readonly string[];
 }
 
+/** The AWS evidence archive (see AwsArchiveStack and the README's account layout). */
+export interface SubstrateAwsArchive {
+  /** The archive account (12 digits), distinct from every environment's. */
+  readonly accountId: string;
+  /**
+   * The break-glass role, in the archive account, that alone may destroy, disable or re-policy
+   * the archive's keys and the signing keys, or end a log trail. Its use is alerted.
+   */
+  readonly breakGlassRoleArn: string;
+  /** Remote state of the archive stack. @default - local state */
+  readonly stateBackend?: AwsStateBackend;
+  /**
+   * Environments whose stacks were applied before the archive existed: their evidence bucket and
+   * key stay where they are (same addresses, read-only from now on) instead of being dropped from
+   * the configuration, which would make Terraform schedule the old key's deletion. See the
+   * README's "Moving evidence to the archive".
+   * @default - none (fresh environment accounts)
+   */
+  readonly keepEnvironmentEvidenceBuckets?: readonly string[];
+  /**
+   * Replicate every evidence bucket to a second COMPLIANCE-locked bucket in this region of the
+   * archive account.
+   * @default - no replica
+   */
+  readonly replicaRegion?: string;
+}
+
 export interface SubstrateAwsSettings {
   readonly region: string;
+  /**
+   * Keep evidence, its keys and every account's CloudTrail logs in an archive account the
+   * environments' administrators cannot alter: a stack `<id>-archive`, applied before the
+   * environment stacks.
+   * @default - each environment's evidence lives in its own account, whose administrators can
+   *   destroy the evidence key (recorded in the control map)
+   */
+  readonly archive?: SubstrateAwsArchive;
   /**
    * The AWS account of each environment, by environment name (12 digits). One account per
    * environment is the isolation the substrate is built for; two environments in one account
@@ -237,6 +274,8 @@ export class HipaaSubstrate extends Construct {
   public readonly github: GithubGovernanceStack;
   public readonly awsStacks: ReadonlyMap<string, AwsEnvironmentStack>;
   public readonly gcpStacks: ReadonlyMap<string, GcpEnvironmentStack>;
+  /** The AWS evidence archive, when `aws.archive` is given. */
+  public readonly awsArchive?: AwsArchiveStack;
   /** Every subject, by `repository/environment`. */
   public readonly subjects: ReadonlyMap<string, GithubOidcSubject>;
   /** The release of the compliance workflows every runner group and trust names. */
@@ -344,6 +383,8 @@ export class HipaaSubstrate extends Construct {
     if (config.aws?.admission && !config.aws.runners) {
       throw new HipaaConfigError({ path: `${path}/aws/admission`, problem: "admission is given without runners, so no environment has a workload cluster to admit images on", cfr: Cfr.INTEGRITY, fix: "pass runners (with the workload clusters' names), or drop admission" });
     }
+    const archive = config.aws?.archive ? this.buildAwsArchive(app, id, path, config.aws, environments, repositories) : undefined;
+    this.awsArchive = archive?.stack;
     for (const environment of environments) {
       const env = environment.name;
       if (config.aws && accountPlan) {
@@ -370,6 +411,7 @@ export class HipaaSubstrate extends Construct {
                 }
               : undefined,
           auditorPrincipalArns: awsConfig.auditorPrincipalArns?.[env],
+          archive: archive?.optionsFor(environment),
           workloadCluster:
             runners && deployNamespaces.length > 0
               ? { clusterName: runners.workloadClusterNames?.[env] ?? `${id}-${env}`, namespaces: deployNamespaces, nodeRoleArns: runners.workloadNodeRoleArns?.[env] }
@@ -394,6 +436,13 @@ export class HipaaSubstrate extends Construct {
             section: Cfr.ACCESS_MANAGEMENT,
             what: `environments ${sharing.join(", ")} share AWS account ${accountId}${owns ? "" : ` (its OIDC provider and Auto Scaling role are created by ${id}-${accountPlan.owner.get(accountId)}; apply that stack first)`}`,
             reason: awsConfig.sharedAccounts!.reason,
+          });
+        }
+        if (!archive) {
+          recordException(stack, {
+            section: Cfr.AUDIT_CONTROLS,
+            what: `evidence of ${env} and its key live in the environment's own account ${accountId}, whose IAM administrators can schedule the key's deletion or re-policy it`,
+            reason: "no archive account is configured (aws.archive); set it to move evidence custody out of the environment accounts",
           });
         }
         aws.set(env, stack);
@@ -425,6 +474,70 @@ export class HipaaSubstrate extends Construct {
     }
     this.awsStacks = aws;
     this.gcpStacks = gcp;
+  }
+
+  /**
+   * The archive stack, and for each environment the handle its stack writes through. Writer
+   * roles are named by the same functions the environment stacks name them with, so the
+   * archive's policies and the roles cannot drift apart.
+   */
+  private buildAwsArchive(app: Construct, id: string, path: string, aws: SubstrateAwsSettings, environments: readonly Environment[], repositories: readonly ValidatedRepository[]) {
+    const archive = aws.archive!;
+    const where = `${path}/aws/archive`;
+    assertAccountId(`${where}/accountId`, archive.accountId);
+    for (const environment of environments) {
+      if (aws.accounts[environment.name] === archive.accountId) {
+        throw new HipaaConfigError({
+          path: `${where}/accountId`,
+          problem: `the archive account ${archive.accountId} is also environment "${environment.name}"'s account, so that environment's administrators and pipelines would administer the evidence`,
+          cfr: Cfr.AUDIT_CONTROLS,
+          fix: "give the archive an account of its own, which no environment's pipeline or administrators can reach",
+        });
+      }
+    }
+    const partition = partitionOf(aws.region);
+    const archived: ArchivedEnvironment[] = environments.map((environment) => {
+      const env = environment.name;
+      const accountId = aws.accounts[env];
+      const role = (name: string) => `arn:${partition}:iam::${accountId}:role/${name}`;
+      const writers: { roleArn: string; grantName: string; prefix?: string }[] = repositories
+        .filter((r) => r.config.deploysTo.includes(env))
+        .map((r) => ({ roleArn: role(evidenceWriterRoleName(env, r.ref.name)), grantName: `EvidenceWriter${r.ref.name.replace(/[^A-Za-z0-9]/g, "")}`.slice(0, 64), prefix: `${r.ref.name}/${env}/` }));
+      // The evidence runner pool's IRSA role (RunnerPool: ScopedRole default name for EvidenceRunner).
+      if (aws.runners) writers.push({ roleArn: role(`hipaa-${env}-evidence-runner`), grantName: "EvidenceRunner" });
+      return { environment, accountId, writers, auditorPrincipalArns: aws.auditorPrincipalArns?.[env] };
+    });
+    const stack = new AwsArchiveStack(app, `${id}-archive`, {
+      substrateId: id,
+      accountId: archive.accountId,
+      region: aws.region,
+      custody: { breakGlassRoleArn: archive.breakGlassRoleArn },
+      environments: archived,
+      stateBackend: archive.stateBackend,
+      replicaRegion: archive.replicaRegion,
+    });
+    const optionsFor = (environment: Environment) => ({
+      evidenceBucket: new ArchivedEvidenceBucket({
+        environment,
+        bucketName: AwsArchiveStack.evidenceBucketName(id, environment.name, archive.accountId),
+        archiveAccountId: archive.accountId,
+        region: aws.region,
+        partition,
+      }),
+      trail: {
+        trailName: AwsArchiveStack.trailName(id, environment.name),
+        bucketName: AwsArchiveStack.trailBucketName(id, archive.accountId),
+        kmsKeyArn: `arn:${partition}:kms:${aws.region}:${archive.accountId}:${AwsArchiveStack.trailKeyAliasName(id)}`,
+      },
+      custody: { breakGlassRoleArn: archive.breakGlassRoleArn },
+      keepLocalEvidenceBucket: (archive.keepEnvironmentEvidenceBuckets ?? []).includes(environment.name),
+    });
+    for (const env of archive.keepEnvironmentEvidenceBuckets ?? []) {
+      if (!environments.some((e) => e.name === env)) {
+        throw new HipaaConfigError({ path: `${where}/keepEnvironmentEvidenceBuckets`, problem: `"${env}" is not an environment`, fix: `use one of ${environments.map((e) => e.name).join(", ")}` });
+      }
+    }
+    return { stack, optionsFor };
   }
 }
 

@@ -4,3 +4,5 @@ export * from "./hipaa-substrate";
 export * from "./environment-declaration";
 export * from "./deploy-gate";
 export * from "./gitlab-governance-stack";
+export * from "./aws-archive-stack";
+export * from "./gcp-archive-stack";

@@ -53,7 +53,7 @@ describe("DeployGate: the OPA bundle next to each environment stack", () => {
         },
         approvers: { teams: ["5502"] },
         scan_thresholds: { container: { critical: 0, high: 0 }, sast: { critical: 0 }, iac: { critical: 0 }, secrets: { findings: 0 } },
-        baa_services: ["aws:ec2", "aws:ecr", "aws:eks", "aws:kms", "aws:logs", "aws:s3"],
+        baa_services: ["aws:cloudtrail", "aws:ec2", "aws:ecr", "aws:eks", "aws:events", "aws:kms", "aws:logs", "aws:s3", "aws:sns"],
       },
     });
     // The alias the data names is the alias the stack creates.
@@ -89,7 +89,7 @@ describe("DeployGate: the OPA bundle next to each environment stack", () => {
       environment: "production",
       tier: "production",
       handles_phi: true,
-      baa_services: ["aws:ec2", "aws:ecr", "aws:eks", "aws:kms", "aws:logs", "aws:s3"],
+      baa_services: ["aws:cloudtrail", "aws:ec2", "aws:ecr", "aws:eks", "aws:events", "aws:kms", "aws:logs", "aws:s3", "aws:sns"],
     });
   });
 });
@@ -164,7 +164,7 @@ describe("ScanThresholds", () => {
 describe("BaaRegistry", () => {
   test("defaults are the substrate's services, each with its provider's HIPAA list as source", () => {
     const registry = BaaRegistry.substrateDefaults();
-    expect(registry.ids).toEqual(["aws:ec2", "aws:ecr", "aws:eks", "aws:kms", "aws:logs", "aws:s3", "gcp:artifactregistry", "gcp:cloudkms", "gcp:compute", "gcp:container", "gcp:logging", "gcp:storage"]);
+    expect(registry.ids).toEqual(["aws:cloudtrail", "aws:ec2", "aws:ecr", "aws:eks", "aws:events", "aws:kms", "aws:logs", "aws:s3", "aws:sns", "gcp:artifactregistry", "gcp:cloudkms", "gcp:compute", "gcp:container", "gcp:logging", "gcp:storage"]);
     for (const s of registry.services) expect(s.source).toMatch(/hipaa/i);
   });
 

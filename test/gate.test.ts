@@ -143,7 +143,7 @@ describe("suppressions travel with the output", () => {
       expect(s.input.sha256).toBe(createHash("sha256").update(text).digest("hex"));
     }
     const lock = map.stacks
-      .find((s: any) => s.stack === "clinical-production")
+      .find((s: any) => s.stack === "clinical-archive")
       .sections.flatMap((x: any) => x.verdicts)
       .find((v: any) => v.rule === "HIPAA-S3-OBJECT-LOCK");
     expect(lock.name).toMatch(/^[a-z0-9.-]+$/);

@@ -6,7 +6,7 @@ import { resourcesOf, SynthResult } from "./support/synth";
 const app = buildGcpGitlabApp(Testing.app());
 const stacks = new Map<string, SynthResult>(
   app.node.children
-    .filter((c): c is TerraformStack => TerraformStack.isStack(c) && c.node.id.startsWith("hipaa-gcp-"))
+    .filter((c): c is TerraformStack => TerraformStack.isStack(c) && c.node.id.startsWith("hipaa-gcp-") && c.node.id !== "hipaa-gcp-archive")
     .map((s) => {
       const json = Testing.synth(s, true);
       return [s.node.id, { json, tf: JSON.parse(json) }];
@@ -38,7 +38,8 @@ describe("gcp-gitlab example", () => {
       expect(p.node_config.boot_disk_kms_key).toBeDefined();
       expect(p.node_config.taint.length).toBe(2);
     }
-    expect(Object.values(resourcesOf(out, "google_project_iam_audit_config"))[0].service).toBe("storage.googleapis.com");
+    // Data Access logs for Storage, and (with the audit archive) Cloud KMS and IAM.
+    expect(Object.values(resourcesOf(out, "google_project_iam_audit_config")).map((a) => a.service).sort()).toEqual(["cloudkms.googleapis.com", "iam.googleapis.com", "storage.googleapis.com"]);
   });
 
   test("production deploys only from protected tags; lower tiers from the protected default branch", () => {
@@ -81,6 +82,8 @@ describe("gcp-gitlab example", () => {
         "containerscanning.googleapis.com",
         "iam.googleapis.com",
         "iamcredentials.googleapis.com",
+        // The audit-log sink to the archive project.
+        "logging.googleapis.com",
         "storage.googleapis.com",
         "sts.googleapis.com",
       ]);
@@ -202,7 +205,7 @@ describe("gcp-gitlab example", () => {
       const { Environment, EnvironmentTier } = require("../src/model");
       const clashing = ["env-011", "env-031"].map((name) => new Environment({ name, tier: EnvironmentTier.DEVELOPMENT }));
       const derived = buildGcpGitlabApp(Testing.app(), clashing)
-        .node.children.filter((c): c is TerraformStack => TerraformStack.isStack(c) && c.node.id.startsWith("hipaa-gcp-"))
+        .node.children.filter((c): c is TerraformStack => TerraformStack.isStack(c) && c.node.id.startsWith("hipaa-gcp-") && c.node.id !== "hipaa-gcp-archive")
         .map((st) => Object.values<any>(JSON.parse(Testing.synth(st)).resource.google_container_cluster)[0].private_cluster_config.master_ipv4_cidr_block);
       expect(derived).toHaveLength(2);
       expect(derived[0]).not.toBe(derived[1]);

@@ -49,8 +49,8 @@ const config = (overrides: Partial<HipaaSubstrateConfig> = {}): HipaaSubstrateCo
 describe("HipaaSubstrate", () => {
   const stacks = synthAll(buildReferenceApp(Testing.app()));
 
-  test("one GitHub governance stack and one AWS stack per environment", () => {
-    expect([...stacks.keys()]).toEqual(["clinical-github", ...REFERENCE_ENVIRONMENTS.map((e) => `clinical-${e.name}`)]);
+  test("one GitHub governance stack, the evidence archive and one AWS stack per environment", () => {
+    expect([...stacks.keys()]).toEqual(["clinical-github", "clinical-archive", ...REFERENCE_ENVIRONMENTS.map((e) => `clinical-${e.name}`)]);
   });
 
   test("the sub each repository's claim template makes GitHub emit equals the sub every AWS role trusts, per environment", () => {

@@ -16,13 +16,23 @@ describe("reference app", () => {
   const stacks = synthApp();
 
   test("writes one stack per environment", () => {
-    expect([...stacks.keys()]).toEqual(["clinical-github", "clinical-dev", "clinical-staging", "clinical-validation", "clinical-production"]);
+    expect([...stacks.keys()]).toEqual(["clinical-github", "clinical-archive", "clinical-dev", "clinical-staging", "clinical-validation", "clinical-production"]);
   });
 
-  test.each(REFERENCE_ENVIRONMENTS.map((e) => e.name))("%s: evidence bucket and signing key hold every required property", (name) => {
-    const out = stacks.get(`clinical-${name}`)!;
-    const provider = (out.tf as any).provider.aws[0];
+  /** The archive's resources of one environment (construct ids Evidence-ENV, EvidenceAccessLogs-ENV). */
+  const archiveOf = (name: string): SynthResult => {
+    const archive = stacks.get("clinical-archive")!;
+    const mine = (id: string) => id.startsWith(`Evidence-${name}_`) || id.startsWith(`EvidenceAccessLogs-${name}_`);
+    const resource = Object.fromEntries(Object.entries(archive.tf.resource).map(([type, byId]) => [type, Object.fromEntries(Object.entries(byId).filter(([id]) => mine(id)))]));
+    return { json: archive.json, tf: { ...archive.tf, resource } };
+  };
+
+  test.each(REFERENCE_ENVIRONMENTS.map((e) => e.name))("%s: evidence bucket (in the archive) and signing key hold every required property", (name) => {
+    const env = stacks.get(`clinical-${name}`)!;
+    const provider = (env.tf as any).provider.aws[0];
     expect(provider.allowed_account_ids).toEqual([REFERENCE_ACCOUNTS[name]]);
+    expect(resourcesOf(env, "aws_s3_bucket")).toEqual({});
+    const out = archiveOf(name);
 
     const buckets = Object.values(resourcesOf(out, "aws_s3_bucket"));
     expect(buckets).toHaveLength(2);
@@ -43,13 +53,13 @@ describe("reference app", () => {
     }
     expect(Object.values(resourcesOf(out, "aws_s3_bucket_logging"))).toHaveLength(1);
 
-    const keys = Object.values(resourcesOf(out, "aws_kms_key"));
+    const keys = [...Object.values(resourcesOf(out, "aws_kms_key")), ...Object.values(resourcesOf(env, "aws_kms_key"))];
     const signing = keys.find((k) => k.key_usage === "SIGN_VERIFY")!;
     const evidence = keys.find((k) => /^HIPAA evidence encryption/.test(k.description))!;
     expect(signing).toMatchObject({ customer_master_key_spec: "ECC_NIST_P256", deletion_window_in_days: 30, lifecycle: { prevent_destroy: true } });
     expect(signing.enable_key_rotation).toBeUndefined();
     expect(evidence).toMatchObject({ enable_key_rotation: true, deletion_window_in_days: 30, lifecycle: { prevent_destroy: true } });
-    expect(Object.values(resourcesOf(out, "aws_kms_alias")).map((a) => a.name)).toContain(`alias/hipaa-cosign-${name}`);
+    expect(Object.values(resourcesOf(env, "aws_kms_alias")).map((a) => a.name)).toContain(`alias/hipaa-cosign-${name}`);
   });
 
   test("bucket names differ per environment and are stable", () => {
@@ -114,7 +124,8 @@ describe("reference app", () => {
     });
   });
 
-  const all = [...stacks.entries()].filter(([name]) => name !== "clinical-github");
+  // The environment stacks: the archive names every environment's account by design (its own tests below).
+  const all = [...stacks.entries()].filter(([name]) => name !== "clinical-github" && name !== "clinical-archive");
 
   describe("identity and runner isolation (every stack)", () => {
     const policiesOf = (out: SynthResult): string[] => [

@@ -42,7 +42,9 @@ describe("least privilege per application (AWS)", () => {
       expect(puts).toHaveLength(2);
       const repo = REFERENCE_REPOSITORIES.find((r) => w.role.includes(r.name.replace(/[^A-Za-z0-9]/g, "")) || w.policy.includes(`/${r.name}/production/*`))!;
       for (const s of puts) expect(s.Resource).toMatch(new RegExp(`/${repo.name}/production/\\*$`));
-      expect(puts.map((s) => s.Condition)).toEqual([{ Null: { "s3:if-none-match": "false" } }, { Bool: { "s3:ObjectCreationOperation": "false" } }]);
+      // The reference app keeps evidence in its archive account: every write is pinned to it.
+      const inArchive = { StringEquals: { "s3:ResourceAccount": "999999999999" } };
+      expect(puts.map((s) => s.Condition)).toEqual([{ Null: { "s3:if-none-match": "false" }, ...inArchive }, { Bool: { "s3:ObjectCreationOperation": "false" }, ...inArchive }]);
     }
   });
 

@@ -11,6 +11,7 @@ import { AwsAccountContext } from "./account-context";
 import { applyBucketBaseline, BucketBaseline, denyInsecureTransport } from "./bucket-hardening";
 import { PolicyDocument } from "./iam-policy";
 import { validateBucketName } from "./bucket-name";
+import { bucketCustodyStatement, KeyCustody, validateBreakGlassRoleArn } from "./key-custody";
 
 export interface AccessLogBucketProps {
   /** The environment whose buckets log here. */
@@ -20,6 +21,13 @@ export interface AccessLogBucketProps {
    * @default - `hipaa-access-logs-ENV-<hash of the construct path>`
    */
   readonly bucketName?: string;
+  /**
+   * Custody by a named break-glass role: the policy also denies, to everyone else, deleting the
+   * bucket, changing its lifecycle or versioning, and changing or deleting the policy itself, so
+   * the trail of who read evidence can neither be expired nor unprotected.
+   * @default - none: the deletes of log objects are denied by a policy the account's administrators can edit
+   */
+  readonly custody?: KeyCustody;
 }
 
 /**
@@ -81,6 +89,7 @@ export class AccessLogBucket extends Construct {
       dependsOn: [this.baseline.versioning],
     });
 
+    if (props.custody) validateBreakGlassRoleArn(this.node.path, props.custody);
     const document = new PolicyDocument(this.node.path, [
       denyInsecureTransport(this.bucketArn),
       {
@@ -90,6 +99,16 @@ export class AccessLogBucket extends Construct {
         actions: ["s3:DeleteObject", "s3:DeleteObjectVersion"],
         resources: [`${this.bucketArn}/*`],
       },
+      ...(props.custody
+        ? [
+            bucketCustodyStatement(
+              "OnlyBreakGlassEndsTheLogTrail",
+              this.bucketArn,
+              ["s3:DeleteBucket", "s3:PutLifecycleConfiguration", "s3:PutBucketVersioning", "s3:PutBucketPolicy", "s3:DeleteBucketPolicy"],
+              props.custody.breakGlassRoleArn,
+            ),
+          ]
+        : []),
     ]);
     this.policy = new S3BucketPolicy(this, "Policy", {
       bucket: this.bucket.id,
@@ -112,7 +131,8 @@ export class AccessLogBucket extends Construct {
           return withDelivery.render();
         },
       }),
-      dependsOn: [this.baseline.publicAccessBlock],
+      // Under custody the policy freezes the lifecycle and versioning, so they must exist first.
+      dependsOn: [this.baseline.publicAccessBlock, ...(props.custody ? [lifecycle, this.baseline.versioning] : [])],
     });
 
     recordControl(this, {

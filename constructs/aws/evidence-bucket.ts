@@ -17,6 +17,7 @@ import { AwsAccountContext } from "./account-context";
 import { applyBucketBaseline, BucketBaseline, denyInsecureTransport } from "./bucket-hardening";
 import { validateBucketName } from "./bucket-name";
 import { PolicyDocument, PolicyStatement, sidFrom } from "./iam-policy";
+import { bucketCustodyStatement, KeyCustody, keyCustodyStatements, validateBreakGlassRoleArn } from "./key-custody";
 import { kmsAdministrationStatement, KMS_DELETION_WINDOW_DAYS } from "./kms-policy";
 import { IAwsPrincipal } from "./principal";
 
@@ -92,6 +93,36 @@ export interface EvidenceBucketProps {
   readonly accessLogBucket?: AccessLogBucket;
   /** Extra tags. @default - none */
   readonly tags?: Readonly<Record<string, string>>;
+  /**
+   * Custody by a named break-glass role: the created key's policy denies deletion, disabling,
+   * re-policying and non-service grants to everyone else, and the bucket policy denies changing
+   * the access logging, lifecycle or default encryption. What an archive account's buckets carry
+   * (see AwsArchiveStack); in a single account without it, the account's IAM administrators can
+   * schedule the key's deletion, and the control map says so.
+   * @default - none: the account's administrators hold the key
+   */
+  readonly custody?: KeyCustody;
+}
+
+/**
+ * What a CI identity needs of an evidence bucket: where it is and a put-only grant. Implemented
+ * by EvidenceBucket (same account) and ArchivedEvidenceBucket (the archive account's bucket, seen
+ * from an environment account).
+ */
+export interface IEvidenceBucket {
+  readonly environment: Environment;
+  readonly bucketName: string;
+  readonly bucketArn: string;
+  /** Put-only access for `principal`, under `options.prefix`. */
+  grantWrite(principal: IAwsPrincipal, options?: EvidenceWriteOptions): void;
+}
+
+/** A writer role in another account (an environment's), granted by ARN built from its name. */
+export interface CrossAccountWriter {
+  /** The role's exact ARN, e.g. `arn:aws:iam::111111111111:role/hipaa-dev-evidence-runner`. */
+  readonly roleArn: string;
+  /** A short alphanumeric name for statement ids. */
+  readonly grantName: string;
 }
 
 const MAX_LOCK_DAYS = 36_500; // S3 Object Lock accepts at most 100 years.
@@ -108,7 +139,7 @@ export interface EvidenceWriteOptions {
 }
 
 /** One S3 statement of a grant; `suffix` makes its statement id unique within the grant. */
-interface S3Grant {
+export interface S3Grant {
   readonly suffix: string;
   readonly actions: string[];
   readonly resources: string[];
@@ -117,7 +148,7 @@ interface S3Grant {
 
 const EVIDENCE_PREFIX = /^([A-Za-z0-9._-]+\/)+$/;
 
-function validatePrefix(path: string, prefix: string | undefined): string {
+export function validatePrefix(path: string, prefix: string | undefined): string {
   if (prefix === undefined) return "";
   if (!EVIDENCE_PREFIX.test(prefix) || prefix.split("/").some((seg) => seg === "." || seg === "..")) {
     throw new HipaaConfigError({
@@ -137,7 +168,7 @@ function validatePrefix(path: string, prefix: string | undefined): string {
  * a separate bucket, and `prevent_destroy`. CI gets put-only rights with `grantWrite`, auditors
  * read rights with `grantRead`.
  */
-export class EvidenceBucket extends Construct {
+export class EvidenceBucket extends Construct implements IEvidenceBucket {
   public readonly environment: Environment;
   public readonly bucket: S3Bucket;
   public readonly bucketName: string;
@@ -156,6 +187,7 @@ export class EvidenceBucket extends Construct {
   private readonly bucketPolicy: PolicyDocument;
   private readonly keyPolicy?: PolicyDocument;
   private readonly region: string;
+  private readonly custody?: KeyCustody;
 
   constructor(scope: Construct, id: string, props: EvidenceBucketProps) {
     super(scope, id);
@@ -165,6 +197,10 @@ export class EvidenceBucket extends Construct {
     this.objectLockMode = this.validateLockMode(props);
     const transitions = validateTransitions(path, props.transitions ?? DEFAULT_TRANSITIONS);
     if (props.encryptionKey) validatePassedKey(path, props.encryptionKey);
+    if (props.custody) {
+      validateBreakGlassRoleArn(path, props.custody);
+      this.custody = props.custody;
+    }
     const name = props.bucketName ?? uniqueResourceName(["hipaa-evidence", props.environment.name], this.node.addr, 63);
     validateBucketName(path, name);
 
@@ -175,7 +211,10 @@ export class EvidenceBucket extends Construct {
     if (props.encryptionKey) {
       this.encryptionKeyArn = props.encryptionKey.arn;
     } else {
-      this.keyPolicy = new PolicyDocument(`${path}/Key`, [kmsAdministrationStatement([account.accountRootArn])]);
+      this.keyPolicy = new PolicyDocument(`${path}/Key`, [
+        kmsAdministrationStatement([account.accountRootArn]),
+        ...(this.custody ? keyCustodyStatements(this.custody.breakGlassRoleArn) : []),
+      ]);
       this.encryptionKey = new KmsKey(this, "Key", {
         description: `HIPAA evidence encryption for ${env} (45 CFR 164.312(a)(2)(iv))`,
         keyUsage: "ENCRYPT_DECRYPT",
@@ -183,6 +222,9 @@ export class EvidenceBucket extends Construct {
         enableKeyRotation: true,
         deletionWindowInDays: KMS_DELETION_WINDOW_DAYS,
         policy: this.keyPolicy.toJson(),
+        // See CUSTODY_LOCKOUT_REASON (key-custody.ts): the policy shuts the deploying role out of
+        // PutKeyPolicy on purpose, so KMS's lockout safety check must be bypassed to create it.
+        bypassPolicyLockoutSafetyCheck: this.custody ? true : undefined,
         tags: { Purpose: "HIPAA evidence encryption", Environment: env },
         lifecycle: { preventDestroy: true },
       });
@@ -226,7 +268,7 @@ export class EvidenceBucket extends Construct {
       ],
     });
 
-    this.accessLogBucket = props.accessLogBucket ?? new AccessLogBucket(this, "AccessLogs", { environment: props.environment });
+    this.accessLogBucket = props.accessLogBucket ?? new AccessLogBucket(this, "AccessLogs", { environment: props.environment, custody: this.custody });
     this.accessLogBucket.allowLogDeliveryFrom(this.bucketArn);
     const logging = new S3BucketLoggingA(this, "AccessLogging", {
       bucket: this.bucket.id,
@@ -251,11 +293,19 @@ export class EvidenceBucket extends Construct {
     });
 
     this.bucketPolicy = new PolicyDocument(`${path}/Policy`, evidenceDenyStatements(this.bucketArn, this.encryptionKeyArn));
+    if (this.custody) {
+      // Switching the access logs off, adding an expiry or changing the key would end or hide
+      // the record of who touched evidence: only break-glass may.
+      this.bucketPolicy.addStatement(
+        bucketCustodyStatement("OnlyBreakGlassChangesLoggingLifecycleOrEncryption", this.bucketArn, ["s3:PutBucketLogging", "s3:PutLifecycleConfiguration", "s3:PutEncryptionConfiguration"], this.custody.breakGlassRoleArn),
+      );
+    }
     this.policy = new S3BucketPolicy(this, "Policy", {
       bucket: this.bucket.id,
       policy: this.bucketPolicy.toJson(),
-      // The policy denies s3:PutBucketObjectLockConfiguration, so the lock must exist first.
-      dependsOn: [this.objectLockConfiguration, this.baseline.publicAccessBlock],
+      // The policy denies s3:PutBucketObjectLockConfiguration (and, under custody, logging,
+      // lifecycle and encryption changes), so what it freezes must exist first.
+      dependsOn: [this.objectLockConfiguration, this.baseline.publicAccessBlock, ...(this.custody ? [logging, lifecycle, encryption] : [])],
     });
 
     this.recordControls(encryption, logging, lifecycle);
@@ -275,17 +325,48 @@ export class EvidenceBucket extends Construct {
    */
   public grantWrite(principal: IAwsPrincipal, options: EvidenceWriteOptions = {}): void {
     const prefix = validatePrefix(this.node.path, options.prefix);
-    const objects = [`${this.bucketArn}/${prefix}*`];
-    this.grant(
-      principal,
-      "Write",
-      [
-        { suffix: "", actions: ["s3:PutObject"], resources: objects, conditions: { Null: { "s3:if-none-match": "false" } } },
-        { suffix: "Parts", actions: ["s3:PutObject"], resources: objects, conditions: { Bool: { "s3:ObjectCreationOperation": "false" } } },
-        { suffix: "Abort", actions: ["s3:AbortMultipartUpload"], resources: objects },
-      ],
-      ["kms:GenerateDataKey", "kms:Decrypt"],
-    );
+    this.grant(principal, "Write", evidenceWriteGrants(this.bucketArn, prefix), ["kms:GenerateDataKey", "kms:Decrypt"]);
+  }
+
+  /**
+   * Put-only access for a role in another account (an environment's CI writer, when evidence
+   * lives in an archive account): the resource side of `grantWrite`. The bucket policy names the
+   * role's account with `aws:PrincipalArn` pinned to the role's exact ARN, and the key policy lets
+   * that account encrypt through S3 for this bucket only. The role's own account must allow the
+   * same actions (ArchivedEvidenceBucket.grantWrite): cross-account access needs both sides.
+   *
+   * Why the account and a condition rather than the role as Principal: S3 and KMS refuse a
+   * policy whose Principal names a role that does not exist yet, and the archive is applied
+   * before the environment stacks create their roles. The account always exists; the condition
+   * still admits exactly one role ARN.
+   */
+  public grantWriteFromAccount(writer: CrossAccountWriter, options: EvidenceWriteOptions = {}): void {
+    const prefix = validatePrefix(this.node.path, options.prefix);
+    const parsed = /^arn:(aws[a-z-]*):iam::(\d{12}):role\/[\w+=,.@\/-]+$/.exec(writer.roleArn);
+    if (!parsed || /[*?]/.test(writer.roleArn)) {
+      throw new HipaaConfigError({ path: this.node.path, problem: `writer ${JSON.stringify(writer.roleArn)} is not one exact IAM role ARN`, cfr: Cfr.ACCESS_CONTROL, fix: "pass the writer role's full ARN, e.g. arn:aws:iam::111111111111:role/hipaa-dev-evidence-runner" });
+    }
+    const [, partition, accountId] = parsed;
+    const root = `arn:${partition}:iam::${accountId}:root`;
+    const sid = sidFrom("Write", writer.grantName);
+    const pin = { ArnEquals: { "aws:PrincipalArn": writer.roleArn } };
+    for (const g of evidenceWriteGrants(this.bucketArn, prefix)) {
+      this.bucketPolicy.addStatement({ sid: `${sid}${g.suffix}`, effect: "Allow", principals: { AWS: [root] }, actions: g.actions, resources: g.resources, conditions: { ...g.conditions, ...pin } });
+    }
+    if (!this.keyPolicy) {
+      throw new HipaaConfigError({ path: this.node.path, problem: "a cross-account writer needs the key's policy to name its account, and this bucket's key was passed in", cfr: Cfr.ENCRYPTION, fix: "let EvidenceBucket create its key, or add the account to your key's policy and grant the writer yourself" });
+    }
+    const keySid = `Account${accountId}EncryptsThroughS3`;
+    if (!this.keyPolicy.statementList.some((s) => s.sid === keySid)) {
+      this.keyPolicy.addStatement({
+        sid: keySid,
+        effect: "Allow",
+        principals: { AWS: [root] },
+        actions: ["kms:GenerateDataKey", "kms:Decrypt"],
+        resources: ["*"],
+        conditions: { StringEquals: { "kms:ViaService": `s3.${this.region}.amazonaws.com`, "kms:EncryptionContext:aws:s3:arn": this.bucketArn } },
+      });
+    }
   }
 
   /**
@@ -413,7 +494,11 @@ export class EvidenceBucket extends Construct {
     recordControl(this, {
       section: Cfr.AUDIT_CONTROLS,
       resources: [this.bucket, this.objectLockConfiguration, this.baseline.versioning, this.policy],
-      how: `Object Lock in ${this.objectLockMode} mode on a versioned bucket; the policy denies deleting objects or versions, bypassing governance retention and changing the lock.`,
+      how:
+        `Object Lock in ${this.objectLockMode} mode on a versioned bucket; the policy denies deleting objects or versions, bypassing governance retention and changing the lock.` +
+        (this.custody
+          ? ` Only break-glass (${this.custody.breakGlassRoleArn}) may change its access logging, lifecycle or encryption, or schedule deletion, disable or re-policy its key (KMS lockout safety check bypassed deliberately: the deploying role is shut out of PutKeyPolicy).`
+          : " Without custody (EvidenceBucketProps.custody), this account's IAM administrators can schedule its key's deletion or re-policy it: keep evidence in an archive account (AwsArchiveStack) to take that away."),
     });
     recordControl(this, {
       section: Cfr.RETENTION,
@@ -446,6 +531,19 @@ export class EvidenceBucket extends Construct {
       how: "Server access logs of every request go to a separate, delete-protected log bucket.",
     });
   }
+}
+
+/**
+ * The S3 statements of a put-only evidence grant under `prefix` (already validated): new keys
+ * only (If-None-Match), multipart parts, and aborting one's own uploads.
+ */
+export function evidenceWriteGrants(bucketArn: string, prefix: string): S3Grant[] {
+  const objects = [`${bucketArn}/${prefix}*`];
+  return [
+    { suffix: "", actions: ["s3:PutObject"], resources: objects, conditions: { Null: { "s3:if-none-match": "false" } } },
+    { suffix: "Parts", actions: ["s3:PutObject"], resources: objects, conditions: { Bool: { "s3:ObjectCreationOperation": "false" } } },
+    { suffix: "Abort", actions: ["s3:AbortMultipartUpload"], resources: objects },
+  ];
 }
 
 const DEFAULT_TRANSITIONS: readonly EvidenceTransition[] = [

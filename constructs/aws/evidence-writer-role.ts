@@ -1,12 +1,12 @@
 import { Construct } from "constructs";
 import { Cfr, recordControl } from "../../src/compliance";
-import { EvidenceBucket } from "./evidence-bucket";
+import { IEvidenceBucket } from "./evidence-bucket";
 import { PolicyStatement } from "./iam-policy";
 import { ScopedRole } from "./scoped-role";
 
 export interface EvidenceWriterRoleProps {
   /** The bucket the role writes to; the role acts in the bucket's environment. */
-  readonly bucket: EvidenceBucket;
+  readonly bucket: IEvidenceBucket;
   /** Who may assume it: a GitHub/GitLab OIDC trust or an IRSA trust (see role-trust helpers). */
   readonly trust: PolicyStatement;
   /** @default `hipaa-ENV-evidence-writer` */

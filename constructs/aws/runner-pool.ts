@@ -11,7 +11,7 @@ import { Cfr, recordControl } from "../../src/compliance";
 import { AwsAccountContext } from "./account-context";
 import { AutoScalingServiceRole } from "./autoscaling-service-role";
 import { ClusterDeployAccess, DeployTarget } from "./cluster-deploy-access";
-import { EvidenceBucket } from "./evidence-bucket";
+import { IEvidenceBucket } from "./evidence-bucket";
 import { PolicyDocument } from "./iam-policy";
 import { kmsAdministrationStatement, KMS_DELETION_WINDOW_DAYS } from "./kms-policy";
 import { irsaTrust } from "./role-trust";
@@ -36,7 +36,7 @@ export interface RunnerPoolProps {
   /** For BUILD pools: ECR repository ARNs the pool may push to. */
   readonly ecrRepositoryArns?: readonly string[];
   /** For EVIDENCE pools: the environment's evidence bucket, granted put-only. */
-  readonly evidenceBucket?: EvidenceBucket;
+  readonly evidenceBucket?: IEvidenceBucket;
   /** For DEPLOY pools: the environment's workload cluster. */
   readonly deployTarget?: DeployTarget;
   /**

@@ -7,6 +7,7 @@ import { assertSameEnvironment, Environment } from "../../src/model";
 import { Cfr, recordControl } from "../../src/compliance";
 import { AwsAccountContext } from "./account-context";
 import { PolicyDocument, PolicyStatement, sidFrom } from "./iam-policy";
+import { KeyCustody, keyCustodyStatements, validateBreakGlassRoleArn } from "./key-custody";
 import { kmsAdministrationStatement, KMS_DELETION_WINDOW_DAYS } from "./kms-policy";
 import { IAwsPrincipal } from "./principal";
 
@@ -46,6 +47,15 @@ export interface SigningKeyProps {
   readonly enableKeyRotation?: boolean;
   /** Extra tags. @default - none */
   readonly tags?: Readonly<Record<string, string>>;
+  /**
+   * Custody by a named break-glass role (which may live in another account, e.g. the evidence
+   * archive's): the role joins the administrators, and the key policy denies deletion,
+   * disabling, re-policying and non-service grants to everyone else, the account's
+   * administrators included, so nobody in the environment account can destroy the key whose
+   * signatures the evidence refers to or hand its use to someone new.
+   * @default - none: the administrators hold the key
+   */
+  readonly custody?: KeyCustody;
 }
 
 const ALIAS = /^alias\/[A-Za-z0-9\/_-]{1,250}$/;
@@ -68,7 +78,7 @@ export class SigningKey extends Construct {
   public readonly cosignVerifyKeyUri: string;
 
   private readonly policy: PolicyDocument;
-  private readonly administratorArns: readonly string[];
+  private administratorArns: readonly string[];
 
   constructor(scope: Construct, id: string, props: SigningKeyProps) {
     super(scope, id);
@@ -107,7 +117,14 @@ export class SigningKey extends Construct {
       });
     }
     this.environment = props.environment;
-    this.policy = new PolicyDocument(`${path}/Key`, [kmsAdministrationStatement(this.administratorArns)]);
+    if (props.custody) {
+      const breakGlass = validateBreakGlassRoleArn(path, props.custody);
+      if (!this.administratorArns.includes(breakGlass)) this.administratorArns = [...this.administratorArns, breakGlass];
+    }
+    this.policy = new PolicyDocument(`${path}/Key`, [
+      kmsAdministrationStatement(this.administratorArns),
+      ...(props.custody ? keyCustodyStatements(props.custody.breakGlassRoleArn) : []),
+    ]);
 
     this.key = new KmsKey(this, "Key", {
       description: `cosign signing key for ${props.environment.name} (45 CFR 164.312(c)(1))`,
@@ -115,6 +132,9 @@ export class SigningKey extends Construct {
       customerMasterKeySpec: this.keySpec,
       deletionWindowInDays: KMS_DELETION_WINDOW_DAYS,
       policy: this.policy.toJson(),
+      // See CUSTODY_LOCKOUT_REASON (key-custody.ts): the deploying role is shut out of
+      // PutKeyPolicy on purpose, so the lockout safety check is bypassed deliberately.
+      bypassPolicyLockoutSafetyCheck: props.custody ? true : undefined,
       tags: { Purpose: "HIPAA artifact signing", Environment: props.environment.name, ...props.tags },
       lifecycle: { preventDestroy: true },
     });
@@ -132,7 +152,9 @@ export class SigningKey extends Construct {
     recordControl(this, {
       section: Cfr.ACCESS_MANAGEMENT,
       resources: [this.key],
-      how: "The key policy separates administrators (no kms:Sign, no kms:CreateGrant) from signers and verifiers.",
+      how: props.custody
+        ? `The key policy separates administrators (no kms:Sign, no kms:CreateGrant) from signers and verifiers, and denies deletion, disabling, re-policying and non-service grants to everyone but the break-glass role ${props.custody.breakGlassRoleArn} (lockout safety check bypassed deliberately: the deploying role is shut out of PutKeyPolicy).`
+        : "The key policy separates administrators (no kms:Sign, no kms:CreateGrant) from signers and verifiers.",
     });
   }
 

@@ -11,7 +11,7 @@
  * `cd examples/gcp-gitlab && npx cdktf synth` writes it to examples/gcp-gitlab/cdktf.out/.
  */
 import { App } from "cdktf";
-import { DeployGate, Environment, EnvironmentTier, GcpEnvironmentStack, GitlabGovernanceStack, GitlabProjectRef, HipaaCompliance, validateEnvironments } from "../../src";
+import { DeployGate, Environment, EnvironmentTier, GcpArchiveStack, GcpEnvironmentStack, GitlabGovernanceStack, GitlabProjectRef, HipaaCompliance, validateEnvironments } from "../../src";
 import { stableSuffix } from "../../src/naming";
 
 export const GCP_ENVIRONMENTS: readonly Environment[] = [
@@ -27,6 +27,12 @@ export const GCP_PROJECTS: Readonly<Record<string, { id: string; number: string 
   validation: { id: "hipaa-health-validation", number: "303030303030" },
   production: { id: "hipaa-health-prod", number: "404040404040" },
 };
+
+/**
+ * The audit archive project: every environment project's audit logs land in its Bucket-Locked
+ * buckets; its only owner is the break-glass group (created beforehand, outside this app).
+ */
+export const GCP_ARCHIVE = { id: "hipaa-health-audit-archive", number: "909090909090", breakGlassMember: "group:break-glass@hipaa-health.example" } as const;
 
 /**
  * Each runner cluster's control-plane /28, fixed per environment name (never by position: a
@@ -82,9 +88,18 @@ export function buildGcpGitlabApp(app: App, environments: readonly Environment[]
       ...CHILD_PROJECTS.map((c) => ({ project: new GitlabProjectRef(c.path, { projectId: c.id }), projectId: c.id, maintainerGroup: COMPLIANCE_TEAM, jobTokenAllowList: [COMPLIANCE_PLATFORM_ID] })),
     ],
   });
+  const projectOf = (env: string) => GCP_PROJECTS[env] ?? { id: `hipaa-health-${env}`, number: "505050505050" };
+  // The archive first: the environment projects' audit-log sinks write into it.
+  new GcpArchiveStack(app, "hipaa-gcp-archive", {
+    projectId: GCP_ARCHIVE.id,
+    projectNumber: GCP_ARCHIVE.number,
+    region: "us-central1",
+    breakGlassMember: GCP_ARCHIVE.breakGlassMember,
+    environments: environments.map((environment) => ({ environment, projectId: projectOf(environment.name).id, projectNumber: projectOf(environment.name).number })),
+  });
   for (const environment of environments) {
     const env = environment.name;
-    const project = GCP_PROJECTS[env] ?? { id: `hipaa-health-${env}`, number: "505050505050" };
+    const project = projectOf(env);
     const stack = new GcpEnvironmentStack(app, `hipaa-gcp-${env}`, {
       environment,
       projectId: project.id,
@@ -95,6 +110,7 @@ export function buildGcpGitlabApp(app: App, environments: readonly Environment[]
       // named after it; its deploy service account may change those namespaces and no other.
       deployNamespaces: { [COMPLIANCE_PLATFORM.path]: CHILD_PROJECTS.map((c) => c.path.split("/").pop()!) },
       auditorMembers: ["group:hipaa-auditors@hipaa-health.example"],
+      auditLogArchive: { bucketName: GcpArchiveStack.auditLogBucketName(GCP_ARCHIVE.id, env) },
       // State in the environment's own project, encrypted with its own key (both bootstrapped
       // before the first apply: see the README, "Before the first apply: GCP").
       stateBucket: {

@@ -6,7 +6,9 @@
  * one approved, protected release tag.
  *
  * `npx cdktf synth` at the repository root writes, with no cloud credentials, to cdktf.out/stacks/:
- * clinical-github (GitHub governance) and clinical-<env> (each environment's AWS substrate).
+ * clinical-github (GitHub governance), clinical-archive (the evidence archive account: evidence,
+ * its keys, every account's CloudTrail logs, tampering alerts; apply it first) and clinical-<env>
+ * (each environment's AWS substrate).
  */
 import { App } from "cdktf";
 import { AwsAdmissionOptions, Environment, EnvironmentTier, GithubPlan, GithubSubjectFormat, HipaaCompliance, HipaaSubstrate, ImmutableSubjects, SubstrateRepository } from "../../src";
@@ -30,6 +32,14 @@ export const REFERENCE_ACCOUNTS: Readonly<Record<string, string>> = {
  * The release of the compliance workflows deploys may run. Runner groups, AWS trusts and WIF
  * conditions all name exactly this tag; a new release is approved by a reviewed change of it.
  */
+/**
+ * The evidence archive: an account of its own that no environment's pipeline or administrators
+ * reach, holding every environment's evidence, evidence keys and CloudTrail logs. The break-glass
+ * role (created by the organization's security team beforehand, outside this substrate) is the
+ * only principal that may destroy, disable or re-policy their keys.
+ */
+export const REFERENCE_ARCHIVE = { accountId: "999999999999", breakGlassRoleArn: "arn:aws:iam::999999999999:role/break-glass/evidence-custodian" } as const;
+
 export const REFERENCE_APPROVED_RELEASE = "v1.4.2";
 
 export const REFERENCE_REPOSITORIES: readonly SubstrateRepository[] = [
@@ -67,6 +77,10 @@ export function buildReferenceApp(
     aws: {
       region: "us-east-1",
       accounts,
+      archive: {
+        ...REFERENCE_ARCHIVE,
+        stateBackend: { bucket: `clinical-tfstate-${REFERENCE_ARCHIVE.accountId}`, kmsKeyArn: `arn:aws:kms:us-east-1:${REFERENCE_ARCHIVE.accountId}:alias/clinical-tfstate` },
+      },
       auditorPrincipalArns: Object.fromEntries(
         environments.map((e) => [e.name, [`arn:aws:iam::${accounts[e.name]}:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_HipaaAuditor_0123456789abcdef`]]),
       ),

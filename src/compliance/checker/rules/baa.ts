@@ -27,6 +27,8 @@ const SERVICE_PREFIXES: ReadonlyArray<readonly [string, string | null]> = [
   ["aws_eks", "aws:eks"],
   ["aws_ecr", "aws:ecr"],
   ["aws_cloudwatch_log", "aws:logs"],
+  // EventBridge keeps its CloudWatch Events names in Terraform; its IAM prefix is events.
+  ["aws_cloudwatch_event", "aws:events"],
   // EC2 under its Terraform names: instances, launch templates, EBS, VPC networking.
   ["aws_instance", "aws:ec2"],
   ["aws_launch_template", "aws:ec2"],
