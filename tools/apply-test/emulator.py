@@ -163,6 +163,14 @@ def attack(args):
         wanted = {"s3:DeleteObject", "s3:DeleteObjectVersion", "s3:BypassGovernanceRetention", "s3:PutBucketObjectLockConfiguration"}
         res.add(env, "applied", "bucket policy denies deletes and lock changes", "applied" if wanted <= deny_actions else "FAIL",
                 f"{len(sids)} statements: {', '.join(sids)}")
+        # moto does not evaluate key policies (gap kms-key-policy): read back who the applied one lets sign.
+        kms = client(ep, "kms", admin_creds)
+        key_policy = json.loads(kms.get_key_policy(KeyId=st["signingKeyArn"], PolicyName="default")["Policy"])
+        signers = sorted({p for s in key_policy["Statement"] if s["Effect"] == "Allow" and "kms:Sign" in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+                          for p in ([s["Principal"].get("AWS")] if isinstance(s["Principal"].get("AWS"), str) else s["Principal"].get("AWS", []))})
+        builders = sorted(r["arn"] for r in st["roles"] if r["kind"] == "build-runner")
+        res.add(env, "applied", "signing key policy: kms:Sign for the build runner only", "applied" if signers == builders else "FAIL",
+                ", ".join(signers) or "nobody")
         # gap bucket-policy-conditions: moto would turn the TLS deny into a deny of everything.
         s3.delete_bucket_policy(Bucket=bucket)
         res.add(env, "harness", "bucket policy set aside in the emulator", "not-evaluated",

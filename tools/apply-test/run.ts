@@ -114,26 +114,27 @@ async function startMoto(): Promise<string> {
   throw new Error("moto_server did not answer within 30 s");
 }
 
-function stopMoto(): void {
-  if (!moto?.pid || moto.exitCode !== null) return;
-  const pid = moto.pid;
-  try {
-    process.kill(pid, "SIGTERM");
-    const until = Date.now() + 5000;
-    while (Date.now() < until) {
-      try {
-        process.kill(pid, 0);
-      } catch {
-        log(`== moto_server pid ${pid} stopped`);
-        return;
-      }
-      spawnSync("sleep", ["0.1"]);
-    }
-    process.kill(pid, "SIGKILL");
-    log(`== moto_server pid ${pid} killed`);
-  } catch {
-    // already gone
+function motoRunning(): boolean {
+  return moto?.pid !== undefined && moto.exitCode === null && moto.signalCode === null;
+}
+
+/** SIGTERM by pid, SIGKILL after 5 s: the emulator never outlives the run. */
+async function stopMoto(): Promise<void> {
+  if (!motoRunning()) return;
+  const child = moto!;
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  child.kill("SIGTERM");
+  const timer = new Promise<"timeout">((resolve) => setTimeout(() => resolve("timeout"), 5000));
+  if ((await Promise.race([exited, timer])) === "timeout") {
+    child.kill("SIGKILL");
+    await exited;
   }
+  log(`== moto_server pid ${child.pid} stopped (${child.signalCode ?? child.exitCode})`);
+}
+
+/** Last resort when the process is going down anyway (signal, uncaught error): no waiting possible. */
+function killMotoNow(): void {
+  if (motoRunning()) moto!.kill("SIGKILL");
 }
 
 function readJson<T>(file: string): T {
@@ -384,7 +385,7 @@ async function main(): Promise<number> {
         `${r.ok && count("ALLOWED", "CONTROL-FAIL", "FAIL") === 0 ? "" : "  FAILED"}`);
     }
   } finally {
-    stopMoto();
+    await stopMoto();
   }
   log("\n== summary");
   for (const line of summary) log(line);
@@ -394,17 +395,16 @@ async function main(): Promise<number> {
 
 for (const sig of ["SIGINT", "SIGTERM"] as const) {
   process.on(sig, () => {
-    stopMoto();
+    killMotoNow();
     process.exit(130);
   });
 }
-process.on("exit", stopMoto);
+process.on("exit", killMotoNow);
 
 main().then(
   (code) => process.exit(code),
   (err: unknown) => {
     log(`apply test failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
-    stopMoto();
-    process.exit(1);
+    void stopMoto().finally(() => process.exit(1));
   },
 );
