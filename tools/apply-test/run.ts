@@ -23,7 +23,8 @@
  * Environment: TF_CLI_CONFIG_FILE (passed to Terraform; set it to a filesystem-mirror config such as
  * /tmp/tfproviders/terraformrc, leave it unset with a reachable registry), TERRAFORM (binary,
  * default `terraform`), PYTHON (default `python3`, to create the moto venv), HIPAA_APPLY_STACKS
- * (comma list, default every AWS stack), HIPAA_APPLY_SKIP_SYNTH=1 (reuse cdktf.out),
+ * (comma list, default every AWS stack), HIPAA_APPLY_SKIP_SYNTH=1 (reuse the synthesized output),
+ * HIPAA_APPLY_SYNTH_DIR (default cdktf.out),
  * HIPAA_APPLY_WIDEN_WRITER (comma list of IAM actions added to every evidence writer's policy in the
  * copies, to show the test fails when a role is widened).
  */
@@ -336,10 +337,11 @@ async function main(): Promise<number> {
       return 1;
     }
   }
-  const manifest = readJson<{ stacks: Record<string, { synthesizedStackPath: string }> }>(path.join(ROOT, "cdktf.out", "manifest.json"));
+  const synthDir = path.resolve(process.env.HIPAA_APPLY_SYNTH_DIR ?? path.join(ROOT, "cdktf.out"));
+  const manifest = readJson<{ stacks: Record<string, { synthesizedStackPath: string }> }>(path.join(synthDir, "manifest.json"));
   const only = (process.env.HIPAA_APPLY_STACKS ?? "").split(",").filter(Boolean);
   const stacks = Object.entries(manifest.stacks)
-    .map(([name, s]) => ({ name, file: path.join(ROOT, "cdktf.out", s.synthesizedStackPath) }))
+    .map(([name, s]) => ({ name, file: path.join(synthDir, s.synthesizedStackPath) }))
     .filter((s) => readJson<TfJson>(s.file).provider?.aws && (only.length === 0 || only.includes(s.name)));
   log(`== AWS environment stacks: ${stacks.map((s) => s.name).join(", ")}`);
   log(`== Terraform CLI config: ${process.env.TF_CLI_CONFIG_FILE ?? "(none: providers from the registry)"}`);
