@@ -7,6 +7,7 @@ import { GCP_RULES, GITHUB_RULES } from "./gcp-github";
 import { GITHUB_APPLY_READINESS_RULES } from "./apply-readiness-github";
 import { GCP_APPLY_READINESS_RULES } from "./apply-readiness-gcp";
 import { CI_TRUST_RULES } from "./ci-trust";
+import { PARITY_RULES } from "./parity";
 
 /** Every rule of the HIPAA substrate checker. */
 export const ALL_RULES: readonly Rule[] = [
@@ -19,4 +20,5 @@ export const ALL_RULES: readonly Rule[] = [
   ...GITHUB_APPLY_READINESS_RULES,
   ...CI_TRUST_RULES,
   ...BAA_RULES,
+  ...PARITY_RULES,
 ];
