@@ -69,9 +69,10 @@ describe("parity with Checkov and KICS (parity-denominator.json)", () => {
     expect([...types].filter((t) => !denominator.resourceTypes.includes(t))).toEqual([]);
   });
 
-  test("at least half of Checkov's checks on our resource types are claimed", () => {
+  test("at least half of Checkov's checks and of KICS's queries on our resource types are claimed", () => {
     const s = parityShares(denominator, ALL_RULES);
     expect(s.checkov.onOurTypes * 2).toBeGreaterThanOrEqual(s.checkov.total);
+    expect(s.kics.onOurTypes * 2).toBeGreaterThanOrEqual(s.kics.total);
   });
 });
 

@@ -72,6 +72,113 @@ function blockDeviceEncryption(r: TfResource): Judgement {
   return pass("every block device is encrypted");
 }
 
+
+/** Lower-cased IAM action patterns (wildcards kept) that statements allow on every resource ("*"). */
+function actionsOnEveryResource(policies: readonly unknown[], index: ResourceIndex): string[] {
+  const out: string[] = [];
+  for (const policy of policies) {
+    for (const s of policyStatements(policy, index) ?? []) {
+      if ((s.Effect ?? "Allow") !== "Allow" || !strings(s.Resource).includes("*")) continue;
+      out.push(...strings(s.Action).map((a) => a.toLowerCase()));
+    }
+  }
+  return out;
+}
+
+const allows = (patterns: readonly string[], action: string) =>
+  patterns.some((p) => new RegExp(`^${p.split("*").map((x) => x.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`).test(action.toLowerCase()));
+
+/** The policy documents a role holds in this configuration: inline blocks, role policies and attached customer-managed policies. */
+function rolePolicies(role: TfResource, index: ResourceIndex): unknown[] {
+  const out: unknown[] = blocks(role.body.inline_policy).map((b) => b.policy);
+  for (const p of index.companions(role, "aws_iam_role_policy")) out.push(p.body.policy);
+  for (const type of ["aws_iam_role_policy_attachment", "aws_iam_policy_attachment"]) {
+    for (const a of index.companions(role, type)) {
+      const managed = index.resolve(a.body.policy_arn);
+      if (managed?.type === "aws_iam_policy") out.push(managed.body.policy);
+    }
+  }
+  return out;
+}
+
+/**
+ * A role that can call these actions on every resource can grant itself (or a principal it
+ * controls) more than it was given: least privilege (164.308(a)(4)) ends there. One rule per
+ * escalation path, as KICS lists them (Rhino Security Labs' AWS privilege-escalation methods).
+ */
+function privilegeEscalation(actions: readonly string[], kicsId: string): Rule {
+  const name = actions.length === 1 ? `'${actions[0]}'` : actions.map((a) => `'${a}'`).join(" And ");
+  return {
+    id: `HIPAA-IAM-ESCALATION-${actions.map((a) => a.replace(":", "-").toUpperCase()).join("-")}`,
+    title: `Roles cannot escalate privileges through ${actions.join(" + ")} on every resource`,
+    severity: "high",
+    controls: [Cfr.ACCESS_MANAGEMENT],
+    resourceTypes: ["aws_iam_role"],
+    fix: `scope ${actions.join(" and ")} to named resources (or drop them) in the role's policies`,
+    equivalents: [],
+    kics: [{ id: kicsId, name: `Role With Privilege Escalation By Actions ${name}` }],
+    evaluate: (role, index) => {
+      const policies = rolePolicies(role, index);
+      if (policies.length === 0) return undefined;
+      const granted = actionsOnEveryResource(policies, index);
+      return actions.every((a) => allows(granted, a)) ? fail(`the role may call ${actions.join(" and ")} on "*"`) : pass("no escalation path through these actions");
+    },
+  };
+}
+
+const ESCALATION_PATHS: readonly [string, readonly string[]][] = [
+  ["eda48c88-2b7d-4e34-b6ca-04c0194aee17", ["glue:UpdateDevEndpoint"]],
+  ["b8a31292-509d-4b61-bc40-13b167db7e9c", ["iam:AddUserToGroup"]],
+  ["f906113d-cdc0-415a-ba60-609cc6daaf4d", ["iam:AttachGroupPolicy"]],
+  ["f465fff1-0a0f-457d-aa4d-1bddb6f204ff", ["iam:AttachRolePolicy"]],
+  ["7c96920c-6fd0-449d-9a52-0aa431b6beaf", ["iam:AttachUserPolicy"]],
+  ["5b4d4aee-ac94-4810-9611-833636e5916d", ["iam:CreateAccessKey"]],
+  ["9a205ba3-0dd1-42eb-8d54-2ffec836b51a", ["iam:CreateLoginProfile"]],
+  ["ee49557d-750c-4cc1-aa95-94ab36cbefde", ["iam:CreatePolicyVersion"]],
+  ["be2aa235-bd93-4b68-978a-1cc65d49082f", ["cloudformation:CreateStack", "iam:PassRole"]],
+  ["30b88745-eebe-4ecb-a3a9-5cf886e96204", ["ec2:RunInstances", "iam:PassRole"]],
+  ["0a592060-8166-49f5-8e65-99ac6dce9871", ["glue:CreateDevEndpoint", "iam:PassRole"]],
+  ["fa62ac4f-f5b9-45b9-97c1-625c8b6253ca", ["lambda:CreateFunction", "iam:PassRole", "lambda:InvokeFunction"]],
+  ["d6047119-a0b2-4b59-a4f2-127a36fb685b", ["iam:PutGroupPolicy"]],
+  ["eb64f1e9-f67d-4e35-8a3c-3d6a2f9efea7", ["iam:PutRolePolicy"]],
+  ["8f75840d-9ee7-42f3-b203-b40e3979eb12", ["iam:PutUserPolicy"]],
+  ["118281d0-6471-422e-a7c5-051bc667926e", ["iam:SetDefaultPolicyVersion"]],
+  ["f1173d8c-3264-4148-9fdb-61181e031b51", ["iam:UpdateAssumeRolePolicy", "sts:AssumeRole"]],
+  ["35ccf766-0e4d-41ed-9ec4-2dab155082b4", ["iam:UpdateLoginProfile"]],
+  ["c583f0f9-7dfd-476b-a056-f47c62b47b46", ["lambda:UpdateFunctionCode"]],
+];
+
+/** A bucket's policy documents: its inline policy and its aws_s3_bucket_policy companions. */
+function bucketPolicies(bucket: TfResource, index: ResourceIndex): unknown[] {
+  return [bucket.body.policy, ...index.companions(bucket, "aws_s3_bucket_policy").map((p) => p.body.policy)].filter((p) => p !== undefined && p !== null);
+}
+
+/** Allow statements whose principal is everyone ("*", AWS "*", or a principal pattern with "*"). */
+function publicAllows(bucket: TfResource, index: ResourceIndex): Record<string, any>[] {
+  return bucketPolicies(bucket, index)
+    .flatMap((p) => policyStatements(p, index) ?? [])
+    .filter((s) => (s.Effect ?? "Allow") === "Allow" && JSON.stringify(s.Principal ?? "").includes("*"));
+}
+
+/** S3 bucket policies grant no action of one kind to every principal (KICS's per-action queries). */
+function s3PublicAction(id: string, what: string, matches: (action: string) => boolean, kics: { id: string; name: string }): Rule {
+  return {
+    id,
+    title: `S3 bucket policies allow ${what} to no one but named principals`,
+    severity: "critical",
+    controls: [Cfr.ACCESS_CONTROL],
+    resourceTypes: ["aws_s3_bucket"],
+    fix: "name the principals in the bucket policy (Principal \"*\" only in Deny statements)",
+    equivalents: [],
+    kics: [kics],
+    evaluate: (bucket, index) => {
+      if (bucketPolicies(bucket, index).length === 0) return undefined;
+      const open = publicAllows(bucket, index).find((s) => strings(s.Action ?? s.Actions).some((a) => matches(a.toLowerCase())));
+      return open ? fail(`statement ${open.Sid ?? "(no Sid)"} allows ${strings(open.Action ?? open.Actions).join(", ")} to every principal`) : pass(`no public ${what}`);
+    },
+  };
+}
+
 export const PARITY_RULES: readonly Rule[] = [
   // --- GKE clusters ---
   {
@@ -379,4 +486,11 @@ export const PARITY_RULES: readonly Rule[] = [
       return admin ? fail(`statement ${admin.Sid ?? "(no Sid)"} allows * on *: full administrator`) : pass("no full-administrator statement");
     },
   },
+  ...ESCALATION_PATHS.map(([kicsId, actions]) => privilegeEscalation(actions, kicsId)),
+  s3PublicAction("HIPAA-S3-NO-PUBLIC-PRINCIPAL", "any action", () => true, { id: "7af43613-6bb9-4a0e-8c4d-1314b799425e", name: "S3 Bucket Access to Any Principal" }),
+  s3PublicAction("HIPAA-S3-NO-PUBLIC-ALL-ACTIONS", "every action (\"*\")", (a) => a.includes("*"), { id: "a4966c4f-9141-48b8-a564-ffe9959945bc", name: "S3 Bucket With All Permissions" }),
+  s3PublicAction("HIPAA-S3-NO-PUBLIC-GET", "Get actions", (a) => a.includes("get"), { id: "1df37f4b-7197-45ce-83f8-9994d2fcf885", name: "S3 Bucket Allows Get Action From All Principals" }),
+  s3PublicAction("HIPAA-S3-NO-PUBLIC-LIST", "List actions", (a) => a.includes("list"), { id: "66c6f96f-2d9e-417e-a998-9058aeeecd44", name: "S3 Bucket Allows List Action From All Principals" }),
+  s3PublicAction("HIPAA-S3-NO-PUBLIC-PUT", "Put actions", (a) => a.includes("put"), { id: "d24c0755-c028-44b1-b503-8e719c898832", name: "S3 Bucket Allows Put Action From All Principals" }),
+  s3PublicAction("HIPAA-S3-NO-PUBLIC-DELETE", "Delete actions", (a) => a.includes("delete"), { id: "ffdf4b37-7703-4dfe-a682-9d2e99bc6c09", name: "S3 Bucket Allows Delete Action From All Principals" }),
 ];
