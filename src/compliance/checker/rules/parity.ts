@@ -7,9 +7,12 @@ import { block, blocks, bool, str, strings, TfBody, TfResource } from "../terraf
 /*
  * Rules added for parity with Checkov and KICS (issue 13): each is a check those scanners run on
  * the resource types we already judge, with a HIPAA meaning no other rule covered. Each claims
- * only the Checkov check (and KICS query, by UUID and name from Checkmarx/kics v2.2.0
- * assets/queries/terraform/.../metadata.json) whose meaning matches; where they judge provider
- * defaults differently, checkov-differences.json says so and why.
+ * only the Checkov check and KICS query (by UUID and name from Checkmarx/kics v2.2.0
+ * assets/queries/terraform/.../metadata.json) whose meaning matches; where Checkov judges provider
+ * defaults differently, checkov-differences.json says so and why. A KICS query is claimed when its
+ * rego differs from the rule only on a value whose provider default is known (an unset client
+ * certificate flag, an omitted root volume); one that judges a configured value differently, or
+ * fails an unset value we cannot know from the configuration, is named in a comment, unclaimed.
  */
 
 const PUBLIC_MEMBERS = ["allUsers", "allAuthenticatedUsers"];
@@ -63,9 +66,9 @@ function blockDeviceEncryption(r: TfResource): Judgement {
   if (root.length === 0) return fail("no root_block_device: the root volume is not encrypted by this configuration");
   for (const [kind, list] of [["root_block_device", root], ["ebs_block_device", blocks(r.body.ebs_block_device)]] as const) {
     for (const d of list) {
+      // A volume restored from a snapshot is encrypted only if the snapshot was, which the
+      // configuration cannot show; encrypted = true encrypts it either way.
       if (bool(d.encrypted) === true) continue;
-      // A volume restored from a snapshot inherits the snapshot's encryption.
-      if (bool(d.encrypted) === undefined && str(d.snapshot_id)) continue;
       return fail(`${kind}${str(d.device_name) ? ` ${str(d.device_name)}` : ""} is not encrypted`);
     }
   }
@@ -104,7 +107,7 @@ function rolePolicies(role: TfResource, index: ResourceIndex): unknown[] {
 /**
  * A role that can call these actions on every resource can grant itself (or a principal it
  * controls) more than it was given: least privilege (164.308(a)(4)) ends there. One rule per
- * escalation path, as KICS lists them (Rhino Security Labs' AWS privilege-escalation methods).
+ * escalation path, as KICS lists them; unlike KICS, a wildcard action (iam:Put*) counts too.
  */
 function privilegeEscalation(actions: readonly string[], kicsId: string): Rule {
   const name = actions.length === 1 ? `'${actions[0]}'` : actions.map((a) => `'${a}'`).join(" And ");
