@@ -489,6 +489,34 @@ export const PARITY_RULES: readonly Rule[] = [
       return admin ? fail(`statement ${admin.Sid ?? "(no Sid)"} allows * on *: full administrator`) : pass("no full-administrator statement");
     },
   },
+  {
+    id: "HIPAA-EKS-NODE-GROUP-NO-OPEN-SSH",
+    title: "EKS node groups with an SSH key restrict SSH to named security groups",
+    severity: "high",
+    controls: [Cfr.ACCESS_CONTROL],
+    resourceTypes: ["aws_eks_node_group"],
+    // KICS ba40ace1 reads "source_security_groups_ids", an attribute the provider does not have,
+    // so it fails every node group with an SSH key: not claimed.
+    fix: "remove remote_access (HIPAA-EKS-NODE-GROUP-HARDENED) or set remote_access { source_security_group_ids = [...] }",
+    equivalents: ["CKV_AWS_100"],
+    evaluate: (g) => {
+      const remote = block(g.body, "remote_access");
+      if (!remote || remote.ec2_ssh_key === undefined) return pass("no SSH key on the nodes");
+      return remote.source_security_group_ids !== undefined ? pass("SSH limited to named security groups") : fail("an SSH key without source_security_group_ids opens port 22 to 0.0.0.0/0");
+    },
+  },
+  {
+    id: "HIPAA-KMS-EXPLICIT-POLICY",
+    title: "AWS KMS keys carry an explicit key policy",
+    severity: "medium",
+    controls: [Cfr.ACCESS_MANAGEMENT],
+    resourceTypes: ["aws_kms_key"],
+    // Without one, KMS applies the default policy: every IAM principal of the account whose IAM
+    // policy allows kms:* may use and manage the key, so who can decrypt PHI is decided elsewhere.
+    fix: "set policy on the key (or an aws_kms_key_policy) naming administrators and users",
+    equivalents: ["CKV2_AWS_64"],
+    evaluate: (k, index) => (k.body.policy !== undefined || index.companions(k, "aws_kms_key_policy").length > 0 ? pass("explicit key policy") : fail("the default key policy delegates the key to every IAM policy in the account")),
+  },
   ...ESCALATION_PATHS.map(([kicsId, actions]) => privilegeEscalation(actions, kicsId)),
   s3PublicAction("HIPAA-S3-NO-PUBLIC-PRINCIPAL", "any action", () => true, { id: "7af43613-6bb9-4a0e-8c4d-1314b799425e", name: "S3 Bucket Access to Any Principal" }),
   s3PublicAction("HIPAA-S3-NO-PUBLIC-ALL-ACTIONS", "every action (\"*\")", (a) => a.includes("*"), { id: "a4966c4f-9141-48b8-a564-ffe9959945bc", name: "S3 Bucket With All Permissions" }),
