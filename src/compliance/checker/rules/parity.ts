@@ -249,7 +249,7 @@ export const PARITY_RULES: readonly Rule[] = [
     severity: "high",
     controls: [Cfr.ACCESS_CONTROL],
     resourceTypes: ["google_container_cluster"],
-    fix: "master_authorized_networks_config { cidr_blocks { ... } } (an empty block admits only Google-internal and private addresses)",
+    fix: "master_authorized_networks_config { cidr_blocks { ... } } (an empty list admits no external address)",
     equivalents: ["CKV_GCP_20"],
     evaluate: (c) => (block(c.body, "master_authorized_networks_config") || c.body.master_authorized_networks_config !== undefined ? pass("authorized networks configured") : fail("no master_authorized_networks_config: the control plane accepts any source address")),
   },
