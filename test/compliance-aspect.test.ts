@@ -17,8 +17,9 @@ function userApp() {
   new AwsProvider(stack, "aws", { region: "us-east-1" });
   new EvidenceBucket(stack, "Evidence", { environment: production });
   new SigningKey(stack, "Signing", { environment: production });
-  // A raw resource of the user's own, not compliant: a symmetric key without rotation.
-  const raw = new KmsKey(stack, "UnrotatedKey", { description: "the user's own key" });
+  // A raw resource of the user's own, not compliant: a symmetric key without rotation (with an
+  // explicit key policy, so rotation is the only finding).
+  const raw = new KmsKey(stack, "UnrotatedKey", { description: "the user's own key", policy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Sid: "Account", Effect: "Allow", Principal: { AWS: "arn:aws:iam::111122223333:root" }, Action: "kms:*", Resource: "*" }] }) });
   return { app, stack, raw, outdir };
 }
 

@@ -48,6 +48,34 @@ describe("claimed equivalents", () => {
   });
 });
 
+describe("parity with Checkov and KICS (parity-denominator.json)", () => {
+  const { loadDenominator, parityShares } = require("../tools/parity");
+  const denominator = loadDenominator(join(__dirname, ".."));
+
+  test("every Checkov claim is a check on the resource types we judge", () => {
+    const known = new Set(denominator.checkov.checks.map((c: { id: string }) => c.id));
+    const claimed = ALL_RULES.flatMap((r) => r.equivalents.filter((e) => e.startsWith("CKV")).map((e) => `${r.id} ${e}`));
+    expect(claimed.filter((c) => !known.has(c.split(" ")[1]))).toEqual([]);
+  });
+
+  test("every KICS claim names a query of Checkmarx/kics with its exact UUID and name", () => {
+    const known = new Map([...denominator.kics.queries, ...denominator.kics.claimedOnOtherTypes].map((q: { id: string; name: string }) => [q.id, q.name]));
+    const wrong = ALL_RULES.flatMap((r) => (r.kics ?? []).filter((q) => known.get(q.id) !== q.name).map((q) => `${r.id} ${q.id} ${q.name}`));
+    expect(wrong).toEqual([]);
+  });
+
+  test("the denominator covers every resource type a rule judges", () => {
+    const types = new Set(ALL_RULES.flatMap((r) => r.resourceTypes).filter((t) => t !== "*"));
+    expect([...types].filter((t) => !denominator.resourceTypes.includes(t))).toEqual([]);
+  });
+
+  test("at least half of Checkov's checks and of KICS's queries on our resource types are claimed", () => {
+    const s = parityShares(denominator, ALL_RULES);
+    expect(s.checkov.onOurTypes * 2).toBeGreaterThanOrEqual(s.checkov.total);
+    expect(s.kics.onOurTypes * 2).toBeGreaterThanOrEqual(s.kics.total);
+  });
+});
+
 describe("policy documents in every shape", () => {
   const { parseHclExpression } = require("../src/compliance");
   test("jsonencode arguments: HCL objects with bare or quoted keys, references kept as expressions", () => {

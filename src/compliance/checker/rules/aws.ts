@@ -97,7 +97,7 @@ export const AWS_RULES: readonly Rule[] = [
   },
   publicAccessFlag("block_public_acls", "AVD-AWS-0086", "S3 public access block blocks public ACLs", { id: "d0cc8694-fcad-43ff-ac86-32331d7e867f", name: "S3 Bucket Allows Public ACL" }),
   publicAccessFlag("block_public_policy", "AVD-AWS-0087", "S3 public access block blocks public policies", { id: "1a4bc881-9f69-4d44-8c9a-d37d08f54c50", name: "S3 Bucket Allows Public Policy" }),
-  publicAccessFlag("ignore_public_acls", "AVD-AWS-0091", "S3 public access block ignores public ACLs", { id: "4fa66806-0dd9-4f8d-9480-3174d39c7c91", name: "S3 Bucket With Ignore Public ACL" }),
+  publicAccessFlag("ignore_public_acls", "AVD-AWS-0091", "S3 public access block ignores public ACLs", { id: "4fa66806-0dd9-4f8d-9480-3174d39c7c91", name: "S3 Bucket Without Ignore Public ACL" }),
   publicAccessFlag("restrict_public_buckets", "AVD-AWS-0093", "S3 public access block restricts public buckets", { id: "1ec253ab-c220-4d63-b2de-5b40e0af9293", name: "S3 Bucket Without Restriction Of Public Bucket" }),
   {
     id: "HIPAA-S3-PUBLIC-ACCESS-BLOCK",
@@ -131,7 +131,7 @@ export const AWS_RULES: readonly Rule[] = [
     resourceTypes: ["aws_s3_bucket"],
     fix: "add aws_s3_bucket_logging targeting a separate log bucket",
     equivalents: ["AVD-AWS-0089", "CKV_AWS_18"],
-    kics: [{ id: "f861041c-8c9f-4156-acfc-5e6e524f5884", name: "S3 Bucket Without Logging" }],
+    kics: [{ id: "f861041c-8c9f-4156-acfc-5e6e524f5884", name: "S3 Bucket Logging Disabled" }],
     evaluate: (bucket, index) => {
       if (blocks(bucket.body.logging).length > 0 || companion(index, bucket, "aws_s3_bucket_logging")) return pass("server access logging is on");
       return isS3LogBucket(bucket, index) ? pass("the bucket is a log target; a bucket cannot usefully log to itself") : fail("server access logging is off");
@@ -160,6 +160,9 @@ export const AWS_RULES: readonly Rule[] = [
     resourceTypes: ["aws_s3_bucket"],
     fix: "add a bucket policy statement denying s3:* when aws:SecureTransport is false",
     equivalents: [],
+    // KICS judges the policy resource and we the bucket: a bucket with no policy at all accepts
+    // HTTP too, which KICS leaves unjudged and we fail.
+    kics: [{ id: "4bc4dd4c-7d8d-405e-a0fb-57fa4c31b4d9", name: "S3 Bucket Policy Accepts HTTP Requests" }],
     evaluate: (bucket, index) => {
       const denies = index.companions(bucket, "aws_s3_bucket_policy").some((p) => {
         const statements = policyStatements(p.body.policy, index);

@@ -15,7 +15,7 @@ export const GCP_RULES: readonly Rule[] = [
     resourceTypes: ["google_storage_bucket_iam_member", "google_storage_bucket_iam_binding"],
     fix: "grant named members only",
     equivalents: ["AVD-GCP-0001", "CKV_GCP_28"],
-    kics: [{ id: "a6cd52a1-3056-4910-96a5-894de9f3f3b3", name: "Cloud Storage Anonymous or Publicly Accessible" }, { id: "c010082c-76e0-4b91-91d9-6e8439e455dd", name: "Cloud Storage Bucket With Public Access" }],
+    kics: [{ id: "a6cd52a1-3056-4910-96a5-894de9f3f3b3", name: "Cloud Storage Anonymous or Publicly Accessible" }, { id: "c010082c-76e0-4b91-91d9-6e8439e455dd", name: "Cloud Storage Bucket Is Publicly Accessible" }],
     evaluate: (r) => {
       const members = [...strings(r.body.member), ...strings(r.body.members)];
       const open = members.find((m) => PUBLIC_MEMBERS.includes(m));
@@ -30,7 +30,7 @@ export const GCP_RULES: readonly Rule[] = [
     resourceTypes: ["google_storage_bucket"],
     fix: "uniform_bucket_level_access = true",
     equivalents: ["AVD-GCP-0002", "CKV_GCP_29"],
-    kics: [{ id: "bb0db090-5509-4853-a827-75ced0b3caa0", name: "Google Storage Bucket Level Access is Enabled" }],
+    kics: [{ id: "bb0db090-5509-4853-a827-75ced0b3caa0", name: "Google Storage Bucket Level Access Disabled" }],
     evaluate: (b) => (bool(b.body.uniform_bucket_level_access) === true ? pass("uniform access") : fail("object ACLs are enabled")),
   },
   {
@@ -109,7 +109,7 @@ export const GCP_RULES: readonly Rule[] = [
     resourceTypes: ["google_kms_crypto_key"],
     fix: "rotation_period = \"7776000s\" or shorter",
     equivalents: ["AVD-GCP-0065", "CKV_GCP_43"],
-    kics: [{ id: "d8c57c4e-bf6f-4e32-a2bf-8643532de77b", name: "Google KMS Crypto Key Rotation Period Not Recommended" }],
+    kics: [{ id: "d8c57c4e-bf6f-4e32-a2bf-8643532de77b", name: "High Google KMS Crypto Key Rotation Period" }],
     evaluate: (k) => {
       const purpose = str(k.body.purpose) ?? "ENCRYPT_DECRYPT";
       if (purpose.startsWith("ASYMMETRIC")) return pass("asymmetric keys cannot rotate automatically");
@@ -137,7 +137,7 @@ export const GCP_RULES: readonly Rule[] = [
     resourceTypes: ["google_container_cluster"],
     fix: "enable_legacy_abac = false (the default)",
     equivalents: ["CKV_GCP_7"],
-    kics: [{ id: "5baa92d2-d8ee-4c75-88a4-52d9d8bb8067", name: "Legacy Authorization is Enabled" }],
+    kics: [{ id: "5baa92d2-d8ee-4c75-88a4-52d9d8bb8067", name: "GKE Legacy Authorization Enabled" }],
     evaluate: (c) => (bool(c.body.enable_legacy_abac) === true ? fail("legacy ABAC grants broad static permissions outside RBAC") : pass("RBAC only")),
   },
   {
@@ -226,6 +226,7 @@ export const GCP_RULES: readonly Rule[] = [
     resourceTypes: ["google_container_cluster"],
     fix: "leave logging_service at logging.googleapis.com/kubernetes",
     equivalents: ["AVD-GCP-0060", "CKV_GCP_1"],
+    kics: [{ id: "4c7ebcb2-eae2-461e-bc83-456ee2d4f694", name: "Stackdriver Logging Disabled" }],
     evaluate: (c) => {
       const service = str(c.body.logging_service);
       return service === undefined || service === "logging.googleapis.com/kubernetes" ? pass("Cloud Logging") : fail(`logging service ${service}`);
@@ -274,7 +275,7 @@ export const GCP_RULES: readonly Rule[] = [
     resourceTypes: ["google_container_node_pool"],
     fix: "management { auto_upgrade = true }",
     equivalents: ["AVD-GCP-0058", "CKV_GCP_10"],
-    kics: [{ id: "b139213e-7d24-49c2-8025-c18faa21ecaa", name: "Node Auto Upgrade Not Enabled" }],
+    kics: [{ id: "b139213e-7d24-49c2-8025-c18faa21ecaa", name: "Node Auto Upgrade Disabled" }],
     evaluate: (p) => (bool(block(p.body, "management")?.auto_upgrade) === false ? fail("auto-upgrade is off") : pass("auto-upgrade")),
   },
   {
@@ -285,7 +286,7 @@ export const GCP_RULES: readonly Rule[] = [
     resourceTypes: ["google_container_node_pool"],
     fix: "management { auto_repair = true }",
     equivalents: ["AVD-GCP-0063", "CKV_GCP_9"],
-    kics: [{ id: "acfdbec6-4a17-471f-b412-169d77553332", name: "Google Container Node Pool Auto Repair is Disabled" }],
+    kics: [{ id: "acfdbec6-4a17-471f-b412-169d77553332", name: "Google Container Node Pool Auto Repair Disabled" }],
     evaluate: (p) => (bool(block(p.body, "management")?.auto_repair) === false ? fail("auto-repair is off") : pass("auto-repair")),
   },
   {

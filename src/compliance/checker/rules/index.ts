@@ -8,6 +8,7 @@ import { GITHUB_APPLY_READINESS_RULES } from "./apply-readiness-github";
 import { GCP_APPLY_READINESS_RULES } from "./apply-readiness-gcp";
 import { CI_TRUST_RULES } from "./ci-trust";
 import { SUPPLY_CHAIN_RULES } from "./supply-chain";
+import { PARITY_RULES } from "./parity";
 
 /** Every rule of the HIPAA substrate checker. */
 export const ALL_RULES: readonly Rule[] = [
@@ -21,4 +22,5 @@ export const ALL_RULES: readonly Rule[] = [
   ...CI_TRUST_RULES,
   ...BAA_RULES,
   ...SUPPLY_CHAIN_RULES,
+  ...PARITY_RULES,
 ];

@@ -147,6 +147,7 @@ export const SUPPLY_CHAIN_RULES: readonly Rule[] = [
     resourceTypes: ["aws_ecr_repository", "google_artifact_registry_repository"],
     fix: "set image_tag_mutability = \"IMMUTABLE\" (ECR) or docker_config { immutable_tags = true } (Artifact Registry)",
     equivalents: ["CKV_AWS_51"],
+    kics: [{ id: "d1846b12-20c5-4d45-8798-fc35b79268eb", name: "ECR Image Tag Not Immutable" }],
     evaluate: (repo) => {
       if (repo.type === "aws_ecr_repository") return judgeEcrTags(repo);
       if (!isDockerRepository(repo)) return undefined;
@@ -178,6 +179,7 @@ export const SUPPLY_CHAIN_RULES: readonly Rule[] = [
     resourceTypes: ["aws_ecr_repository", "google_artifact_registry_repository"],
     fix: "ECR: image_scanning_configuration { scan_on_push = true } or an aws_ecr_registry_scanning_configuration with scan_type ENHANCED covering the repository; Artifact Registry: leave vulnerability_scanning_config.enablement_config INHERITED and enable containerscanning.googleapis.com",
     equivalents: ["CKV_AWS_163"],
+    kics: [{ id: "9630336b-3fed-4096-8173-b9afdfe346a7", name: "Unscanned ECR Image" }],
     evaluate: (repo, index) => {
       if (repo.type === "aws_ecr_repository") {
         if (bool(block(repo.body, "image_scanning_configuration")?.scan_on_push) === true) return pass("scanned on push");
