@@ -2,6 +2,7 @@
  * Issue 14: evidence, its keys and the audit trail live in an archive account that the
  * pipeline's own administrators cannot alter. Assertions read the parsed policy JSON.
  */
+import { REFERENCE_GITHUB } from "./support/substrate-config";
 import { App, TerraformStack, Testing } from "cdktf";
 import { mkdtempSync, readFileSync } from "fs";
 import { tmpdir } from "os";
@@ -17,7 +18,7 @@ import { AwsArchiveStack } from "../stacks/aws-archive-stack";
 import { GcpArchiveStack } from "../stacks/gcp-archive-stack";
 import { buildGcpGitlabApp, GCP_ARCHIVE, GCP_ENVIRONMENTS, GCP_PROJECTS } from "../examples/gcp-gitlab/main";
 import { AwsEnvironmentStack } from "../stacks/aws-environment-stack";
-import { Environment, EnvironmentTier, GithubPlan, HipaaCompliance, HipaaSubstrate, HipaaSubstrateConfig } from "../src";
+import { Environment, EnvironmentTier, HipaaCompliance, HipaaSubstrate, HipaaSubstrateConfig } from "../src";
 import { principalsTrust } from "../constructs/aws/role-trust";
 import { actionsOf, awsStack, production, refusal, resourcesOf, Statement, statements, synth, SynthResult } from "./support/synth";
 
@@ -260,14 +261,7 @@ describe("evidence custody in an archive account (reference app)", () => {
 
 describe("archive configuration is validated", () => {
   const base = (): HipaaSubstrateConfig => ({
-    organization: "hipaa-app-org",
-    organizationId: 1342004,
-    githubPlan: GithubPlan.ENTERPRISE,
-    complianceRepo: "compliance-workflows",
-    complianceTeam: { id: 5501, slug: "compliance" },
-    approverTeamIds: [5502],
-    approvedRelease: "v1.4.2",
-    releaseAutomation: { type: "github-app", appId: 904512, slug: "hipaa-release-bot" },
+    ...REFERENCE_GITHUB,
     environments: REFERENCE_ENVIRONMENTS,
     repositories: REFERENCE_REPOSITORIES,
     aws: { region: "us-east-1", accounts: { ...REFERENCE_ACCOUNTS }, archive: { ...REFERENCE_ARCHIVE } },
@@ -422,14 +416,7 @@ describe("custody constructs, one at a time", () => {
 describe("optional cross-region replica of the archive", () => {
   const app = Testing.app();
   const c = {
-    organization: "hipaa-app-org",
-    organizationId: 1342004,
-    githubPlan: GithubPlan.ENTERPRISE,
-    complianceRepo: "compliance-workflows",
-    complianceTeam: { id: 5501, slug: "compliance" },
-    approverTeamIds: [5502],
-    approvedRelease: "v1.4.2",
-    releaseAutomation: { type: "github-app", appId: 904512, slug: "hipaa-release-bot" },
+    ...REFERENCE_GITHUB,
     environments: REFERENCE_ENVIRONMENTS,
     repositories: REFERENCE_REPOSITORIES,
     aws: { region: "us-east-1", accounts: { ...REFERENCE_ACCOUNTS }, archive: { ...REFERENCE_ARCHIVE, replicaRegion: "us-west-2" } },

@@ -2,9 +2,10 @@
  * Issue 11, AWS side: every precondition of a fresh AWS account is created, looked up or
  * refused at synth. Each test fails on the output before the fix.
  */
+import { REFERENCE_GITHUB } from "./support/substrate-config";
 import { TerraformStack, Testing } from "cdktf";
 import { buildReferenceApp, REFERENCE_ACCOUNTS, REFERENCE_ENVIRONMENTS, REFERENCE_REPOSITORIES } from "../examples/reference/main";
-import { GithubPlan, HipaaSubstrate, HipaaSubstrateConfig } from "../src";
+import { HipaaSubstrate, HipaaSubstrateConfig } from "../src";
 import { ALL_RULES, evaluate, unitFromJson } from "../src/compliance";
 import { actionsOf, refusal, resourcesOf, statements, SynthResult } from "./support/synth";
 
@@ -17,15 +18,7 @@ const ADMIN = (account: string) => `arn:aws:iam::${account}:role/aws-reserved/ss
 
 function config(overrides: Partial<HipaaSubstrateConfig> = {}, accounts: Record<string, string> = { ...REFERENCE_ACCOUNTS }): HipaaSubstrateConfig {
   return {
-    organization: "hipaa-app-org",
-    organizationId: 1342004,
-    githubPlan: GithubPlan.ENTERPRISE,
-    complianceRepo: "compliance-workflows",
-    complianceRepoId: 260064901,
-    complianceTeam: { id: 5501, slug: "compliance" },
-    releaseAutomation: { type: "github-app", appId: 904512, slug: "hipaa-release-bot" },
-    approverTeamIds: [5502],
-    approvedRelease: "v1.4.2",
+    ...REFERENCE_GITHUB,
     environments: REFERENCE_ENVIRONMENTS,
     repositories: REFERENCE_REPOSITORIES,
     aws: {

@@ -1,6 +1,7 @@
+import { REFERENCE_GITHUB } from "./support/substrate-config";
 import { TerraformStack, Testing } from "cdktf";
 import { REFERENCE_ENVIRONMENTS, REFERENCE_REPOSITORIES } from "../examples/reference/main";
-import { GcpEnvironmentStack, GcpEnvironmentStackProps, GcpProjectServices, GithubPlan, GitlabOidcSubject, GitlabProjectRef, GitlabRefType, HipaaSubstrate, HipaaSubstrateConfig } from "../src";
+import { GcpEnvironmentStack, GcpEnvironmentStackProps, GcpProjectServices, GitlabOidcSubject, GitlabProjectRef, GitlabRefType, HipaaSubstrate, HipaaSubstrateConfig } from "../src";
 import { production } from "./support/synth";
 import { refusal, resourcesOf, SynthResult } from "./support/synth";
 
@@ -82,15 +83,7 @@ describe("GcpEnvironmentStack: project services (issue 11, item 11)", () => {
 describe("HipaaSubstrate GCP settings: state buckets and pool suffix", () => {
   const gcp = (extra: object) =>
     ({
-      organization: "hipaa-app-org",
-      organizationId: 1342004,
-      githubPlan: GithubPlan.ENTERPRISE,
-      complianceRepo: "compliance-workflows",
-      complianceRepoId: 260064901,
-      complianceTeam: { id: 5501, slug: "compliance" },
-      approverTeamIds: [5502],
-      approvedRelease: "v1.4.2",
-      releaseAutomation: { type: "github-app", appId: 904512, slug: "hipaa-release-bot" },
+      ...REFERENCE_GITHUB,
       environments: REFERENCE_ENVIRONMENTS,
       repositories: REFERENCE_REPOSITORIES,
       gcp: {

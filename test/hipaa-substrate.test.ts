@@ -1,6 +1,7 @@
+import { REFERENCE_GITHUB } from "./support/substrate-config";
 import { TerraformStack, Testing } from "cdktf";
 import { buildReferenceApp, REFERENCE_APPROVED_RELEASE, REFERENCE_ENVIRONMENTS, REFERENCE_REPOSITORIES } from "../examples/reference/main";
-import { Environment, EnvironmentTier, GithubClaimKey, GithubPlan, GithubSubjectFormat, HipaaSubstrate, HipaaSubstrateConfig, ImmutableSubjects, RepositoryVisibility } from "../src";
+import { Environment, EnvironmentTier, GithubClaimKey, GithubSubjectFormat, HipaaSubstrate, HipaaSubstrateConfig, ImmutableSubjects, RepositoryVisibility } from "../src";
 import { refusal, resourcesOf, statements, SynthResult } from "./support/synth";
 
 function synthAll(app: ReturnType<typeof Testing.app>): Map<string, SynthResult> {
@@ -31,15 +32,7 @@ function immutableRepo(claims: Record<string, string>): string {
 }
 
 const config = (overrides: Partial<HipaaSubstrateConfig> = {}): HipaaSubstrateConfig => ({
-  organization: "hipaa-app-org",
-  organizationId: 1342004,
-  githubPlan: GithubPlan.ENTERPRISE,
-  complianceRepo: "compliance-workflows",
-  complianceRepoId: 260064901,
-  complianceTeam: { id: 5501, slug: "compliance" },
-  releaseAutomation: { type: "github-app", appId: 904512, slug: "hipaa-release-bot" },
-  approverTeamIds: [5502],
-  approvedRelease: "v1.4.2",
+  ...REFERENCE_GITHUB,
   environments: REFERENCE_ENVIRONMENTS,
   repositories: REFERENCE_REPOSITORIES,
   aws: { region: "us-east-1", accounts: { dev: "111111111111", staging: "222222222222", validation: "333333333333", production: "444444444444" } },
