@@ -1,4 +1,4 @@
-import { Lazy, Token } from "cdktf";
+import { IResolvable, IResolveContext, Token } from "cdktf";
 import { HipaaConfigError } from "../../src/errors";
 
 /**
@@ -97,12 +97,45 @@ export class PolicyDocument {
 
   /** The rendered document, now. */
   public render(): string {
-    return JSON.stringify({ Version: "2012-10-17", Statement: this.statements.map(renderStatement) });
+    // Statements are immutable and only ever appended, so the count identifies the document:
+    // synthesis resolves a policy several times (prepare, gate, write) and renders it once.
+    if (this.rendered?.count !== this.statements.length) {
+      this.rendered = { count: this.statements.length, json: JSON.stringify({ Version: "2012-10-17", Statement: this.statements.map(renderStatement) }) };
+    }
+    return this.rendered.json;
   }
 
-  /** The rendered document, resolved at synthesis (after every grant). */
+  /**
+   * The rendered document, resolved at synthesis (after every grant). Not a `Lazy`: cdktf
+   * captures (and under ts-node source-maps) a full stack trace for every Lazy it creates, which
+   * at thousands of roles cost more than the policies themselves; the document's path says where
+   * it was created just as well, should it fail to resolve.
+   */
   public toJson(): string {
-    return Lazy.stringValue({ produce: () => this.render() });
+    return Token.asString(new RenderedPolicy(this.path, () => this.render()));
+  }
+
+  private rendered?: { readonly count: number; readonly json: string };
+}
+
+/** A token resolved to a policy document's JSON at synthesis (cdktf's IResolvable contract). */
+class RenderedPolicy implements IResolvable {
+  public readonly creationStack: string[];
+
+  constructor(path: string, private readonly produce: () => string) {
+    this.creationStack = [`policy document ${path}`];
+  }
+
+  public resolve(_context: IResolveContext): string {
+    return this.produce();
+  }
+
+  public toString(): string {
+    return Token.asString(this);
+  }
+
+  public toJSON(): string {
+    return "<unresolved-policy>";
   }
 }
 

@@ -24,6 +24,13 @@ interface Suppression {
 }
 
 const SUPPRESSIONS = new WeakMap<IConstruct, Suppression[]>();
+/**
+ * The JSON the gate judged, by stack, handed to cdktf's writer so each stack is resolved once:
+ * cdktf validates a stack and then calls `toTerraform()` again to write it, and resolving a
+ * stack is most of the cost of synthesis. Kept only for a passing stack and only until the end
+ * of the current synchronous job, so a stack changed after validation is always resolved anew.
+ */
+const JUDGED_JSON = new WeakMap<TerraformStack, unknown>();
 const ENABLED = Symbol.for("cdktf-hipaa-substrate.HipaaComplianceEnabled");
 const COMBINED = new Map<string, Map<string, ControlMap>>();
 const MIN_REASON = 20;
@@ -76,15 +83,7 @@ export class HipaaCompliance implements IAspect {
 
   /** Judges one stack now (without writing anything). */
   public static check(stack: TerraformStack, rules: readonly Rule[] = ALL_RULES): JudgedFinding[] {
-    const unit = unitFromJson(stack.node.id, stack.toTerraform());
-    const byAddress = new Map<string, IConstruct>();
-    for (const c of stack.node.findAll()) if (TerraformResource.isTerraformResource(c)) byAddress.set(terraformAddress(c), c);
-    return evaluate([unit], rules).map((f) => {
-      const construct = byAddress.get(f.resource);
-      const suppression = construct ? SUPPRESSIONS.get(construct)?.find((s) => s.rule === f.rule) : undefined;
-      const judged: JudgedFinding = { ...f, constructPath: construct?.node.path };
-      return f.verdict === "fail" && suppression ? { ...judged, verdict: "suppressed", suppressionReason: suppression.reason } : judged;
-    });
+    return judge(stack, stack.toTerraform(), rules);
   }
 
   private constructor(private readonly options: HipaaComplianceOptions) {}
@@ -94,16 +93,51 @@ export class HipaaCompliance implements IAspect {
     const marked = node as unknown as Record<symbol, boolean>;
     if (marked[ENABLED]) return;
     Object.defineProperty(node, ENABLED, { value: true });
+    reuseJudgedJson(node);
     node.node.addValidation({ validate: () => this.validateStack(node) });
   }
 
   private validateStack(stack: TerraformStack): string[] {
-    const findings = HipaaCompliance.check(stack, this.options.rules ?? ALL_RULES);
+    const json = stack.toTerraform();
+    const findings = judge(stack, json, this.options.rules ?? ALL_RULES);
     if (this.options.writeControlMap !== false) writeControlMaps(stack, buildControlMap(stack, findings));
-    return findings
+    const failures = findings
       .filter((f) => f.verdict === "fail")
       .map((f) => `${f.constructPath ?? f.resource}: ${f.rule} failed (45 CFR ${f.controls.join(", ")}): ${f.message}. To accept it, HipaaCompliance.suppress(resource, "${f.rule}", "<reason>")`);
+    if (failures.length === 0) {
+      JUDGED_JSON.set(stack, json);
+      queueMicrotask(() => JUDGED_JSON.delete(stack));
+    }
+    return failures;
   }
+}
+
+/** The next `toTerraform()` of `stack` returns the JSON the gate just judged, if any (see JUDGED_JSON). */
+function reuseJudgedJson(stack: TerraformStack): void {
+  const resolve = stack.toTerraform.bind(stack);
+  Object.defineProperty(stack, "toTerraform", {
+    configurable: true,
+    writable: true,
+    value: () => {
+      const judged = JUDGED_JSON.get(stack);
+      if (judged === undefined) return resolve();
+      JUDGED_JSON.delete(stack);
+      return judged;
+    },
+  });
+}
+
+/** Judges a stack's synthesized JSON and applies the recorded suppressions. */
+function judge(stack: TerraformStack, json: unknown, rules: readonly Rule[]): JudgedFinding[] {
+  const unit = unitFromJson(stack.node.id, json);
+  const byAddress = new Map<string, IConstruct>();
+  for (const c of stack.node.findAll()) if (TerraformResource.isTerraformResource(c)) byAddress.set(terraformAddress(c), c);
+  return evaluate([unit], rules).map((f) => {
+    const construct = byAddress.get(f.resource);
+    const suppression = construct ? SUPPRESSIONS.get(construct)?.find((s) => s.rule === f.rule) : undefined;
+    const judged: JudgedFinding = { ...f, constructPath: construct?.node.path };
+    return f.verdict === "fail" && suppression ? { ...judged, verdict: "suppressed", suppressionReason: suppression.reason } : judged;
+  });
 }
 
 function writeControlMaps(stack: TerraformStack, map: ControlMap): void {
