@@ -100,7 +100,7 @@ export class PolicyDocument {
     // Statements are immutable and only ever appended, so the count identifies the document:
     // synthesis resolves a policy several times (prepare, gate, write) and renders it once.
     if (this.rendered?.count !== this.statements.length) {
-      this.rendered = { count: this.statements.length, json: JSON.stringify({ Version: "2012-10-17", Statement: this.statements.map(renderStatement) }) };
+      this.rendered = { count: this.statements.length, json: JSON.stringify(this.document()) };
     }
     return this.rendered.json;
   }
@@ -112,22 +112,36 @@ export class PolicyDocument {
    * it was created just as well, should it fail to resolve.
    */
   public toJson(): string {
-    return Token.asString(new RenderedPolicy(this.path, () => this.render()));
+    return Token.asString(new RenderedPolicy(this.path, () => this.document(), () => this.render()));
+  }
+
+  private document(): { Version: string; Statement: Record<string, unknown>[] } {
+    return { Version: "2012-10-17", Statement: this.statements.map(renderStatement) };
   }
 
   private rendered?: { readonly count: number; readonly json: string };
 }
 
-/** A token resolved to a policy document's JSON at synthesis (cdktf's IResolvable contract). */
+/**
+ * A token resolved to a policy document's JSON at synthesis (cdktf's IResolvable contract).
+ *
+ * The document's values are resolved one by one and then serialized, instead of resolving the
+ * serialized text: cdktf scans a string for escape sequences from each of its tokens to the end
+ * of the string, so resolving one policy of n statements costs n^2 (an evidence bucket policy with
+ * a thousand grants took seconds). The text is the same either way whenever every resolved value
+ * reads the same inside a JSON string as outside it (no quote, backslash or control character);
+ * otherwise the serialized text is resolved as before.
+ */
 class RenderedPolicy implements IResolvable {
   public readonly creationStack: string[];
 
-  constructor(path: string, private readonly produce: () => string) {
+  constructor(path: string, private readonly document: () => unknown, private readonly text: () => string) {
     this.creationStack = [`policy document ${path}`];
   }
 
-  public resolve(_context: IResolveContext): string {
-    return this.produce();
+  public resolve(context: IResolveContext): string {
+    const resolved: unknown = context.resolve(this.document());
+    return isVerbatimJson(resolved) ? JSON.stringify(resolved) : this.text();
   }
 
   public toString(): string {
@@ -137,6 +151,14 @@ class RenderedPolicy implements IResolvable {
   public toJSON(): string {
     return "<unresolved-policy>";
   }
+}
+
+/** True when every string in `value` (keys included) is written verbatim inside a JSON string. */
+function isVerbatimJson(value: unknown): boolean {
+  if (typeof value === "string") return !/["\\\u0000-\u001f\ud800-\udfff]/.test(value);
+  if (Array.isArray(value)) return value.every(isVerbatimJson);
+  if (value !== null && typeof value === "object") return Object.entries(value).every(([k, v]) => isVerbatimJson(k) && isVerbatimJson(v));
+  return false;
 }
 
 /**
