@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from "fs";
+import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from "fs";
 import { join } from "path";
 import { IConstruct } from "constructs";
 import { App, Aspects, IAspect, TerraformResource, TerraformStack } from "cdktf";
@@ -32,7 +32,7 @@ const SUPPRESSIONS = new WeakMap<IConstruct, Suppression[]>();
  */
 const JUDGED_JSON = new WeakMap<TerraformStack, unknown>();
 const ENABLED = Symbol.for("cdktf-hipaa-substrate.HipaaComplianceEnabled");
-const COMBINED = new Map<string, Map<string, ControlMap>>();
+const COMBINED = new Map<string, Map<string, RenderedControlMap>>();
 const MIN_REASON = 20;
 
 /** A finding after suppressions: a failure with a recorded reason becomes `suppressed`. */
@@ -140,16 +140,69 @@ function judge(stack: TerraformStack, json: unknown, rules: readonly Rule[]): Ju
   });
 }
 
+/**
+ * One stack's control map as written, kept for the combined files instead of the map itself:
+ * the combined pair is rewritten after every stack, and re-serializing every earlier stack's
+ * map each time (and keeping their objects alive) was most of the gate's memory at scale.
+ */
+interface RenderedControlMap {
+  /** The stack's control-map.json text, indented as one element of the combined `stacks` array. */
+  readonly jsonInCombined: string;
+  /** The stack's section of the combined Markdown, or the map itself where the renderer does not compose (see markdownComposes). */
+  readonly markdown: string | ControlMap;
+}
+
 function writeControlMaps(stack: TerraformStack, map: ControlMap): void {
   const outdir = App.of(stack).outdir;
   const stackDir = join(outdir, "stacks", stack.node.id);
   mkdirSync(stackDir, { recursive: true });
-  writeFileSync(join(stackDir, "control-map.json"), `${JSON.stringify(map, null, 2)}\n`);
-  writeFileSync(join(stackDir, "control-map.md"), renderControlMapMarkdown([map]));
-  const all = COMBINED.get(outdir) ?? new Map<string, ControlMap>();
-  all.set(stack.node.id, map);
+  const json = JSON.stringify(map, null, 2);
+  const markdown = renderControlMapMarkdown([map]);
+  writeFileSync(join(stackDir, "control-map.json"), `${json}\n`);
+  writeFileSync(join(stackDir, "control-map.md"), markdown);
+  const all = COMBINED.get(outdir) ?? new Map<string, RenderedControlMap>();
+  const header = markdownComposes() ? renderControlMapMarkdown([]) : undefined;
+  all.set(stack.node.id, {
+    // JSON.stringify(..., 2) nests an element of `stacks` four spaces deeper than the top level.
+    jsonInCombined: `    ${json.replace(/\n/g, "\n    ")}`,
+    markdown: header !== undefined && markdown.startsWith(header) && markdown.endsWith("\n") ? markdown.slice(header.length, -1) : map,
+  });
   COMBINED.set(outdir, all);
-  const maps = [...all.values()].sort((a, b) => a.stack.localeCompare(b.stack));
-  writeFileSync(join(outdir, "control-map.json"), `${JSON.stringify({ stacks: maps }, null, 2)}\n`);
-  writeFileSync(join(outdir, "control-map.md"), renderControlMapMarkdown(maps));
+  const rendered = [...all.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([, r]) => r);
+  // Byte for byte what JSON.stringify({ stacks: maps }, null, 2) writes, without building it.
+  writeInPieces(join(outdir, "control-map.json"), ['{\n  "stacks": [\n', ...rendered.flatMap((r, i) => (i === 0 ? [r.jsonInCombined] : [",\n", r.jsonInCombined])), "\n  ]\n}\n"]);
+  if (rendered.every((r) => typeof r.markdown === "string")) {
+    writeInPieces(join(outdir, "control-map.md"), [header!, ...rendered.flatMap((r, i) => (i === 0 ? [r.markdown as string] : ["\n", r.markdown as string])), "\n"]);
+  } else {
+    writeFileSync(join(outdir, "control-map.md"), renderControlMapMarkdown(rendered.map((r) => r.markdown as ControlMap)));
+  }
+}
+
+function writeInPieces(file: string, pieces: readonly string[]): void {
+  const fd = openSync(file, "w");
+  try {
+    for (const piece of pieces) writeSync(fd, piece);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+let composes: boolean | undefined;
+
+/**
+ * Whether the Markdown of several maps is the header followed by each map's own section, joined
+ * by a newline, as renderControlMapMarkdown writes it today; checked once on two small maps so
+ * that a renderer that summarizes across stacks is used as it is.
+ */
+function markdownComposes(): boolean {
+  if (composes === undefined) {
+    const sample = (stack: string): ControlMap => ({ stack, summary: { pass: 1, fail: 0, suppressed: 0 }, sections: [] });
+    const header = renderControlMapMarkdown([]);
+    const one = (m: ControlMap) => renderControlMapMarkdown([m]);
+    const [a, b] = [one(sample("a")), one(sample("b"))];
+    composes =
+      a.startsWith(header) && b.startsWith(header) && a.endsWith("\n") && b.endsWith("\n") &&
+      renderControlMapMarkdown([sample("a"), sample("b")]) === `${header}${a.slice(header.length, -1)}\n${b.slice(header.length, -1)}\n`;
+  }
+  return composes;
 }
