@@ -100,10 +100,10 @@ export class HipaaCompliance implements IAspect {
   private validateStack(stack: TerraformStack): string[] {
     const json = stack.toTerraform();
     const findings = judge(stack, json, this.options.rules ?? ALL_RULES);
-    if (this.options.writeControlMap !== false) writeControlMaps(stack, buildControlMap(stack, findings));
     const failures = findings
       .filter((f) => f.verdict === "fail")
       .map((f) => `${f.constructPath ?? f.resource}: ${f.rule} failed (45 CFR ${f.controls.join(", ")}): ${f.message}. To accept it, HipaaCompliance.suppress(resource, "${f.rule}", "<reason>")`);
+    if (this.options.writeControlMap !== false) writeControlMaps(stack, buildControlMap(stack, findings), failures.length > 0);
     if (failures.length === 0) {
       JUDGED_JSON.set(stack, json);
       queueMicrotask(() => JUDGED_JSON.delete(stack));
@@ -152,8 +152,21 @@ interface RenderedControlMap {
   readonly markdown: string | ControlMap;
 }
 
-function writeControlMaps(stack: TerraformStack, map: ControlMap): void {
-  const outdir = App.of(stack).outdir;
+/** Output directories whose combined control map lacks a stack judged since it was last written. */
+const COMBINED_PENDING = new Set<string>();
+const FLUSHES_COMBINED = Symbol.for("cdktf-hipaa-substrate.FlushesCombinedControlMap");
+
+/**
+ * Writes the stack's control map, and records it for the combined pair at the root of the
+ * output directory. The combined pair is written once all stacks are judged (an App-level
+ * validation, which cdktf runs after synthesizing every stack), at once when a stack fails (the
+ * synthesis stops there), and otherwise at the end of the current synchronous job (a stack
+ * judged outside `app.synth()`): rewriting every map after each stack was most of the gate's
+ * memory at scale, and the files read the same.
+ */
+function writeControlMaps(stack: TerraformStack, map: ControlMap, failed: boolean): void {
+  const app = App.of(stack);
+  const outdir = app.outdir;
   const stackDir = join(outdir, "stacks", stack.node.id);
   mkdirSync(stackDir, { recursive: true });
   const json = JSON.stringify(map, null, 2);
@@ -168,11 +181,25 @@ function writeControlMaps(stack: TerraformStack, map: ControlMap): void {
     markdown: header !== undefined && markdown.startsWith(header) && markdown.endsWith("\n") ? markdown.slice(header.length, -1) : map,
   });
   COMBINED.set(outdir, all);
-  const rendered = [...all.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([, r]) => r);
+  COMBINED_PENDING.add(outdir);
+  const marked = app as unknown as Record<symbol, boolean>;
+  if (!marked[FLUSHES_COMBINED]) {
+    Object.defineProperty(app, FLUSHES_COMBINED, { value: true });
+    app.node.addValidation({ validate: () => (writeCombinedControlMap(outdir), []) });
+  }
+  if (failed) writeCombinedControlMap(outdir);
+  else queueMicrotask(() => writeCombinedControlMap(outdir));
+}
+
+/** The combined control-map.json and control-map.md of every stack judged into `outdir`. */
+function writeCombinedControlMap(outdir: string): void {
+  if (!COMBINED_PENDING.delete(outdir)) return;
+  const rendered = [...COMBINED.get(outdir)!.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([, r]) => r);
   // Byte for byte what JSON.stringify({ stacks: maps }, null, 2) writes, without building it.
   writeInPieces(join(outdir, "control-map.json"), ['{\n  "stacks": [\n', ...rendered.flatMap((r, i) => (i === 0 ? [r.jsonInCombined] : [",\n", r.jsonInCombined])), "\n  ]\n}\n"]);
   if (rendered.every((r) => typeof r.markdown === "string")) {
-    writeInPieces(join(outdir, "control-map.md"), [header!, ...rendered.flatMap((r, i) => (i === 0 ? [r.markdown as string] : ["\n", r.markdown as string])), "\n"]);
+    const header = renderControlMapMarkdown([]);
+    writeInPieces(join(outdir, "control-map.md"), [header, ...rendered.flatMap((r, i) => (i === 0 ? [r.markdown as string] : ["\n", r.markdown as string])), "\n"]);
   } else {
     writeFileSync(join(outdir, "control-map.md"), renderControlMapMarkdown(rendered.map((r) => r.markdown as ControlMap)));
   }
