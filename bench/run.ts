@@ -10,8 +10,10 @@
  *   bench and examples with `tsc -p bench/tsconfig.json` (.bench/, the same compiler options).
  *
  * For each size it prints wall time (process start to exit, what `cdktf synth` pays), synth
- * time, CPU time, peak RSS, the library/raw ratios, and the cost per resource (synth ms per 1,000
- * resources), with each size's per-resource cost relative to the smallest non-trivial size.
+ * time, CPU time (user + system of the whole process: on a busy machine the figure least moved
+ * by other work), peak RSS, the library/raw ratios, and the cost per resource (synth and CPU ms
+ * per 1,000 resources), with the library's per-resource cost at each size relative to the
+ * smallest non-trivial size (the first with 500 resources or more).
  * Then it times the CLI gate (`node bin/cdktf-hipaa-substrate.js check`) over the largest
  * library output, and checks that the raw twin declares the same resources (by type).
  *
@@ -99,6 +101,7 @@ let largestLibrary: string | undefined;
 for (const command of commands) {
   const rows: string[][] = [];
   let baseline: number | undefined;
+  let cpuBaseline: number | undefined;
   for (const [i, shape] of sizes.entries()) {
     const last = i === sizes.length - 1;
     const lib = measure(command, "library", shape, last || i === 0);
@@ -116,8 +119,12 @@ for (const command of commands) {
       largestLibrary = lib.outdir;
     }
     const perK = (m: Measurement) => (m.synthMs / m.resources) * 1000;
+    const cpuPerK = (m: Measurement) => (m.cpuMs / m.resources) * 1000;
     // The smallest size with more than a few hundred resources is the reference for linearity.
-    if (baseline === undefined && lib.resources >= 500) baseline = perK(lib);
+    if (baseline === undefined && lib.resources >= 500) {
+      baseline = perK(lib);
+      cpuBaseline = cpuPerK(lib);
+    }
     rows.push([
       `${shape} (${lib.units})`,
       `${lib.resources} / ${raw.resources}`,
@@ -128,13 +135,14 @@ for (const command of commands) {
       (lib.cpuMs / raw.cpuMs).toFixed(2),
       (lib.maxRssKb / raw.maxRssKb).toFixed(2),
       `${perK(lib).toFixed(0)} / ${perK(raw).toFixed(0)}`,
-      baseline === undefined ? "-" : (perK(lib) / baseline).toFixed(2),
+      `${cpuPerK(lib).toFixed(0)} / ${cpuPerK(raw).toFixed(0)}`,
+      baseline === undefined || cpuBaseline === undefined ? "-" : `${(perK(lib) / baseline).toFixed(2)} / ${(cpuPerK(lib) / cpuBaseline).toFixed(2)}`,
     ]);
   }
   console.log(`\n[${command}] reference app (gate and control map on) vs the same resources by hand; each metric's minimum of ${repeat} runs`);
   console.log(
     table(
-      ["shape (units)", "resources lib / raw", "library wall / synth / cpu, peak", "raw wall / synth / cpu, peak", "wall x", "synth x", "cpu x", "mem x", "synth ms per 1k res lib / raw", "per-res vs smallest"],
+      ["shape (units)", "resources lib / raw", "library wall / synth / cpu, peak", "raw wall / synth / cpu, peak", "wall x", "synth x", "cpu x", "mem x", "synth ms per 1k res lib / raw", "cpu ms per 1k res lib / raw", "lib per-res vs smallest synth / cpu"],
       rows,
     ),
   );

@@ -125,12 +125,12 @@ export class PolicyDocument {
 /**
  * A token resolved to a policy document's JSON at synthesis (cdktf's IResolvable contract).
  *
- * The document's values are resolved one by one and then serialized, instead of resolving the
- * serialized text: cdktf scans a string for escape sequences from each of its tokens to the end
- * of the string, so resolving one policy of n statements costs n^2 (an evidence bucket policy with
- * a thousand grants took seconds). The text is the same either way whenever every resolved value
- * reads the same inside a JSON string as outside it (no quote, backslash or control character);
- * otherwise the serialized text is resolved as before.
+ * cdktf resolves a string by scanning it for escape sequences from each of its tokens to the end
+ * of the string, so one policy of n statements costs n^2 (an evidence bucket policy with a
+ * thousand grants took seconds). A long document is therefore resolved value by value and then
+ * serialized. The text is the same either way when every resolved value reads the same inside a
+ * JSON string as outside it (no quote, backslash or control character); otherwise, and for short
+ * documents, the serialized text is resolved as cdktf always did.
  */
 class RenderedPolicy implements IResolvable {
   public readonly creationStack: string[];
@@ -140,8 +140,10 @@ class RenderedPolicy implements IResolvable {
   }
 
   public resolve(context: IResolveContext): string {
-    const resolved: unknown = context.resolve(this.document());
-    return isVerbatimJson(resolved) ? JSON.stringify(resolved) : this.text();
+    const text = this.text();
+    if (text.length < LONG_POLICY) return text;
+    const resolved = resolveValues(this.document(), context);
+    return resolved === UNCHANGED_TEXT ? text : JSON.stringify(resolved);
   }
 
   public toString(): string {
@@ -153,12 +155,43 @@ class RenderedPolicy implements IResolvable {
   }
 }
 
-/** True when every string in `value` (keys included) is written verbatim inside a JSON string. */
-function isVerbatimJson(value: unknown): boolean {
-  if (typeof value === "string") return !/["\\\u0000-\u001f\ud800-\udfff]/.test(value);
-  if (Array.isArray(value)) return value.every(isVerbatimJson);
-  if (value !== null && typeof value === "object") return Object.entries(value).every(([k, v]) => isVerbatimJson(k) && isVerbatimJson(v));
-  return false;
+/** Characters of rendered policy from which value-by-value resolution is the cheaper way. */
+const LONG_POLICY = 4096;
+const UNCHANGED_TEXT = Symbol("resolve the serialized text");
+/** A string cdktf resolves: an encoded string token, or what might be an encoded number. */
+const MAY_HOLD_TOKEN = /TfToken\[|[-|\d.+]e/;
+const LIST_OR_MAP_TOKEN = /[#&]\{TfToken\[/;
+/** Written unchanged inside a JSON string. */
+const VERBATIM = /^[^"\\\u0000-\u001f\ud800-\udfff]*$/;
+
+/** The document with every token resolved, or UNCHANGED_TEXT where the text route must be taken. */
+function resolveValues(value: unknown, context: IResolveContext): unknown {
+  if (typeof value === "string") {
+    if (!MAY_HOLD_TOKEN.test(value)) return value;
+    if (LIST_OR_MAP_TOKEN.test(value)) return UNCHANGED_TEXT;
+    const resolved: unknown = context.resolve(value);
+    return typeof resolved === "string" && VERBATIM.test(resolved) ? resolved : UNCHANGED_TEXT;
+  }
+  if (Array.isArray(value)) {
+    const out: unknown[] = [];
+    for (const v of value) {
+      const r = resolveValues(v, context);
+      if (r === UNCHANGED_TEXT) return UNCHANGED_TEXT;
+      out.push(r);
+    }
+    return out;
+  }
+  if (value !== null && typeof value === "object") {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) {
+      const key = resolveValues(k, context);
+      const r = resolveValues(v, context);
+      if (key === UNCHANGED_TEXT || r === UNCHANGED_TEXT || typeof key !== "string" || key in out) return UNCHANGED_TEXT;
+      out[key] = r;
+    }
+    return out;
+  }
+  return UNCHANGED_TEXT;
 }
 
 /**
