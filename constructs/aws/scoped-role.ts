@@ -93,9 +93,10 @@ export class ScopedRole extends Construct implements IAwsPrincipal {
       permissionsBoundary: props.permissionsBoundaryArn,
       tags: { Environment: props.environment.name, Purpose: props.grantName },
     });
+    // One token per attribute, shared: every `role.arn` read makes cdktf capture a stack trace.
     this.roleArn = this.role.arn;
     this.roleName = this.role.name;
-    this.principalArn = this.role.arn;
+    this.principalArn = this.roleArn;
   }
 
   /** Called by resources' grant methods; adds the statement to the role's inline policy. */
