@@ -3,7 +3,7 @@ import { TerraformOutput, TerraformStack } from "cdktf";
 import { GoogleProvider } from "@cdktf/provider-google/lib/provider";
 import { ProjectIamBinding } from "@cdktf/provider-google/lib/project-iam-binding";
 import { HipaaConfigError } from "../src/errors";
-import { Cfr, recordControl } from "../src/compliance";
+import { Cfr, HipaaCompliance, recordControl } from "../src/compliance";
 import { Environment } from "../src/model";
 import { uniqueResourceName } from "../src/naming";
 import { GcsEvidenceBucket } from "../constructs/gcp/gcs-evidence-bucket";
@@ -74,6 +74,13 @@ export class GcpArchiveStack extends TerraformStack {
     new GoogleProvider(this, "google", { project: props.projectId, region: props.region, defaultLabels: { hipaa_archive: "true", managed_by: "cdktf-hipaa-substrate" } });
     // Authoritative for roles/owner: any other owner could set the buckets' IAM or destroy key versions.
     this.owners = new ProjectIamBinding(this, "OnlyBreakGlassOwns", { project: props.projectId, role: "roles/owner", members: [props.breakGlassMember] });
+    // The one basic-role grant the substrate makes on purpose: an authoritative owner binding
+    // that removes every other owner, so the archive has exactly one, named, alerted identity.
+    HipaaCompliance.suppress(
+      this.owners,
+      "HIPAA-GCP-NO-BASIC-ROLES",
+      "authoritative roles/owner binding naming only the break-glass identity: it removes every other owner of the archive project, which is the custody control itself",
+    );
 
     const buckets = new Map<string, GcsEvidenceBucket>();
     for (const e of props.environments) {
