@@ -31,6 +31,7 @@ import { ArchivedEvidenceBucket } from "../constructs/aws/archived-evidence-buck
 import { Cfr, recordException } from "../src/compliance";
 import { GcpEnvironmentStack, GcpStateBucket } from "./gcp-environment-stack";
 import { DeployGate } from "./deploy-gate";
+import { GitlabGovernanceConfig, GitlabGovernanceStack } from "./gitlab-governance-stack";
 
 /** One application repository and the environments it deploys to. */
 export interface SubstrateRepository {
@@ -227,6 +228,15 @@ export interface HipaaSubstrateConfig {
   readonly aws?: SubstrateAwsSettings;
   /** @default - no GCP stacks */
   readonly gcp?: SubstrateGcpSettings;
+  /**
+   * GitLab governance beside GitHub's, in its own stack (`<id>-gitlab`): protected branches and
+   * tags, protected environments with group approvals, protected runners and the job-token
+   * allow-list, from the same environments. The GCP stacks then also trust the GitLab subjects it
+   * derives from the refs it protects (`subjectsFor`), and each environment's deploy gate names
+   * its GitLab approver groups next to the GitHub teams.
+   * @default - no GitLab stack
+   */
+  readonly gitlab?: Omit<GitlabGovernanceConfig, "environments">;
   /** The deploy policy gate written next to each environment stack. @default - zero-finding thresholds, the substrate's BAA services */
   readonly deployGate?: SubstrateDeployGateSettings;
 }
@@ -274,6 +284,8 @@ export class HipaaSubstrate extends Construct {
   public readonly github: GithubGovernanceStack;
   public readonly awsStacks: ReadonlyMap<string, AwsEnvironmentStack>;
   public readonly gcpStacks: ReadonlyMap<string, GcpEnvironmentStack>;
+  /** The GitLab governance stack, with `gitlab`. */
+  public readonly gitlab?: GitlabGovernanceStack;
   /** The AWS evidence archive, when `aws.archive` is given. */
   public readonly awsArchive?: AwsArchiveStack;
   /** Every subject, by `repository/environment`. */
@@ -371,9 +383,13 @@ export class HipaaSubstrate extends Construct {
     this.subjects = subjects;
 
     const forEnv = (map: Map<string, GithubOidcSubject>, env: string) => [...map.entries()].filter(([k]) => k.endsWith(`/${env}`)).map(([, s]) => s);
+    // GitLab governance from the same environments: the refs it protects are the refs the GCP
+    // trusts accept (subjectsFor), so the two cannot drift apart.
+    this.gitlab = config.gitlab ? new GitlabGovernanceStack(app, `${id}-gitlab`, { ...config.gitlab, environments }) : undefined;
+    const gitlab = this.gitlab;
     const gateFor = (environment: Environment) => ({
       environment,
-      approverTeams: config.approverTeamIds.map(String),
+      approverTeams: [...config.approverTeamIds.map(String), ...(gitlab?.approverGroups.get(environment.name) ?? [])],
       scanThresholds: config.deployGate?.scanThresholds?.[environment.name],
       baa: config.deployGate?.baa,
     });
@@ -461,6 +477,7 @@ export class HipaaSubstrate extends Construct {
             projectNumber: project.number,
             region: config.gcp.region,
             githubSubjects: forEnv(subjects, env),
+            gitlabSubjects: gitlab ? gitlab.subjectsFor(env) : undefined,
             // Each repository's deploy service account reaches only its own namespaces.
             deployNamespaces: Object.fromEntries(repositories.filter((r) => r.config.deploysTo.includes(env)).map((r) => [r.ref.name, namespacesOf(r.config)])),
             auditorMembers: config.gcp.auditorMembers,
