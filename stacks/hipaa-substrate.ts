@@ -69,7 +69,9 @@ export interface SubstrateAwsArchive {
   readonly accountId: string;
   /**
    * The break-glass role, in the archive account, that alone may destroy, disable or re-policy
-   * the archive's keys and the signing keys, or end a log trail. Its use is alerted.
+   * the archive's keys, or end a log trail. Its use is alerted. A role of the same path and name
+   * must exist in every environment account: it alone may do the same to that account's signing
+   * and alert keys (KMS lets no other account's principal administer a key).
    */
   readonly breakGlassRoleArn: string;
   /** Remote state of the archive stack. @default - local state */
@@ -546,7 +548,11 @@ export class HipaaSubstrate extends Construct {
         bucketName: AwsArchiveStack.trailBucketName(id, archive.accountId),
         kmsKeyArn: `arn:${partition}:kms:${aws.region}:${archive.accountId}:${AwsArchiveStack.trailKeyAliasName(id)}`,
       },
-      custody: { breakGlassRoleArn: archive.breakGlassRoleArn },
+      // The environment's own keys (signing, alerts) need a break-glass role of the same account:
+      // KMS never lets another account's principal re-policy, disable or delete a key, so an
+      // exemption naming the archive's role would freeze them for good. Same path and name, in
+      // the environment account (a documented prerequisite).
+      custody: { breakGlassRoleArn: archive.breakGlassRoleArn.replace(/^(arn:[^:]+:iam::)\d{12}(:role\/)/, `$1${aws.accounts[environment.name]}$2`) },
       keepLocalEvidenceBucket: (archive.keepEnvironmentEvidenceBuckets ?? []).includes(environment.name),
     });
     for (const env of archive.keepEnvironmentEvidenceBuckets ?? []) {

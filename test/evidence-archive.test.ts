@@ -24,6 +24,8 @@ import { actionsOf, awsStack, production, refusal, resourcesOf, Statement, state
 
 const ARCHIVE = REFERENCE_ARCHIVE.accountId;
 const BREAK_GLASS = REFERENCE_ARCHIVE.breakGlassRoleArn;
+/** The break-glass role of the same path and name in an environment's own account. */
+const breakGlassIn = (env: string) => BREAK_GLASS.replace(/:iam::\d{12}:/, `:iam::${REFERENCE_ACCOUNTS[env]}:`);
 const ENV_ACCOUNTS = Object.values(REFERENCE_ACCOUNTS);
 
 function synthAll(app: App): Map<string, SynthResult> {
@@ -113,12 +115,17 @@ describe("evidence custody in an archive account (reference app)", () => {
   });
 
   test("every key policy of the archive, and every signing key, denies destruction to all but break-glass, bypassing the lockout check deliberately", () => {
+    // Each key's break-glass is a role of the key's own account: KMS lets no other account's
+    // principal re-policy, disable or delete a key, so an exemption naming the archive's role on
+    // an environment's key would freeze that key for good.
     const keys = [
-      ...Object.entries(resourcesOf(archive, "aws_kms_key")).map(([id, k]) => [`archive/${id}`, k] as const),
-      ...REFERENCE_ENVIRONMENTS.map((e) => [`${e.name}/signing`, Object.values(resourcesOf(stacks.get(`clinical-${e.name}`)!, "aws_kms_key")).find((k) => k.key_usage === "SIGN_VERIFY")!] as const),
+      ...Object.entries(resourcesOf(archive, "aws_kms_key")).map(([id, k]) => [`archive/${id}`, k, BREAK_GLASS] as const),
+      ...REFERENCE_ENVIRONMENTS.map(
+        (e) => [`${e.name}/signing`, Object.values(resourcesOf(stacks.get(`clinical-${e.name}`)!, "aws_kms_key")).find((k) => k.key_usage === "SIGN_VERIFY")!, breakGlassIn(e.name)] as const,
+      ),
     ];
     expect(keys.length).toBe(REFERENCE_ENVIRONMENTS.length * 2 + 2); // evidence keys, trail key, alert key, signing keys
-    for (const [where, key] of keys) {
+    for (const [where, key, BREAK_GLASS] of keys) {
       const deny = statements(key.policy).find((s) => s.Effect === "Deny" && actionsOf(s).includes("kms:ScheduleKeyDeletion"));
       expect({ where, principal: deny?.Principal, actions: deny && actionsOf(deny), condition: deny?.Condition }).toEqual({
         where,
@@ -136,7 +143,8 @@ describe("evidence custody in an archive account (reference app)", () => {
     for (const name of REFERENCE_ENVIRONMENTS.map((e) => e.name)) {
       for (const key of Object.values(resourcesOf(stacks.get(`clinical-${name}`)!, "aws_kms_key")).filter((k) => /ScheduleKeyDeletion/.test(k.policy) && /OnlyBreakGlass/.test(k.policy))) {
         const admin = statements(key.policy).find((s) => s.Effect === "Allow" && actionsOf(s).includes("kms:PutKeyPolicy"))!;
-        expect(awsPrincipals(admin)).toContain(BREAK_GLASS);
+        expect(awsPrincipals(admin)).toContain(breakGlassIn(name));
+        expect(key.policy).not.toContain(BREAK_GLASS);
       }
     }
   });
@@ -144,7 +152,7 @@ describe("evidence custody in an archive account (reference app)", () => {
   test("the signing key's break-glass administrator can never sign", () => {
     const env = stacks.get("clinical-production")!;
     const key = Object.values(resourcesOf(env, "aws_kms_key")).find((k) => k.key_usage === "SIGN_VERIFY")!;
-    for (const s of statements(key.policy).filter((x) => x.Effect === "Allow" && awsPrincipals(x).includes(BREAK_GLASS))) expect(actionsOf(s)).not.toContain("kms:Sign");
+    for (const s of statements(key.policy).filter((x) => x.Effect === "Allow" && awsPrincipals(x).includes(breakGlassIn("production")))) expect(actionsOf(s)).not.toContain("kms:Sign");
   });
 
   test.each(REFERENCE_ENVIRONMENTS.map((e) => e.name))("%s: a multi-region, validated, KMS-encrypted trail delivers into the archive's locked trail bucket", (name) => {
