@@ -1,7 +1,8 @@
 import { Construct } from "constructs";
-import { Fn, S3Backend, TerraformStack } from "cdktf";
+import { Fn, S3Backend, TerraformStack, Token } from "cdktf";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { DataAwsEksCluster } from "@cdktf/provider-aws/lib/data-aws-eks-cluster";
+import { DataAwsIamRole } from "@cdktf/provider-aws/lib/data-aws-iam-role";
 import { DataAwsSubnets } from "@cdktf/provider-aws/lib/data-aws-subnets";
 import { HipaaConfigError } from "../src/errors";
 import { Cfr, recordControl } from "../src/compliance";
@@ -278,6 +279,7 @@ export class AwsEnvironmentStack extends TerraformStack {
   /** Signed-image admission on the workload cluster, when `admission` is given. */
   public readonly admission?: SignedImageAdmission;
   private workloadTarget?: DeployTarget;
+  private nodeRoleLookups?: string[];
   private workloadLookup?: DataAwsEksCluster;
 
   constructor(scope: Construct, id: string, props: AwsEnvironmentStackProps) {
@@ -375,7 +377,7 @@ export class AwsEnvironmentStack extends TerraformStack {
       (props.imageRepositories ?? []).map((name) => [
         name,
         // Construct ids from the repository name, so adding one moves no other's address.
-        new ImageRepository(this, `Images-${name.replace(/\//g, "-")}`, { environment: env, repositoryName: name, pullerArns: props.workloadCluster?.nodeRoleArns }),
+        new ImageRepository(this, `Images-${name.replace(/\//g, "-")}`, { environment: env, repositoryName: name, pullerArns: this.workloadNodeRoles(props) }),
       ]),
     );
     const created = [...this.imageRepositories.values()];
@@ -513,7 +515,7 @@ export class AwsEnvironmentStack extends TerraformStack {
     const connection = { host: cluster.endpoint, clusterCaCertificate: Fn.base64decode(cluster.certificateAuthority.get(0).data), token: auth.token };
     const kubernetesProvider = new KubernetesProvider(this, "kubernetes", { alias: "workload", ...connection });
     const helmProvider = new HelmProvider(this, "helm", { alias: "workload", kubernetes: connection });
-    const verifiers = admission.verifierRoleArns ?? props.workloadCluster.nodeRoleArns ?? [];
+    const verifiers = admission.verifierRoleArns ?? this.workloadNodeRoles(props) ?? [];
     verifiers.forEach((arn, i) => this.signingKey.grantVerify({ ...AwsPrincipal.fromArn(arn, `Admission${i}`), environment: this.environment }));
     return new SignedImageAdmission(this, "SignedImageAdmission", {
       environment: this.environment,
@@ -524,6 +526,24 @@ export class AwsEnvironmentStack extends TerraformStack {
       helmProvider,
       kubernetesProvider,
     });
+  }
+
+  /**
+   * The workload nodes' roles, looked up by name: ECR refuses a repository policy (and KMS a key
+   * policy) naming a role that does not exist, which would fail half-way through the apply; a
+   * missing role fails the plan instead. The references keep the ARNs the user gave.
+   */
+  private workloadNodeRoles(props: AwsEnvironmentStackProps): string[] | undefined {
+    const arns = props.workloadCluster?.nodeRoleArns;
+    if (!arns) return undefined;
+    if (!this.nodeRoleLookups) {
+      this.nodeRoleLookups = arns.map((arn) => {
+        if (Token.isUnresolved(arn)) return arn;
+        const name = arn.split("/").pop()!;
+        return new DataAwsIamRole(this, `WorkloadNodeRole-${name}`, { name }).arn;
+      });
+    }
+    return this.nodeRoleLookups;
   }
 
   private lookUpSubnets(tags: Readonly<Record<string, string>> | undefined): string[] {

@@ -74,7 +74,7 @@ describe("signed-image admission (AWS, opt-in)", () => {
   test.each(envStacks)("%s: the workload nodes may verify with the signing key", (name, out) => {
     const key = Object.entries(resourcesOf(out, "aws_kms_key")).find(([id]) => id.startsWith("SigningKey"))![1];
     const verify = JSON.parse(key.policy).Statement.find((s: any) => s.Sid === "VerifyAdmission0");
-    expect(verify.Principal.AWS).toMatch(new RegExp(`role/clinical-${name.replace("clinical-", "")}-workload-nodes$`));
+    expect(verify.Principal.AWS).toMatch(new RegExp(`^\\$\\{data\\.aws_iam_role\\.WorkloadNodeRole-clinical-${name.replace("clinical-", "")}-workload-nodes\\.arn\\}$`));
     expect(verify.Action).toEqual(["kms:Verify", "kms:GetPublicKey", "kms:DescribeKey"]);
   });
 

@@ -1,7 +1,7 @@
 import { TerraformStack, Testing } from "cdktf";
 import { AwsPrincipal, ImageRepository } from "../constructs/aws";
 import { ArtifactRegistryImageRepository, GcpPrincipal } from "../constructs/gcp";
-import { buildReferenceApp, REFERENCE_ACCOUNTS, REFERENCE_ENVIRONMENTS, REFERENCE_REPOSITORIES } from "../examples/reference/main";
+import { buildReferenceApp, REFERENCE_ENVIRONMENTS, REFERENCE_REPOSITORIES } from "../examples/reference/main";
 import { buildGcpGitlabApp, GCP_PROJECTS } from "../examples/gcp-gitlab/main";
 import { collectControlRecords } from "../src/compliance";
 import { awsStack, dev, gcpStack, production, refAt, refusal, resourceAt, resourcesOf, statement, statements, synth, SynthResult } from "./support/synth";
@@ -138,7 +138,9 @@ describe("registries in the examples", () => {
       const buildRole = refAt(out, "aws_iam_role", "BuildRunners/PodRole/Role", "arn");
       for (const policy of Object.values(resourcesOf(out, "aws_ecr_repository_policy"))) {
         expect(statement(policy.policy, "DenyPushExceptBuildPool").Condition).toEqual({ StringNotEquals: { "aws:PrincipalArn": [buildRole] } });
-        expect(statement(policy.policy, "WorkloadNodesPull").Principal.AWS).toBe(`arn:aws:iam::${REFERENCE_ACCOUNTS[env]}:role/clinical-${env}-workload-nodes`);
+        // Looked up by name, so a missing role fails the plan (ECR refuses a policy naming one).
+        expect(statement(policy.policy, "WorkloadNodesPull").Principal.AWS).toMatch(new RegExp(`^\\$\\{data\\.aws_iam_role\\.WorkloadNodeRole-clinical-${env}-workload-nodes\\.arn\\}$`));
+        expect(Object.values((out.tf.data as any).aws_iam_role)).toContainEqual({ name: `clinical-${env}-workload-nodes` });
       }
       // The build pool's identity policy names exactly these repositories.
       const push = Object.values(resourcesOf(out, "aws_iam_role_policy")).map((p) => statements(p.policy)).flat().find((s) => s.Sid === "EcrPushToEnvironmentRepositories")!;
