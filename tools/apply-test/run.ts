@@ -421,6 +421,7 @@ async function main(): Promise<number> {
     .map(([name, s]) => ({ name, file: path.join(synthDir, s.synthesizedStackPath) }))
     .filter((s) => readJson<TfJson>(s.file).provider?.aws && (only.length === 0 || only.includes(s.name)));
   log(`== AWS stacks: ${stacks.map((s) => s.name).join(", ")} (an archive stack is applied first)`);
+  log(`== synthesized output: ${path.relative(ROOT, synthDir).startsWith("..") ? synthDir : path.relative(ROOT, synthDir)}`);
   log(`== Terraform CLI config: ${process.env.TF_CLI_CONFIG_FILE ?? "(none: providers from the registry)"}`);
 
   const python = ensureVenv();
