@@ -8,7 +8,8 @@
  *  1. `cdktf synth`, then for each stack with an AWS provider: a copy of cdk.tf.json in
  *     .cache/apply-test/<stack>/ beside an override.tf.json (local state, every endpoint to the
  *     emulator, credentials `test`). The synthesized file is never edited.
- *  2. Seeds what the README says must exist (tagged private subnets), then `terraform init` and
+ *  2. Seeds what the README says must exist (tagged private subnets, the workload EKS cluster each
+ *     environment looks up by name), then `terraform init` and
  *     `terraform apply -target=...` of every resource except the emulator's gaps
  *     (emulator-gaps.json, one place, a reason each); every targeted resource must be in the state.
  *  3. emulator.py attacks the applied chain with sessions of the library's roles, IAM auth on.
@@ -18,7 +19,9 @@
  * `allowed_account_ids` names (moto switches account when a session assumes a role ARN in another
  * account). So nothing in the synthesized JSON is rewritten (account ids appear literally in
  * policies), each account holds one GitHub OIDC provider as AWS requires, and the attacks across
- * environments are attacks across accounts, as in the reference design.
+ * environments are attacks across accounts, as in the reference design. The archive stack (default
+ * tag HipaaArchive) goes first: it holds every environment's evidence bucket and key and the
+ * CloudTrail bucket the environments' trails deliver to, so the environments write across accounts.
  *
  * Environment: TF_CLI_CONFIG_FILE (passed to Terraform; set it to a filesystem-mirror config such as
  * /tmp/tfproviders/terraformrc, leave it unset with a reachable registry), TERRAFORM (binary,
@@ -42,15 +45,19 @@ const VENV = path.join(WORK, "venv-moto-5.2.5");
 /** The harness's own identity in every emulated account (run.ts and emulator.py agree on it). */
 const HARNESS_ROLE = "hipaa-apply-harness";
 /** Services the stacks call, plus neighbours the provider may touch; anything else also goes to moto through AWS_ENDPOINT_URL. */
-const ENDPOINT_SERVICES = ["autoscaling", "cloudwatch", "ec2", "eks", "events", "iam", "kms", "logs", "s3", "sns", "sqs", "ssm", "sts"];
+const ENDPOINT_SERVICES = ["autoscaling", "cloudtrail", "cloudwatch", "ec2", "ecr", "eks", "events", "iam", "kms", "logs", "s3", "sns", "sqs", "ssm", "sts"];
 
-interface Gap { id: string; resourceTypes?: string[]; reason: string }
+interface Gap { id: string; resourceTypes?: string[]; providerFrom?: string; affects?: string[]; reason: string }
 interface GapFile { apply: Gap[]; evaluate: Gap[] }
 type TfJson = { resource?: Record<string, Record<string, Record<string, unknown>>>; data?: Record<string, Record<string, Record<string, unknown>>>; provider?: Record<string, Array<Record<string, unknown>>> };
-interface StackPlan { stack: string; env: string; account: string; dir: string; declared: string[]; targets: string[]; excluded: Array<{ address: string; gap: string }> }
-interface RoleContext { label: string; kind: string; name: string; arn: string; assumeRolePolicy: string }
-interface StackContext { stack: string; env: string; account: string; evidenceBucket: string; evidenceKeyArn: string; signingKeyArn: string; roles: RoleContext[] }
-interface ResultRow { env: string; verdict: string }
+interface StackPlan { stack: string; env: string; archive: boolean; account: string; dir: string; declared: string[]; relaxed: string[]; knownFailures: Gap[]; targets: string[]; excluded: Array<{ address: string; gap: string }> }
+interface RoleContext { label: string; kind: string; name: string; arn: string; assumeRolePolicy: string; stack: string; writePrefix?: string }
+/** One environment: its own account and roles, and its evidence bucket and key in the archive account. */
+interface StackContext {
+  stack: string; env: string; account: string; archiveStack: string; archiveAccount: string;
+  evidenceBucket: string; evidenceKeyArn: string; evidenceKeyPolicy: string; signingKeyArn: string; roles: RoleContext[];
+}
+interface ResultRow { stack: string; verdict: string }
 
 let moto: ChildProcess | undefined;
 
@@ -146,12 +153,28 @@ function metadataPath(body: Record<string, unknown>): string {
   return ((body["//"] as { metadata?: { path?: string } } | undefined)?.metadata?.path) ?? "";
 }
 
-/** Every resource of a gap type, and every resource that references one (apply -target would pull it in). */
-function excludedByGaps(tf: TfJson, gaps: Gap[]): Map<string, string> {
+/**
+ * Every resource of a gap type, and every resource that references one (apply -target would pull it
+ * in). A gap resource named only in another resource's depends_on (an ordering hint for the real
+ * cloud, e.g. a bucket policy after the bucket's access logging) is dropped from that depends_on in
+ * the copy instead, so the dependent resource is still applied; each such edit is returned.
+ */
+function excludedByGaps(tf: TfJson, gaps: Gap[]): { excluded: Map<string, string>; relaxed: string[] } {
   const excluded = new Map<string, string>();
+  const relaxed: string[] = [];
   for (const [type, byName] of Object.entries(tf.resource ?? {})) {
     const gap = gaps.find((g) => g.resourceTypes?.includes(type));
     if (gap) for (const name of Object.keys(byName)) excluded.set(`${type}.${name}`, gap.id);
+  }
+  for (const [type, byName] of Object.entries(tf.resource ?? {})) {
+    for (const [name, body] of Object.entries(byName)) {
+      const deps = body.depends_on as string[] | undefined;
+      if (excluded.has(`${type}.${name}`) || !Array.isArray(deps)) continue;
+      const dropped = deps.filter((d) => excluded.has(d));
+      if (dropped.length === 0) continue;
+      body.depends_on = deps.filter((d) => !excluded.has(d));
+      relaxed.push(`${type}.${name}: depends_on ${dropped.join(", ")} (${excluded.get(dropped[0])}) dropped in the copy`);
+    }
   }
   for (let changed = true; changed; ) {
     changed = false;
@@ -168,18 +191,23 @@ function excludedByGaps(tf: TfJson, gaps: Gap[]): Map<string, string> {
       }
     }
   }
-  return excluded;
+  return { excluded, relaxed };
 }
 
-/** Adds actions to every evidence writer's identity policy, in the copy only, to prove the attacks notice. */
+/**
+ * Adds an unconditional statement granting the actions on the writer's own write prefix to every
+ * evidence writer's identity policy, in the copy only, to prove the attacks notice. A statement of
+ * its own: added to the conditional write statement, AWS would never match it on a delete (no
+ * s3:if-none-match key), though moto, which ignores identity-policy conditions, would.
+ */
 function widenWriters(tf: TfJson, actions: string[]): number {
   let widened = 0;
   for (const body of Object.values(tf.resource?.aws_iam_role_policy ?? {})) {
     if (!/\/EvidenceWriter-[^/]+\/Permissions$/.test(metadataPath(body))) continue;
-    const policy = JSON.parse(body.policy as string) as { Statement: Array<{ Action: string | string[] }> };
+    const policy = JSON.parse(body.policy as string) as { Statement: Array<{ Sid?: string; Effect: string; Action: string | string[]; Resource?: unknown }> };
     const write = policy.Statement.find((s) => [s.Action].flat().includes("s3:PutObject"));
     if (!write) continue;
-    write.Action = [...[write.Action].flat(), ...actions];
+    policy.Statement.push({ Sid: "WidenedByApplyTest", Effect: "Allow", Action: actions, Resource: write.Resource });
     body.policy = JSON.stringify(policy);
     widened++;
   }
@@ -211,33 +239,41 @@ function prepareStack(stack: string, synthesized: string, endpoint: string, pyth
   const account = ((aws.allowed_account_ids as string[] | undefined) ?? ["123456789012"])[0];
   const region = (aws.region as string | undefined) ?? "us-east-1";
   const defaultTags = (aws.default_tags as Array<{ tags?: Record<string, string> }> | undefined)?.[0]?.tags ?? {};
-  const env = defaultTags.HipaaEnvironment ?? stack;
+  const archive = defaultTags.HipaaArchive !== undefined;
+  const env = archive ? "archive" : defaultTags.HipaaEnvironment ?? stack;
   const dir = path.join(WORK, stack);
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
 
   const widen = (process.env.HIPAA_APPLY_WIDEN_WRITER ?? "").split(",").map((s) => s.trim()).filter(Boolean);
-  if (widen.length > 0) {
-    log(`!! WIDENED in the copy of ${stack}: ${widenWriters(tf, widen)} evidence writer policies gain ${widen.join(", ")}; this run must fail`);
+  const widened = widen.length > 0 ? widenWriters(tf, widen) : 0;
+  if (widened > 0) log(`!! WIDENED in the copy of ${stack}: ${widened} evidence writer policies gain ${widen.join(", ")}; this run must fail`);
+  const { excluded: excludedMap, relaxed } = excludedByGaps(tf, gaps.apply);
+  if (widened > 0 || relaxed.length > 0) {
     fs.writeFileSync(path.join(dir, "cdk.tf.json"), JSON.stringify(tf, null, 2));
   } else {
     fs.copyFileSync(synthesized, path.join(dir, "cdk.tf.json"));
   }
   fs.writeFileSync(path.join(dir, "override.tf.json"), JSON.stringify(overrideFor(account, region, endpoint), null, 2));
 
-  // The substrate looks its private subnets up by tag (README): create them in the stack's account.
+  // The substrate looks up its private subnets by tag and the workload cluster by name (README):
+  // create both in the stack's account, as the platform team's network and cluster stacks would.
   const subnetTags = Object.values(tf.data?.aws_subnets ?? {}).flatMap((d) =>
     ((d.filter as Array<{ name: string; values: string[] }> | undefined) ?? [])
       .filter((f) => f.name.startsWith("tag:"))
       .map((f) => `${f.name.slice(4)}=${f.values[0]}`));
-  if (run(python, [path.join(HERE, "emulator.py"), "seed", "--endpoint", endpoint, "--account", account, ...subnetTags.flatMap((t) => ["--subnet-tag", t])]) !== 0) {
-    throw new Error(`seeding account ${account} failed`);
+  const clusters = Object.values(tf.data?.aws_eks_cluster ?? {}).map((d) => d.name as string);
+  if (subnetTags.length > 0 || clusters.length > 0) {
+    const seedArgs = [...subnetTags.flatMap((t) => ["--subnet-tag", t]), ...clusters.flatMap((c) => ["--eks-cluster", c])];
+    if (run(python, [path.join(HERE, "emulator.py"), "seed", "--endpoint", endpoint, "--account", account, ...seedArgs]) !== 0) {
+      throw new Error(`seeding account ${account} failed`);
+    }
   }
 
   const declared = Object.entries(tf.resource ?? {}).flatMap(([type, byName]) => Object.keys(byName).map((n) => `${type}.${n}`));
-  const excludedMap = excludedByGaps(tf, gaps.apply);
   return {
-    stack, env, account, dir, declared,
+    stack, env, archive, account, dir, declared, relaxed,
+    knownFailures: gaps.apply.filter((g) => g.providerFrom !== undefined && (g.affects ?? []).some((t) => tf.resource?.[t] !== undefined)),
     targets: declared.filter((a) => !excludedMap.has(a)),
     excluded: [...excludedMap].map(([address, gap]) => ({ address, gap })),
   };
@@ -269,9 +305,17 @@ function applyStack(plan: StackPlan, tfEnv: NodeJS.ProcessEnv): { created: strin
   const logFile = path.join(plan.dir, "terraform.log");
   log(`== ${plan.stack}: terraform init && apply, ${plan.targets.length} of ${plan.declared.length} resources (log ${path.relative(ROOT, logFile)})`);
   for (const e of plan.excluded) log(`   excluded ${e.address}: ${e.gap}`);
+  for (const r of plan.relaxed) log(`   relaxed ${r}`);
   if (run(terraform, ["init", "-input=false", "-no-color"], { cwd: plan.dir, env: tfEnv, logFile }) !== 0) {
     log(tail(logFile));
     return { created: [], ok: false };
+  }
+  const lock = path.join(plan.dir, ".terraform.lock.hcl");
+  const version = fs.existsSync(lock) ? /provider "registry\.terraform\.io\/hashicorp\/aws" \{\s*version\s*=\s*"([^"]+)"/.exec(fs.readFileSync(lock, "utf8"))?.[1] : undefined;
+  log(`   provider hashicorp/aws ${version ?? "(unknown)"}`);
+  // Known failures that -target cannot exclude, for this provider major version: said before the apply, not after.
+  for (const g of plan.knownFailures) {
+    if (version !== undefined && Number(version.split(".")[0]) >= Number(g.providerFrom)) log(`   !! known emulator gap ${g.id}: ${g.reason}`);
   }
   const applied = run(terraform, ["apply", "-auto-approve", "-input=false", "-no-color", ...plan.targets.map((t) => `-target=${t}`)], { cwd: plan.dir, env: tfEnv, logFile });
   const list = spawnSync(terraform, ["state", "list"], { cwd: plan.dir, env: tfEnv, encoding: "utf8" });
@@ -289,40 +333,77 @@ type StateResource = { address: string; type: string; name: string; values: Reco
 function roleKind(constructPath: string): { kind: string; label: string } {
   const [, scope = "", leaf = ""] = constructPath.split("/");
   if (scope.startsWith("EvidenceWriter")) return { kind: "writer", label: scope };
-  if (scope === "EvidenceAuditor") return { kind: "auditor", label: scope };
+  if (scope.startsWith("EvidenceAuditor")) return { kind: "auditor", label: scope };
   if (/^(Github|Gitlab)Deploy/.test(scope)) return { kind: "deploy", label: scope };
   const pool = /^(\w+)Runners$/.exec(scope);
   if (pool && leaf === "PodRole") return { kind: `${pool[1].toLowerCase()}-runner`, label: `${scope}/${leaf}` };
   return { kind: "other", label: `${scope}/${leaf}` };
 }
 
-/** What the attacks need, read from the applied state and the synthesized JSON (no hard-coded addresses). */
-function contextFor(plan: StackPlan, tfEnv: NodeJS.ProcessEnv): StackContext {
+interface AppliedStack { plan: StackPlan; resources: StateResource[]; tf: TfJson }
+
+function appliedStack(plan: StackPlan, tfEnv: NodeJS.ProcessEnv): AppliedStack {
   const shown = spawnSync(process.env.TERRAFORM ?? "terraform", ["show", "-json"], { cwd: plan.dir, env: tfEnv, encoding: "utf8", maxBuffer: 256 * 1024 * 1024 });
   const state = JSON.parse(shown.stdout) as { values?: { root_module?: { resources?: StateResource[] } } };
-  const resources = (state.values?.root_module?.resources ?? []).filter((r) => !r.address.startsWith("data."));
-  const tf = readJson<TfJson>(path.join(plan.dir, "cdk.tf.json"));
-  const body = (r: StateResource) => tf.resource?.[r.type]?.[r.name] ?? {};
-  const byAddress = (address: string) => resources.find((r) => r.address === address);
-
-  const bucket = resources.find((r) => r.type === "aws_s3_bucket" && body(r).object_lock_enabled === true);
-  if (!bucket) throw new Error(`${plan.stack}: no Object Lock bucket in the state`);
-  const sse = resources.find((r) => r.type === "aws_s3_bucket_server_side_encryption_configuration" && JSON.stringify(body(r)).includes(`${bucket.address}.`));
-  const keyRef = /\$\{(aws_kms_key\.[^.}]+)\.arn\}/.exec(JSON.stringify(sse ? body(sse) : {}))?.[1];
-  const evidenceKey = keyRef ? byAddress(keyRef) : undefined;
-  const signingKey = resources.find((r) => r.type === "aws_kms_key" && r.values.key_usage === "SIGN_VERIFY");
-  if (!evidenceKey || !signingKey) throw new Error(`${plan.stack}: evidence or signing key missing from the state`);
   return {
-    stack: plan.stack, env: plan.env, account: plan.account,
-    evidenceBucket: bucket.values.bucket as string,
-    evidenceKeyArn: evidenceKey.values.arn as string,
-    signingKeyArn: signingKey.values.arn as string,
-    roles: resources.filter((r) => r.type === "aws_iam_role").map((r) => ({
+    plan,
+    resources: (state.values?.root_module?.resources ?? []).filter((r) => !r.address.startsWith("data.")),
+    tf: readJson<TfJson>(path.join(plan.dir, "cdk.tf.json")),
+  };
+}
+
+function rolesOf(s: AppliedStack, only: (r: RoleContext) => boolean = () => true): RoleContext[] {
+  const body = (r: StateResource) => s.tf.resource?.[r.type]?.[r.name] ?? {};
+  return s.resources.filter((r) => r.type === "aws_iam_role").map((r): RoleContext => {
+    // Where the role's own identity policy lets it write: the writers' app/env prefix, the evidence runner's whole bucket.
+    const writes = s.resources
+      .filter((p) => p.type === "aws_iam_role_policy" && p.values.role === r.values.name)
+      .flatMap((p) => (JSON.parse(p.values.policy as string) as { Statement: Array<{ Effect: string; Action: string | string[]; Resource: string | string[] }> }).Statement)
+      .filter((st) => st.Effect === "Allow" && [st.Action].flat().includes("s3:PutObject"))
+      .flatMap((st) => [st.Resource].flat());
+    return {
       ...roleKind(metadataPath(body(r))),
       name: r.values.name as string,
       arn: r.values.arn as string,
       assumeRolePolicy: r.values.assume_role_policy as string,
-    })),
+      stack: s.plan.stack,
+      ...(writes.length > 0 ? { writePrefix: writes[0] } : {}),
+    };
+  }).filter(only);
+}
+
+/**
+ * What the attacks need, read from the applied state and the synthesized JSON (no hard-coded
+ * addresses): per environment, its account, roles and signing key, and from the archive stack its
+ * evidence bucket (the Object Lock bucket under `Evidence-<env>`), that bucket's key and its auditor.
+ */
+function contextFor(env: AppliedStack, archive: AppliedStack): StackContext {
+  const name = env.plan.env;
+  const archiveBody = (r: StateResource) => archive.tf.resource?.[r.type]?.[r.name] ?? {};
+  const bucket = archive.resources.find((r) => r.type === "aws_s3_bucket" && archiveBody(r).object_lock_enabled === true
+    && metadataPath(archiveBody(r)) === `${archive.plan.stack}/Evidence-${name}/Bucket`);
+  if (!bucket) throw new Error(`${archive.plan.stack}: no Object Lock evidence bucket for ${name} in the state`);
+  const sse = archive.resources.find((r) => r.type === "aws_s3_bucket_server_side_encryption_configuration" && JSON.stringify(archiveBody(r)).includes(`${bucket.address}.`));
+  const keyRef = /\$\{(aws_kms_key\.[^.}]+)\.arn\}/.exec(JSON.stringify(sse ? archiveBody(sse) : {}))?.[1];
+  const evidenceKey = archive.resources.find((r) => r.address === keyRef);
+  const signingKey = env.resources.find((r) => r.type === "aws_kms_key" && r.values.key_usage === "SIGN_VERIFY");
+  if (!evidenceKey || !signingKey) throw new Error(`${env.plan.stack}: evidence key (archive) or signing key missing from the state`);
+  const bucketName = bucket.values.bucket as string;
+  const roles = [
+    ...rolesOf(env),
+    ...rolesOf(archive, (r) => r.kind === "auditor" && r.label === `EvidenceAuditor-${name}`),
+  ].map((r) => r.writePrefix === undefined ? r : {
+    ...r,
+    writePrefix: r.writePrefix.startsWith(`arn:aws:s3:::${bucketName}/`) ? r.writePrefix.slice(`arn:aws:s3:::${bucketName}/`.length).replace(/\*$/, "") : undefined,
+  });
+  return {
+    stack: env.plan.stack, env: name, account: env.plan.account,
+    archiveStack: archive.plan.stack, archiveAccount: archive.plan.account,
+    evidenceBucket: bucketName,
+    evidenceKeyArn: evidenceKey.values.arn as string,
+    evidenceKeyPolicy: evidenceKey.values.policy as string,
+    signingKeyArn: signingKey.values.arn as string,
+    roles,
   };
 }
 
@@ -343,7 +424,8 @@ async function main(): Promise<number> {
   const stacks = Object.entries(manifest.stacks)
     .map(([name, s]) => ({ name, file: path.join(synthDir, s.synthesizedStackPath) }))
     .filter((s) => readJson<TfJson>(s.file).provider?.aws && (only.length === 0 || only.includes(s.name)));
-  log(`== AWS environment stacks: ${stacks.map((s) => s.name).join(", ")}`);
+  log(`== AWS stacks: ${stacks.map((s) => s.name).join(", ")} (an archive stack is applied first)`);
+  log(`== synthesized output: ${path.relative(ROOT, synthDir).startsWith("..") ? synthDir : path.relative(ROOT, synthDir)}`);
   log(`== Terraform CLI config: ${process.env.TF_CLI_CONFIG_FILE ?? "(none: providers from the registry)"}`);
 
   const python = ensureVenv();
@@ -352,7 +434,9 @@ async function main(): Promise<number> {
   const summary: string[] = [];
   let failed = false;
   try {
-    const plans = stacks.map((s) => prepareStack(s.name, s.file, endpoint, python, gaps));
+    // The archive first: it holds the buckets the environments' trails and writers deliver to.
+    const plans = stacks.map((s) => prepareStack(s.name, s.file, endpoint, python, gaps))
+      .sort((a, b) => Number(b.archive) - Number(a.archive));
     const applied = new Map<string, { created: string[]; ok: boolean }>();
     for (const plan of plans) {
       const t0 = Date.now();
@@ -362,7 +446,12 @@ async function main(): Promise<number> {
       failed ||= !r.ok;
     }
 
-    const contexts = plans.filter((p) => applied.get(p.stack)?.ok).map((p) => contextFor(p, tfEnv));
+    const archivePlan = plans.find((p) => p.archive);
+    const archive = archivePlan && applied.get(archivePlan.stack)?.ok ? appliedStack(archivePlan, tfEnv) : undefined;
+    if (!archive) log("!! no applied archive stack: the environments have no evidence bucket to attack");
+    const contexts = archive
+      ? plans.filter((p) => !p.archive && applied.get(p.stack)?.ok).map((p) => contextFor(appliedStack(p, tfEnv), archive))
+      : [];
     const contextFile = path.join(WORK, "context.json");
     const resultsFile = path.join(WORK, "results.json");
     fs.writeFileSync(contextFile, JSON.stringify(contexts, null, 2));
@@ -377,7 +466,7 @@ async function main(): Promise<number> {
     for (const g of gaps.evaluate) log(`  ${g.id}: ${g.reason}`);
     for (const plan of plans) {
       const r = applied.get(plan.stack)!;
-      const mine = rows.filter((row) => row.env === plan.env);
+      const mine = rows.filter((row) => row.stack === plan.stack);
       const count = (...v: string[]) => mine.filter((row) => v.includes(row.verdict)).length;
       summary.push(
         `${plan.stack.padEnd(20)} created ${r.created.length}/${plan.targets.length} emulatable (${plan.declared.length} declared, ${plan.excluded.length} gaps)` +
