@@ -1,14 +1,13 @@
 import { Construct } from "constructs";
 import { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket";
 import { S3BucketPolicy } from "@cdktf/provider-aws/lib/s3-bucket-policy";
-import { S3BucketLifecycleConfiguration } from "@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration";
 import { S3BucketServerSideEncryptionConfigurationA } from "@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration";
 import { Lazy } from "cdktf";
 import { Environment } from "../../src/model";
 import { Cfr, recordControl } from "../../src/compliance";
 import { uniqueResourceName } from "../../src/naming";
 import { AwsAccountContext } from "./account-context";
-import { applyBucketBaseline, BucketBaseline, denyInsecureTransport } from "./bucket-hardening";
+import { applyBucketBaseline, BucketBaseline, denyInsecureTransport, logBucketLifecycle } from "./bucket-hardening";
 import { PolicyDocument } from "./iam-policy";
 import { validateBucketName } from "./bucket-name";
 import { bucketCustodyStatement, KeyCustody, validateBreakGlassRoleArn } from "./key-custody";
@@ -70,24 +69,7 @@ export class AccessLogBucket extends Construct {
       rule: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }],
     });
 
-    // Logs are audit records too: colder storage over time, never expired by lifecycle.
-    const lifecycle = new S3BucketLifecycleConfiguration(this, "Lifecycle", {
-      bucket: this.bucket.id,
-      rule: [
-        {
-          id: "access-logs-to-colder-storage-never-expire",
-          status: "Enabled",
-          filter: [{}],
-          transition: [
-            { days: 90, storageClass: "STANDARD_IA" },
-            { days: 365, storageClass: "GLACIER_IR" },
-          ],
-          noncurrentVersionTransition: [{ noncurrentDays: 90, storageClass: "STANDARD_IA" }],
-          abortIncompleteMultipartUpload: [{ daysAfterInitiation: 7 }],
-        },
-      ],
-      dependsOn: [this.baseline.versioning],
-    });
+    const lifecycle = logBucketLifecycle(this, this.bucket, "access-logs-to-colder-storage-never-expire", this.baseline);
 
     if (props.custody) validateBreakGlassRoleArn(this.node.path, props.custody);
     const document = new PolicyDocument(this.node.path, [

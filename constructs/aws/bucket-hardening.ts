@@ -1,5 +1,6 @@
 import { Construct } from "constructs";
 import { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket";
+import { S3BucketLifecycleConfiguration } from "@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration";
 import { S3BucketOwnershipControls } from "@cdktf/provider-aws/lib/s3-bucket-ownership-controls";
 import { S3BucketPublicAccessBlock } from "@cdktf/provider-aws/lib/s3-bucket-public-access-block";
 import { S3BucketVersioningA } from "@cdktf/provider-aws/lib/s3-bucket-versioning";
@@ -50,4 +51,29 @@ export function denyInsecureTransport(bucketArn: string): PolicyStatement {
     resources: [bucketArn, `${bucketArn}/*`],
     conditions: { Bool: { "aws:SecureTransport": "false" } },
   };
+}
+
+/**
+ * Log buckets' lifecycle: colder storage over time (90 days Standard-IA, 365 days Glacier IR),
+ * incomplete uploads aborted, and never an expiration: logs are audit records too
+ * (45 CFR 164.316(b)(2)(i)).
+ */
+export function logBucketLifecycle(scope: Construct, bucket: S3Bucket, ruleId: string, baseline: BucketBaseline): S3BucketLifecycleConfiguration {
+  return new S3BucketLifecycleConfiguration(scope, "Lifecycle", {
+    bucket: bucket.id,
+    rule: [
+      {
+        id: ruleId,
+        status: "Enabled",
+        filter: [{}],
+        transition: [
+          { days: 90, storageClass: "STANDARD_IA" },
+          { days: 365, storageClass: "GLACIER_IR" },
+        ],
+        noncurrentVersionTransition: [{ noncurrentDays: 90, storageClass: "STANDARD_IA" }],
+        abortIncompleteMultipartUpload: [{ daysAfterInitiation: 7 }],
+      },
+    ],
+    dependsOn: [baseline.versioning],
+  });
 }

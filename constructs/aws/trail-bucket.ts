@@ -2,7 +2,6 @@ import { Construct } from "constructs";
 import { KmsAlias } from "@cdktf/provider-aws/lib/kms-alias";
 import { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket";
-import { S3BucketLifecycleConfiguration } from "@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration";
 import { S3BucketLoggingA } from "@cdktf/provider-aws/lib/s3-bucket-logging";
 import { S3BucketObjectLockConfigurationA } from "@cdktf/provider-aws/lib/s3-bucket-object-lock-configuration";
 import { S3BucketPolicy } from "@cdktf/provider-aws/lib/s3-bucket-policy";
@@ -12,7 +11,7 @@ import { Environment, RetentionPeriod } from "../../src/model";
 import { Cfr, recordControl } from "../../src/compliance";
 import { AccessLogBucket } from "./access-log-bucket";
 import { AwsAccountContext } from "./account-context";
-import { applyBucketBaseline, BucketBaseline, denyInsecureTransport } from "./bucket-hardening";
+import { applyBucketBaseline, BucketBaseline, denyInsecureTransport, logBucketLifecycle } from "./bucket-hardening";
 import { validateBucketName } from "./bucket-name";
 import { PolicyDocument, PolicyStatement } from "./iam-policy";
 import { bucketCustodyStatement, KeyCustody, keyCustodyStatements, validateBreakGlassRoleArn } from "./key-custody";
@@ -105,23 +104,7 @@ export class TrailBucket extends Construct {
       targetPrefix: "trail/",
       targetObjectKeyFormat: { partitionedPrefix: { partitionDateSource: "EventTime" } },
     });
-    const lifecycle = new S3BucketLifecycleConfiguration(this, "Lifecycle", {
-      bucket: this.bucket.id,
-      rule: [
-        {
-          id: "trail-to-colder-storage-never-expire",
-          status: "Enabled",
-          filter: [{}],
-          transition: [
-            { days: 90, storageClass: "STANDARD_IA" },
-            { days: 365, storageClass: "GLACIER_IR" },
-          ],
-          noncurrentVersionTransition: [{ noncurrentDays: 90, storageClass: "STANDARD_IA" }],
-          abortIncompleteMultipartUpload: [{ daysAfterInitiation: 7 }],
-        },
-      ],
-      dependsOn: [this.baseline.versioning],
-    });
+    const lifecycle = logBucketLifecycle(this, this.bucket, "trail-to-colder-storage-never-expire", this.baseline);
     this.policy = new S3BucketPolicy(this, "Policy", {
       bucket: this.bucket.id,
       policy: Lazy.stringValue({ produce: () => this.bucketPolicy(breakGlass).render() }),
