@@ -1,6 +1,8 @@
 import { Token } from "cdktf";
 import { HipaaConfigError } from "../../src/errors";
-import { GithubOidcSubject, GitlabOidcSubject } from "../../src/model";
+import { GithubOidcSubject, GitlabOidcSubject, STS_GITHUB_CLAIM_KEYS } from "../../src/model";
+
+export { STS_GITHUB_CLAIM_KEYS, STS_GITLAB_CLAIM_KEYS } from "../../src/model";
 import { PolicyStatement } from "./iam-policy";
 
 /**
@@ -56,21 +58,6 @@ export function principalsTrust(path: string, principalArns: readonly string[]):
   }
   return { sid: "NamedPrincipals", effect: "Allow", principals: { AWS: principalArns }, actions: ["sts:AssumeRole", "sts:SetSourceIdentity"] };
 }
-
-/**
- * The GitHub claims AWS STS is verified to evaluate as condition keys under
- * `token.actions.githubusercontent.com:` (AWS service reference for `sts`). A StringEquals on a
- * key STS does not evaluate never matches, so the role could never be assumed: only these keys
- * reach a trust policy.
- */
-export const STS_GITHUB_CLAIM_KEYS: readonly string[] = [
-  "sub", "aud", "actor", "actor_id", "enterprise_id", "environment", "job_workflow_ref", "ref", "repository", "repository_id", "workflow",
-];
-
-/** GitLab claims STS evaluates under `<issuer host>:`; there is no `environment` key. */
-export const STS_GITLAB_CLAIM_KEYS: readonly string[] = [
-  "sub", "aud", "namespace_id", "pipeline_source", "project_id", "ref_protected", "runner_environment", "user_access_level", "user_email", "user_id", "user_login",
-];
 
 /**
  * Claims a subject pins that STS is not verified to evaluate, and why leaving each out of an

@@ -9,3 +9,4 @@ export * from "./github-plan";
 export * from "./runner-purpose";
 export * from "./baa";
 export * from "./scan-thresholds";
+export * from "./sts-claim-keys";

@@ -3,6 +3,7 @@ import { ResourceIndex } from "../links";
 import { fail, pass, Rule } from "../rule";
 import { block, bool, isExpression, str, strings, TfResource, SETTINGS_TYPE } from "../terraform";
 import { policyStatements } from "./aws";
+import { STS_GITHUB_CLAIM_KEYS, STS_GITLAB_CLAIM_KEYS } from "../../../model/sts-claim-keys";
 
 /**
  * Apply-readiness rules: configurations that are valid Terraform and pass every scanner, but
@@ -12,10 +13,9 @@ import { policyStatements } from "./aws";
 
 const GH = "token.actions.githubusercontent.com";
 
-/** GitHub claims STS evaluates as condition keys (AWS service reference for `sts`). */
-const STS_GITHUB_KEYS = new Set(["sub", "aud", "amr", "actor", "actor_id", "enterprise_id", "environment", "job_workflow_ref", "ref", "repository", "repository_id", "workflow"]);
-/** GitLab claims STS evaluates under the GitLab issuer's host; there is no `environment`. */
-const STS_GITLAB_KEYS = new Set(["sub", "aud", "amr", "namespace_id", "pipeline_source", "project_id", "ref_protected", "runner_environment", "user_access_level", "user_email", "user_id", "user_login"]);
+/** Claims STS evaluates (the model's lists), plus `amr`, which STS evaluates for any web identity. */
+const STS_GITHUB_KEYS = new Set([...STS_GITHUB_CLAIM_KEYS, "amr"]);
+const STS_GITLAB_KEYS = new Set([...STS_GITLAB_CLAIM_KEYS, "amr"]);
 
 const SERVICE_LINKED_ROLE = /^arn:aws[a-z-]*:iam::[^:]*:role\/aws-service-role\/([a-z0-9.-]+)\/([A-Za-z0-9_+=,.@-]+)$/;
 
