@@ -1,8 +1,8 @@
 import { Token } from "cdktf";
 import { HipaaConfigError } from "../../src/errors";
-import { assertSameEnvironment, Environment } from "../../src/model";
+import { assertSameEnvironment, Environment, validateEvidencePrefix } from "../../src/model";
 import { Cfr } from "../../src/compliance";
-import { EvidenceWriteOptions, evidenceWriteGrants, IEvidenceBucket, validatePrefix } from "./evidence-bucket";
+import { EvidenceWriteOptions, evidenceWriteGrants, IEvidenceBucket } from "./evidence-bucket";
 import { sidFrom } from "./iam-policy";
 import { IAwsPrincipal } from "./principal";
 
@@ -65,7 +65,7 @@ export class ArchivedEvidenceBucket implements IEvidenceBucket {
         fix: "grant a ScopedRole (EvidenceWriterRole, a runner pod role), or allow the actions in your role's own policy",
       });
     }
-    const prefix = validatePrefix(where, options.prefix);
+    const prefix = validateEvidencePrefix(where, options.prefix);
     const sid = sidFrom("ArchiveWrite", this.environment.name);
     const inArchive = { StringEquals: { "s3:ResourceAccount": this.archiveAccountId } };
     for (const g of evidenceWriteGrants(this.bucketArn, prefix)) {

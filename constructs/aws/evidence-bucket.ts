@@ -9,7 +9,7 @@ import { S3BucketPolicy } from "@cdktf/provider-aws/lib/s3-bucket-policy";
 import { S3BucketServerSideEncryptionConfigurationA } from "@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration";
 import { Token } from "cdktf";
 import { HipaaConfigError } from "../../src/errors";
-import { assertSameEnvironment, Environment, RetentionPeriod } from "../../src/model";
+import { assertSameEnvironment, Environment, RetentionPeriod, validateEvidencePrefix } from "../../src/model";
 import { Cfr, recordControl, recordException } from "../../src/compliance";
 import { uniqueResourceName } from "../../src/naming";
 import { AccessLogBucket } from "./access-log-bucket";
@@ -144,21 +144,6 @@ export interface S3Grant {
   readonly actions: string[];
   readonly resources: string[];
   readonly conditions?: PolicyStatement["conditions"];
-}
-
-const EVIDENCE_PREFIX = /^([A-Za-z0-9._-]+\/)+$/;
-
-export function validatePrefix(path: string, prefix: string | undefined): string {
-  if (prefix === undefined) return "";
-  if (!EVIDENCE_PREFIX.test(prefix) || prefix.split("/").some((seg) => seg === "." || seg === "..")) {
-    throw new HipaaConfigError({
-      path,
-      problem: `evidence prefix ${JSON.stringify(prefix)} is not a plain key prefix ending in "/"`,
-      cfr: Cfr.ACCESS_CONTROL,
-      fix: "pass segments of letters, digits, '.', '_' or '-', each ending in '/', e.g. \"clinical-platform/production/\" (no wildcards)",
-    });
-  }
-  return prefix;
 }
 
 /**
@@ -324,7 +309,7 @@ export class EvidenceBucket extends Construct implements IEvidenceBucket {
    * since those calls do not accept it; the completing call does.
    */
   public grantWrite(principal: IAwsPrincipal, options: EvidenceWriteOptions = {}): void {
-    const prefix = validatePrefix(this.node.path, options.prefix);
+    const prefix = validateEvidencePrefix(this.node.path, options.prefix);
     this.grant(principal, "Write", evidenceWriteGrants(this.bucketArn, prefix), ["kms:GenerateDataKey", "kms:Decrypt"]);
   }
 
@@ -341,7 +326,7 @@ export class EvidenceBucket extends Construct implements IEvidenceBucket {
    * still admits exactly one role ARN.
    */
   public grantWriteFromAccount(writer: CrossAccountWriter, options: EvidenceWriteOptions = {}): void {
-    const prefix = validatePrefix(this.node.path, options.prefix);
+    const prefix = validateEvidencePrefix(this.node.path, options.prefix);
     const parsed = /^arn:(aws[a-z-]*):iam::(\d{12}):role\/[\w+=,.@\/-]+$/.exec(writer.roleArn);
     if (!parsed || /[*?]/.test(writer.roleArn)) {
       throw new HipaaConfigError({ path: this.node.path, problem: `writer ${JSON.stringify(writer.roleArn)} is not one exact IAM role ARN`, cfr: Cfr.ACCESS_CONTROL, fix: "pass the writer role's full ARN, e.g. arn:aws:iam::111111111111:role/hipaa-dev-evidence-runner" });

@@ -7,7 +7,7 @@ import { StorageBucket, StorageBucketLifecycleRule } from "@cdktf/provider-googl
 import { StorageBucketIamMember } from "@cdktf/provider-google/lib/storage-bucket-iam-member";
 import { Token } from "cdktf";
 import { HipaaConfigError } from "../../src/errors";
-import { assertSameEnvironment, Environment, RetentionPeriod } from "../../src/model";
+import { assertSameEnvironment, Environment, RetentionPeriod, validateEvidencePrefix } from "../../src/model";
 import { Cfr, recordControl, recordException } from "../../src/compliance";
 import { uniqueResourceName } from "../../src/naming";
 import { IGcpPrincipal } from "./principal";
@@ -175,14 +175,7 @@ export class GcsEvidenceBucket extends Construct {
   /** Create-only access (roles/storage.objectCreator): no read, overwrite or delete. */
   public grantWrite(principal: IGcpPrincipal, options: { readonly prefix?: string } = {}): StorageBucketIamMember {
     if (options.prefix === undefined) return this.grant(principal, "Write", "roles/storage.objectCreator");
-    if (!/^([A-Za-z0-9._-]+\/)+$/.test(options.prefix) || options.prefix.split("/").some((seg) => seg === "." || seg === "..")) {
-      throw new HipaaConfigError({
-        path: this.node.path,
-        problem: `evidence prefix ${JSON.stringify(options.prefix)} is not a plain object-name prefix ending in "/"`,
-        cfr: Cfr.ACCESS_CONTROL,
-        fix: "pass segments of letters, digits, '.', '_' or '-', each ending in '/', e.g. \"clinical-platform/production/\"",
-      });
-    }
+    validateEvidencePrefix(this.node.path, options.prefix, "object-name prefix");
     // objectCreator cannot overwrite (that needs storage.objects.delete, and Bucket Lock forbids
     // it anyway), so a writer never shadows existing evidence; the condition confines it to its prefix.
     assertSameEnvironment(this.node.path, this.environment, principal);

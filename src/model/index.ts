@@ -10,3 +10,4 @@ export * from "./runner-purpose";
 export * from "./baa";
 export * from "./scan-thresholds";
 export * from "./sts-claim-keys";
+export * from "./evidence-prefix";
