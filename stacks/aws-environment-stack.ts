@@ -445,6 +445,14 @@ export class AwsEnvironmentStack extends TerraformStack {
         fix: "pass workloadCluster: { clusterName, namespaces }",
       });
     }
+    const name = props.workloadCluster.clusterName;
+    if (!Token.isUnresolved(name) && !/^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/.test(name)) {
+      throw new HipaaConfigError({
+        path: `${this.node.path}/workloadCluster`,
+        problem: `${JSON.stringify(name)} is not an EKS cluster name`,
+        fix: "name the workload cluster exactly (1-100 letters, digits, '-' or '_', starting with a letter or digit; no wildcard)",
+      });
+    }
     if (!this.workloadTarget) {
       // A data source, not a literal name: a cluster that does not exist fails at plan with
       // "cluster not found" instead of access entries failing half-way through an apply.

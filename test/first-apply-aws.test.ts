@@ -172,3 +172,11 @@ describe("accounts", () => {
     expect(refusal(() => new HipaaSubstrate(Testing.app(), "x", bad({ bucket: "state", kmsKeyArn: "alias/tfstate" })))).toContain("is not a KMS key ARN (45 CFR 164.312(a)(2)(iv))");
   });
 });
+
+describe("workload cluster names", () => {
+  test("a workload cluster name that is not one EKS cluster name is refused", () => {
+    const base = config();
+    const bad = { ...base, aws: { ...base.aws!, runners: { ...base.aws!.runners!, workloadClusterNames: { production: "clinical-*" } } } };
+    expect(refusal(() => new HipaaSubstrate(Testing.app(), "x", bad))).toContain('"clinical-*" is not an EKS cluster name');
+  });
+});
