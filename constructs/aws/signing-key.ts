@@ -123,7 +123,7 @@ export class SigningKey extends Construct {
     }
     this.policy = new PolicyDocument(`${path}/Key`, [
       kmsAdministrationStatement(this.administratorArns),
-      ...(props.custody ? keyCustodyStatements(props.custody.breakGlassRoleArn) : []),
+      ...(props.custody ? keyCustodyStatements(props.custody) : []),
     ]);
 
     this.key = new KmsKey(this, "Key", {
