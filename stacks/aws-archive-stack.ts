@@ -11,7 +11,7 @@ import { EvidenceAuditorRole } from "../constructs/aws/evidence-auditor-role";
 import { EvidenceBucket } from "../constructs/aws/evidence-bucket";
 import { EvidenceReplica } from "../constructs/aws/evidence-replica";
 import { KeyCustody, lookUpBreakGlassRole, validateBreakGlassRoleArn } from "../constructs/aws/key-custody";
-import { AUDIT_TAMPERING_EVENTS, SecurityAlerts } from "../constructs/aws/security-alerts";
+import { AUDIT_TAMPERING_EVENTS, globalEventsRegion, SecurityAlerts } from "../constructs/aws/security-alerts";
 import { TrailBucket } from "../constructs/aws/trail-bucket";
 import { assertAccountId, AwsStateBackend } from "./aws-environment-stack";
 
@@ -225,14 +225,21 @@ export class AwsArchiveStack extends TerraformStack {
     this.alerts.alertOn("TrailChanged", "A CloudTrail trail was stopped, deleted or narrowed", AUDIT_TAMPERING_EVENTS.trail, own);
     this.alerts.alertOn("AlertRulesChanged", "An EventBridge rule or target (an alert's or a forwarder's) was changed, disabled or deleted", AUDIT_TAMPERING_EVENTS.alertRules, own);
     this.alerts.alertOn("AlertTopicsChanged", "An alert topic, its policy or a subscription was changed or deleted", AUDIT_TAMPERING_EVENTS.alertTopics, own);
+    const global = globalEventsRegion(props.region);
+    if (global && global !== props.region) {
+      this.alerts.watchGlobalRegion(global, AwsArchiveStack.securityEventBusArn(partition, props.region, props.accountId), `hipaa-${props.substrateId}-archive-global-events`.slice(0, 64));
+    }
     this.alerts.admitForwardedEvents(
       props.environments.map((e) => ({ accountId: e.accountId, forwarderRoleArn: `arn:${partition}:iam::${e.accountId}:role/${SecurityAlerts.forwarderRoleName(e.environment.name)}` })),
     );
 
+    const trailNames = [...props.environments.map((e) => `${AwsArchiveStack.trailName(props.substrateId, e.environment.name)} (account ${e.accountId})`), `${archiveTrailName} (archive)`];
+    // A webhook URL often carries its secret in the path: the control map names the host only.
+    const subscribers = props.alertSubscribers.map((s) => (s.startsWith("https://") ? `https://${s.slice(8).split("/")[0]}/...` : s));
     recordControl(this.trailBucket, {
       section: Cfr.AUDIT_CONTROLS,
       resources: [this.trail.trail, ...this.alerts.rules],
-      how: `Can engineers alter the audit log? No: evidence, its keys and every account's CloudTrail logs live in archive account ${props.accountId}, which no environment's administrators or pipelines administer; environment CI roles can only put new objects; Object Lock (COMPLIANCE) stops deletion and overwrites for everyone; only break-glass role ${breakGlass} (pinned by ARN and by the role's unique id, so a re-created role of the same name is not break-glass) may destroy, disable, re-policy or re-alias a key or change a bucket's logging, lifecycle or encryption; every assumption of it, every such change and every trail stop, in the archive or (forwarded to the archive's bus by each environment account ${props.environments.map((e) => e.accountId).join(", ")}) in an environment, alerts through ${`hipaa-${props.substrateId}-archive-alerts`}, to which ${props.alertSubscribers.length} subscriber(s) are subscribed in code. Environment auditors read only their own account's trail logs.`,
+      how: `Can engineers alter the audit log? No: evidence, its keys and every account's CloudTrail logs live in archive account ${props.accountId}, which no environment's administrators or pipelines administer; environment CI roles can only put new objects; Object Lock (COMPLIANCE) stops deletion and overwrites for everyone; only break-glass role ${breakGlass} (pinned by ARN and by the role's unique id, so a re-created role of the same name is not break-glass) may destroy, disable, re-policy or re-alias a key or change a bucket's logging, lifecycle or encryption; every assumption of it, every such change and every trail stop, in the archive or (forwarded to the archive's bus by each environment account ${props.environments.map((e) => e.accountId).join(", ")}) in an environment, alerts through ${`hipaa-${props.substrateId}-archive-alerts`}, to which ${subscribers.join(", ")} ${subscribers.length === 1 ? "is" : "are"} subscribed in code. The trails are ${trailNames.join(", ")}, each multi-region with log-file validation, delivering into the Object-Locked trail bucket ${AwsArchiveStack.trailBucketName(props.substrateId, props.accountId)}. Environment auditors read only their own account's trail logs.`,
     });
 
     new TerraformOutput(this, "alert_topic_arn", { value: this.alerts.topic.arn, description: "The archive's alert topic (subscribers in alertSubscribers must confirm their subscription)" });

@@ -14,7 +14,8 @@ import { EvidenceBucket, EvidenceBucketProps, IEvidenceBucket } from "../constru
 import { ArchivedEvidenceBucket } from "../constructs/aws/archived-evidence-bucket";
 import { AuditTrail, AuditTrailProps } from "../constructs/aws/audit-trail";
 import { KeyCustody, lookUpBreakGlassRole } from "../constructs/aws/key-custody";
-import { AUDIT_TAMPERING_EVENTS, SecurityAlerts } from "../constructs/aws/security-alerts";
+import { AUDIT_TAMPERING_EVENTS, globalEventsRegion, SecurityAlerts } from "../constructs/aws/security-alerts";
+import { AwsAccountContext } from "../constructs/aws/account-context";
 import { EvidenceWriterRole } from "../constructs/aws/evidence-writer-role";
 import { GithubDeployRole } from "../constructs/aws/github-deploy-role";
 import { GitlabDeployRole } from "../constructs/aws/gitlab-deploy-role";
@@ -390,6 +391,13 @@ export class AwsEnvironmentStack extends TerraformStack {
         this.securityAlerts.alertOn("AlertTopicsChanged", "An alert topic, its policy or a subscription was changed or deleted", AUDIT_TAMPERING_EVENTS.alertTopics);
         this.securityAlerts.alertOnRoleAssumed("BreakGlassAssumed", custody!.breakGlassRoleArn);
         this.securityAlerts.forwardTo(props.archive.securityEventBusArn, SecurityAlerts.forwarderRoleName(env.name));
+        const global = globalEventsRegion(props.region);
+        if (global && global !== props.region) {
+          // Break-glass sign-ins through the global STS endpoint land in us-east-1: bring them to
+          // this region's bus, where the local rule alerts and the forwarder sends them on.
+          const context = AwsAccountContext.of(this);
+          this.securityAlerts.watchGlobalRegion(global, `arn:${context.partition}:events:${props.region}:${props.accountId ?? context.accountId}:event-bus/default`, `hipaa-${env.name}-global-event-forwarder`.slice(0, 64));
+        }
       }
     }
 

@@ -5,6 +5,7 @@
 import { App, TerraformStack, Testing } from "cdktf";
 import { buildReferenceApp, REFERENCE_ACCOUNTS, REFERENCE_ARCHIVE, REFERENCE_ENVIRONMENTS, REFERENCE_REPOSITORIES } from "../examples/reference/main";
 import { HipaaSubstrate, HipaaSubstrateConfig } from "../src";
+import { collectControlRecords } from "../src/compliance";
 import { REFERENCE_GITHUB } from "./support/substrate-config";
 import { actionsOf, refusal, resourcesOf, Statement, statements, SynthResult } from "./support/synth";
 
@@ -252,5 +253,61 @@ describe("finding 5: an environment's auditors read only their own account's tra
     expect(actionsOf(mine[0])).toEqual(["kms:Decrypt"]);
     expect(Object.keys(mine[0].Condition!)).toEqual(["StringEquals"]);
     expect([mine[0].Condition!.StringEquals["kms:EncryptionContext:aws:cloudtrail:arn"]].flat()).toEqual([trailArn(env)]);
+  });
+});
+
+describe("the control map answers 'can engineers alter the audit log?' with names", () => {
+  test("archive account, break-glass role, every trail, the alert topic and its subscribers (host only: a webhook path may carry a secret)", () => {
+    const app = buildReferenceApp(Testing.app());
+    const { implementations } = collectControlRecords(app.node.findChild("clinical-archive"));
+    const how = implementations.filter((i) => i.section === "164.312(b)").map((i) => i.how).find((h) => h.startsWith("Can engineers alter the audit log?"))!;
+    expect(how).toContain(`archive account ${ARCHIVE}`);
+    expect(how).toContain(BREAK_GLASS);
+    expect(how).toContain("unique id");
+    for (const env of ENVS) expect(how).toContain(`hipaa-clinical-${env}-audit (account ${REFERENCE_ACCOUNTS[env]})`);
+    expect(how).toContain("hipaa-clinical-archive-audit (archive)");
+    expect(how).toContain("hipaa-clinical-archive-alerts");
+    expect(how).toContain("https://hooks.example.com/... is subscribed in code");
+    expect(how).not.toContain("/hipaa/security-alerts");
+  });
+});
+
+describe("finding 6: EventBridge rules are regional; global services' events reach them", () => {
+  const regional = (region: string) => {
+    const app = Testing.app();
+    new HipaaSubstrate(app, "clinical", {
+      ...REFERENCE_GITHUB,
+      environments: REFERENCE_ENVIRONMENTS,
+      repositories: REFERENCE_REPOSITORIES,
+      aws: { region, accounts: { ...REFERENCE_ACCOUNTS }, archive: { ...REFERENCE_ARCHIVE } },
+    });
+    return synthAll(app);
+  };
+
+  test("in us-east-1 (where global events land) nothing extra is built", () => {
+    for (const out of stacks.values()) {
+      for (const r of [...Object.values(resourcesOf(out, "aws_cloudwatch_event_rule")), ...Object.values(resourcesOf(out, "aws_cloudwatch_event_target"))]) expect(r.region).toBeUndefined();
+    }
+  });
+
+  test("elsewhere, break-glass assumptions delivered in us-east-1 are sent to the home region's bus, where they alert (and are forwarded)", () => {
+    const out = regional("us-west-2");
+    const cases = [
+      { stack: out.get("clinical-archive")!, account: ARCHIVE, breakGlass: BREAK_GLASS },
+      ...ENVS.map((env) => ({ stack: out.get(`clinical-${env}`)!, account: REFERENCE_ACCOUNTS[env], breakGlass: breakGlassIn(env) })),
+    ];
+    for (const { stack, account, breakGlass } of cases) {
+      const global = Object.entries(resourcesOf(stack, "aws_cloudwatch_event_rule")).filter(([, r]) => r.region === "us-east-1");
+      expect(global).toHaveLength(1);
+      const [id, rule] = global[0];
+      expect(JSON.parse(rule.event_pattern).detail.requestParameters).toEqual({ roleArn: [breakGlass] });
+      const target = Object.values(resourcesOf(stack, "aws_cloudwatch_event_target")).find((t) => t.rule === `\${aws_cloudwatch_event_rule.${id}.name}`)!;
+      expect(target.region).toBe("us-east-1");
+      expect(target.arn).toMatch(new RegExp(`:events:us-west-2:${account}:event-bus/default$`));
+      expect(target.role_arn).toMatch(/^\$\{aws_iam_role\..+\.arn\}$/);
+      // The home-region rule it feeds exists (no region: the provider's, us-west-2).
+      const home = Object.values(resourcesOf(stack, "aws_cloudwatch_event_rule")).filter((r) => r.region === undefined && JSON.parse(r.event_pattern).detail?.requestParameters?.roleArn?.[0] === breakGlass);
+      expect(home.length).toBeGreaterThanOrEqual(1);
+    }
   });
 });

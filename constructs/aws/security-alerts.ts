@@ -41,6 +41,14 @@ export interface ForwardedEventSource {
   readonly forwarderRoleArn: string;
 }
 
+/**
+ * Where global services (IAM, STS's global endpoint) deliver their CloudTrail events to
+ * EventBridge: us-east-1 in the aws partition. Other partitions are not handled (undefined).
+ */
+export function globalEventsRegion(region: string): string | undefined {
+  return /^(us-gov-|cn-)/.test(region) ? undefined : "us-east-1";
+}
+
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const HTTPS = /^https:\/\/[^\s/]+(\/\S*)?$/;
 
@@ -205,6 +213,49 @@ export class SecurityAlerts extends Construct {
       how: `This account's security events are also forwarded to the archive account's bus ${busArn}, so disabling the local alerts does not silence the archive; changes to either set of rules are themselves alerted.`,
     });
     return role;
+  }
+
+  /**
+   * Global services deliver their CloudTrail events in one region (`us-east-1` in the aws
+   * partition): IAM, and STS through its global endpoint, which console and SSO sign-ins use to
+   * assume roles. When this construct's rules run elsewhere, this mirrors its role-assumption rules
+   * in `globalRegion` (the provider's per-resource `region`) and sends what they match to this
+   * account's bus in its home region (`homeBusArn`), where the rules above alert (and forward).
+   */
+  public watchGlobalRegion(globalRegion: string, homeBusArn: string, roleName: string): CloudwatchEventRule[] {
+    const account = AwsAccountContext.of(this);
+    const assumptions = this.patterns.filter((p) => (p.pattern.source as string[] | undefined)?.includes("aws.sts"));
+    if (assumptions.length === 0) return [];
+    const rules: CloudwatchEventRule[] = [];
+    const role = new IamRole(this, "GlobalRegionRole", {
+      name: roleName,
+      description: `EventBridge in ${globalRegion} delivers global services' security events to this account's home-region bus`,
+      maxSessionDuration: 3600,
+      assumeRolePolicy: Lazy.stringValue({
+        produce: () =>
+          new PolicyDocument(`${this.node.path}/GlobalRegionRole`, [
+            {
+              sid: "GlobalRegionRulesOnly",
+              effect: "Allow",
+              principals: { Service: ["events.amazonaws.com"] },
+              actions: ["sts:AssumeRole"],
+              conditions: { StringEquals: { "aws:SourceAccount": account.accountId }, ArnEquals: { "aws:SourceArn": rules.map((r) => r.arn) } },
+            },
+          ]).render(),
+      }),
+    });
+    new IamRolePolicy(this, "GlobalRegionPolicy", {
+      role: role.id,
+      name: "put-events-to-home-bus",
+      policy: new PolicyDocument(`${this.node.path}/GlobalRegionPolicy`, [{ sid: "PutEventsToHomeBus", effect: "Allow", actions: ["events:PutEvents"], resources: [homeBusArn] }]).render(),
+    });
+    for (const p of assumptions) {
+      const rule = new CloudwatchEventRule(this, `Global${p.id}`, { region: globalRegion, description: `In ${globalRegion}, sent to the home region: ${p.description}`, eventPattern: JSON.stringify(p.pattern) });
+      new CloudwatchEventTarget(this, `Global${p.id}Target`, { region: globalRegion, rule: rule.name, arn: homeBusArn, roleArn: role.arn });
+      rules.push(rule);
+    }
+    recordControl(this, { section: Cfr.ACTIVITY_REVIEW, resources: [role, ...rules], how: `Role assumptions delivered in ${globalRegion} (global STS endpoint, console and SSO sign-ins) reach the home-region alerts through ${homeBusArn}.` });
+    return rules;
   }
 
   /**
