@@ -10,8 +10,8 @@ import { AuditTrail } from "../constructs/aws/audit-trail";
 import { EvidenceAuditorRole } from "../constructs/aws/evidence-auditor-role";
 import { EvidenceBucket } from "../constructs/aws/evidence-bucket";
 import { EvidenceReplica } from "../constructs/aws/evidence-replica";
-import { KeyCustody, validateBreakGlassRoleArn } from "../constructs/aws/key-custody";
-import { AUDIT_TAMPERING_EVENTS, SecurityAlerts } from "../constructs/aws/security-alerts";
+import { KeyCustody, lookUpBreakGlassRole, validateBreakGlassRoleArn } from "../constructs/aws/key-custody";
+import { AUDIT_TAMPERING_EVENTS, globalEventsRegion, SecurityAlerts } from "../constructs/aws/security-alerts";
 import { TrailBucket } from "../constructs/aws/trail-bucket";
 import { assertAccountId, AwsStateBackend } from "./aws-environment-stack";
 
@@ -43,6 +43,12 @@ export interface AwsArchiveStackProps {
    * @default - no replica
    */
   readonly replicaRegion?: string;
+  /**
+   * Who reads the archive's alerts (break-glass use, tampering in the archive, every event the
+   * environment accounts forward): `https://` endpoints or email addresses, subscribed to the
+   * alert topic in code. At least one: a topic nobody reads is no alerting at all.
+   */
+  readonly alertSubscribers: readonly string[];
 }
 
 /**
@@ -72,6 +78,14 @@ export class AwsArchiveStack extends TerraformStack {
   }
   public static trailName(substrateId: string, env: string): string {
     return `hipaa-${substrateId}-${env}-audit`.slice(0, 128);
+  }
+  /** The ARN of environment `env`'s trail (home region `region`, account `accountId`). */
+  public static trailArnOf(partition: string, region: string, accountId: string, substrateId: string, env: string): string {
+    return `arn:${partition}:cloudtrail:${region}:${accountId}:trail/${AwsArchiveStack.trailName(substrateId, env)}`;
+  }
+  /** The archive account's default event bus, where environment accounts forward their security events. */
+  public static securityEventBusArn(partition: string, region: string, accountId: string): string {
+    return `arn:${partition}:events:${region}:${accountId}:event-bus/default`;
   }
 
   public readonly evidenceBuckets: ReadonlyMap<string, EvidenceBucket>;
@@ -120,7 +134,17 @@ export class AwsArchiveStack extends TerraformStack {
       allowedAccountIds: [props.accountId],
       defaultTags: [{ tags: { HipaaArchive: props.substrateId, ManagedBy: "cdktf-hipaa-substrate" } }],
     });
-    const custody = props.custody;
+    if (!props.alertSubscribers || props.alertSubscribers.length === 0) {
+      throw new HipaaConfigError({
+        path: `${path}/alertSubscribers`,
+        problem: "no alert subscriber is given, so break-glass use and tampering with the evidence, its keys or the trails would alert nobody",
+        cfr: Cfr.ACTIVITY_REVIEW,
+        fix: "pass alertSubscribers: [\"https://...\" (the security team's paging or chat webhook) or \"security@example.com\"]",
+      });
+    }
+    // Pinned to the break-glass role's unique id as well as its ARN: a role deleted and re-created
+    // under the same name (by whoever administers IAM in the archive account) matches the ARN again.
+    const custody = lookUpBreakGlassRole(this, "BreakGlassRole", props.custody);
     const partition = breakGlass.split(":")[1];
     const archiveEnv = props.environments[0]?.environment;
     if (!archiveEnv) {
@@ -163,10 +187,11 @@ export class AwsArchiveStack extends TerraformStack {
           }),
         );
       }
-      this.trailBucket.allowTrail(e.accountId, `arn:${partition}:cloudtrail:${props.region}:${e.accountId}:trail/${AwsArchiveStack.trailName(props.substrateId, env)}`);
+      this.trailBucket.allowTrail(e.accountId, AwsArchiveStack.trailArnOf(partition, props.region, e.accountId, props.substrateId, env));
       if (e.auditorPrincipalArns && e.auditorPrincipalArns.length > 0) {
         const auditor = new EvidenceAuditorRole(this, `EvidenceAuditor-${env}`, { bucket, auditorPrincipalArns: e.auditorPrincipalArns, roleName: `hipaa-${env}-evidence-auditor` });
-        this.trailBucket.grantRead(auditor.roleArn);
+        // This environment's account's trail logs only: another environment's calls are not its auditors' to read.
+        this.trailBucket.grantRead(auditor.roleArn, { accountId: e.accountId, trailArn: AwsArchiveStack.trailArnOf(partition, props.region, e.accountId, props.substrateId, env) });
         auditors.set(env, auditor);
       }
     }
@@ -177,30 +202,47 @@ export class AwsArchiveStack extends TerraformStack {
     // The archive account's own trail: every call on the archive's keys and buckets, whoever
     // makes it (environment writers included), and the break-glass assumptions the alerts read.
     const archiveTrailName = AwsArchiveStack.trailName(props.substrateId, "archive");
-    this.trailBucket.allowTrail(props.accountId, `arn:${partition}:cloudtrail:${props.region}:${props.accountId}:trail/${archiveTrailName}`);
+    this.trailBucket.allowTrail(props.accountId, `arn:${partition}:cloudtrail:${props.region}:${props.accountId}:trail/${archiveTrailName}`, { crossAccount: false });
     this.trail = new AuditTrail(this, "AuditTrail", {
       trailName: archiveTrailName,
       bucketName: AwsArchiveStack.trailBucketName(props.substrateId, props.accountId),
-      kmsKeyArn: this.trailBucket.keyAlias.arn,
+      // The key itself, not its alias: CloudTrail stores the key ARN (an alias plans a change on
+      // every run) and a trail naming an alias would follow it if it were re-pointed.
+      kmsKeyArn: this.trailBucket.key.arn,
       // Every access to the evidence and its replicas: the replicas' access record (they have no
       // server access logs: a log target must be in the replica's region and is not built here).
       evidenceBucketArns: [...buckets.values()].map((b) => b.bucketArn).concat([...replicas.values()].map((r) => r.bucket.arn)),
       dependsOn: [this.trailBucket.policy, this.trailBucket.key],
     });
 
-    this.alerts = new SecurityAlerts(this, "SecurityAlerts", { topicName: `hipaa-${props.substrateId}-archive-alerts`, custody });
-    this.alerts.alertOnRoleAssumed("BreakGlassAssumed", breakGlass);
-    this.alerts.alertOn("KeyCustodyChanged", "A KMS key's policy was changed, or the key was disabled or scheduled for deletion", AUDIT_TAMPERING_EVENTS.keyCustody);
-    this.alerts.alertOn("BucketProtectionChanged", "A bucket's policy, access logging, lifecycle, encryption, versioning or lock was changed", AUDIT_TAMPERING_EVENTS.bucketProtection);
-    this.alerts.alertOn("TrailChanged", "A CloudTrail trail was stopped, deleted or narrowed", AUDIT_TAMPERING_EVENTS.trail);
+    this.alerts = new SecurityAlerts(this, "SecurityAlerts", { topicName: `hipaa-${props.substrateId}-archive-alerts`, custody, subscribers: props.alertSubscribers });
+    // The archive's own rules match the archive's own events only: the bus also receives the
+    // environments' forwarded events, which EnvironmentSecurityEvents alerts on once.
+    const own = props.accountId;
+    this.alerts.alertOnRoleAssumed("BreakGlassAssumed", breakGlass, own);
+    this.alerts.alertOn("KeyCustodyChanged", "A KMS key's policy or alias was changed, or the key was disabled or scheduled for deletion", AUDIT_TAMPERING_EVENTS.keyCustody, own);
+    this.alerts.alertOn("BucketProtectionChanged", "A bucket's policy, access logging, lifecycle, encryption, versioning or lock was changed", AUDIT_TAMPERING_EVENTS.bucketProtection, own);
+    this.alerts.alertOn("TrailChanged", "A CloudTrail trail was stopped, deleted or narrowed", AUDIT_TAMPERING_EVENTS.trail, own);
+    this.alerts.alertOn("AlertRulesChanged", "An EventBridge rule or target (an alert's or a forwarder's) was changed, disabled or deleted", AUDIT_TAMPERING_EVENTS.alertRules, own);
+    this.alerts.alertOn("AlertTopicsChanged", "An alert topic, its policy or a subscription was changed or deleted", AUDIT_TAMPERING_EVENTS.alertTopics, own);
+    const global = globalEventsRegion(props.region);
+    if (global && global !== props.region) {
+      this.alerts.watchGlobalRegion(global, AwsArchiveStack.securityEventBusArn(partition, props.region, props.accountId), `hipaa-${props.substrateId}-archive-global-events`.slice(0, 64));
+    }
+    this.alerts.admitForwardedEvents(
+      props.environments.map((e) => ({ accountId: e.accountId, forwarderRoleArn: `arn:${partition}:iam::${e.accountId}:role/${SecurityAlerts.forwarderRoleName(e.environment.name)}` })),
+    );
 
+    const trailNames = [...props.environments.map((e) => `${AwsArchiveStack.trailName(props.substrateId, e.environment.name)} (account ${e.accountId})`), `${archiveTrailName} (archive)`];
+    // A webhook URL often carries its secret in the path: the control map names the host only.
+    const subscribers = props.alertSubscribers.map((s) => (s.startsWith("https://") ? `https://${s.slice(8).split("/")[0]}/...` : s));
     recordControl(this.trailBucket, {
       section: Cfr.AUDIT_CONTROLS,
       resources: [this.trail.trail, ...this.alerts.rules],
-      how: `Can engineers alter the audit log? No: evidence, its keys and every account's CloudTrail logs live in archive account ${props.accountId}, which no environment's administrators or pipelines administer; environment CI roles can only put new objects; Object Lock (COMPLIANCE) stops deletion and overwrites for everyone; only break-glass role ${breakGlass} may destroy, disable or re-policy a key or change a bucket's logging, lifecycle or encryption, and every assumption of it, every such change and every trail stop alerts through ${`hipaa-${props.substrateId}-archive-alerts`}.`,
+      how: `Can engineers alter the audit log? No: evidence, its keys and every account's CloudTrail logs live in archive account ${props.accountId}, which no environment's administrators or pipelines administer; environment CI roles can only put new objects; Object Lock (COMPLIANCE) stops deletion and overwrites for everyone; only break-glass role ${breakGlass} (pinned by ARN and by the role's unique id, so a re-created role of the same name is not break-glass) may destroy, disable, re-policy or re-alias a key or change a bucket's logging, lifecycle or encryption; every assumption of it, every such change and every trail stop, in the archive or (forwarded to the archive's bus by each environment account ${props.environments.map((e) => e.accountId).join(", ")}) in an environment, alerts through ${`hipaa-${props.substrateId}-archive-alerts`}, to which ${subscribers.join(", ")} ${subscribers.length === 1 ? "is" : "are"} subscribed in code. The trails are ${trailNames.join(", ")}, each multi-region with log-file validation, delivering into the Object-Locked trail bucket ${AwsArchiveStack.trailBucketName(props.substrateId, props.accountId)}. Environment auditors read only their own account's trail logs.`,
     });
 
-    new TerraformOutput(this, "alert_topic_arn", { value: this.alerts.topic.arn, description: "Subscribe the security team to this topic" });
+    new TerraformOutput(this, "alert_topic_arn", { value: this.alerts.topic.arn, description: "The archive's alert topic (subscribers in alertSubscribers must confirm their subscription)" });
     new TerraformOutput(this, "trail_bucket", { value: this.trailBucket.bucketName });
     for (const [env, bucket] of buckets) {
       new TerraformOutput(this, `evidence_bucket_${env.replace(/[^A-Za-z0-9_]/g, "_")}`, { value: bucket.bucketName });

@@ -13,8 +13,9 @@ import { EvidenceAuditorRole } from "../constructs/aws/evidence-auditor-role";
 import { EvidenceBucket, EvidenceBucketProps, IEvidenceBucket } from "../constructs/aws/evidence-bucket";
 import { ArchivedEvidenceBucket } from "../constructs/aws/archived-evidence-bucket";
 import { AuditTrail, AuditTrailProps } from "../constructs/aws/audit-trail";
-import { KeyCustody } from "../constructs/aws/key-custody";
-import { AUDIT_TAMPERING_EVENTS, SecurityAlerts } from "../constructs/aws/security-alerts";
+import { KeyCustody, lookUpBreakGlassRole } from "../constructs/aws/key-custody";
+import { AUDIT_TAMPERING_EVENTS, globalEventsRegion, SecurityAlerts } from "../constructs/aws/security-alerts";
+import { AwsAccountContext } from "../constructs/aws/account-context";
 import { EvidenceWriterRole } from "../constructs/aws/evidence-writer-role";
 import { GithubDeployRole } from "../constructs/aws/github-deploy-role";
 import { GitlabDeployRole } from "../constructs/aws/gitlab-deploy-role";
@@ -169,8 +170,19 @@ export interface AwsArchiveOptions {
   readonly evidenceBucket: ArchivedEvidenceBucket;
   /** This account's CloudTrail trail into the archive's trail bucket. */
   readonly trail: Omit<AuditTrailProps, "evidenceBucketArns" | "dependsOn">;
-  /** Break-glass custody of this account's signing key. */
+  /**
+   * Break-glass custody of this account's signing and alert keys: a role of this account. It is
+   * looked up (`data.aws_iam_role`) and pinned by its unique id as well as its ARN, unless
+   * `breakGlassRoleUniqueId` is given.
+   */
   readonly custody: KeyCustody;
+  /**
+   * The archive account's default event bus (AwsArchiveStack.securityEventBusArn): every security
+   * event this account alerts on is also forwarded there, so disabling the local alerts does not
+   * silence the archive. The archive's bus policy must admit this account's forwarder role.
+   * @default - not forwarded
+   */
+  readonly securityEventBusArn?: string;
   /**
    * Keep this stack's existing evidence bucket (same construct id, so the same addresses) as a
    * read-only record, for stacks applied before the archive existed. Without it, moving to an
@@ -308,9 +320,11 @@ export class AwsEnvironmentStack extends TerraformStack {
       defaultTags: [{ tags: { HipaaEnvironment: env.name, ManagedBy: "cdktf-hipaa-substrate" } }],
     });
     if (props.archive) this.assertArchive(props);
+    // A role of this account, looked up so the exemption is pinned to its unique id too.
+    const custody = props.archive ? lookUpBreakGlassRole(this, "BreakGlassRole", props.archive.custody) : undefined;
     const localEvidence = props.archive && !props.archive.keepLocalEvidenceBucket ? undefined : new EvidenceBucket(this, "EvidenceBucket", { environment: env, ...props.evidence });
     this.evidenceBucket = props.archive?.evidenceBucket ?? localEvidence!;
-    this.signingKey = new SigningKey(this, "SigningKey", { environment: env, custody: props.archive?.custody, ...props.signing });
+    this.signingKey = new SigningKey(this, "SigningKey", { environment: env, custody, ...props.signing });
 
     this.githubDeployRoles = [];
     if (props.github) {
@@ -367,10 +381,24 @@ export class AwsEnvironmentStack extends TerraformStack {
     }
     if (props.archive) {
       this.auditTrail = new AuditTrail(this, "AuditTrail", { ...props.archive.trail, evidenceBucketArns: [this.evidenceBucket.bucketArn] });
-      this.securityAlerts = new SecurityAlerts(this, "SecurityAlerts", { topicName: `hipaa-${env.name}-security-alerts`, custody: props.archive.custody });
-      this.securityAlerts.alertOn("KeyCustodyChanged", "A KMS key's policy was changed, or the key was disabled or scheduled for deletion", AUDIT_TAMPERING_EVENTS.keyCustody);
+      this.securityAlerts = new SecurityAlerts(this, "SecurityAlerts", { topicName: `hipaa-${env.name}-security-alerts`, custody });
+      this.securityAlerts.alertOn("KeyCustodyChanged", "A KMS key's policy or alias was changed, or the key was disabled or scheduled for deletion", AUDIT_TAMPERING_EVENTS.keyCustody);
       this.securityAlerts.alertOn("BucketProtectionChanged", "A bucket's policy, access logging, lifecycle, encryption, versioning or lock was changed", AUDIT_TAMPERING_EVENTS.bucketProtection);
       this.securityAlerts.alertOn("TrailChanged", "A CloudTrail trail was stopped, deleted or narrowed", AUDIT_TAMPERING_EVENTS.trail);
+      if (props.archive.securityEventBusArn) {
+        // The alerts and the forwarders watch each other: removing either is an event the other reports.
+        this.securityAlerts.alertOn("AlertRulesChanged", "An EventBridge rule or target (an alert's or a forwarder's) was changed, disabled or deleted", AUDIT_TAMPERING_EVENTS.alertRules);
+        this.securityAlerts.alertOn("AlertTopicsChanged", "An alert topic, its policy or a subscription was changed or deleted", AUDIT_TAMPERING_EVENTS.alertTopics);
+        this.securityAlerts.alertOnRoleAssumed("BreakGlassAssumed", custody!.breakGlassRoleArn);
+        this.securityAlerts.forwardTo(props.archive.securityEventBusArn, SecurityAlerts.forwarderRoleName(env.name));
+        const global = globalEventsRegion(props.region);
+        if (global && global !== props.region) {
+          // Break-glass sign-ins through the global STS endpoint land in us-east-1: bring them to
+          // this region's bus, where the local rule alerts and the forwarder sends them on.
+          const context = AwsAccountContext.of(this);
+          this.securityAlerts.watchGlobalRegion(global, `arn:${context.partition}:events:${props.region}:${props.accountId ?? context.accountId}:event-bus/default`, `hipaa-${env.name}-global-event-forwarder`.slice(0, 64));
+        }
+      }
     }
 
     this.imageRepositories = new Map(

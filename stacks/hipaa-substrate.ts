@@ -90,6 +90,13 @@ export interface SubstrateAwsArchive {
    * @default - no replica
    */
   readonly replicaRegion?: string;
+  /**
+   * Who reads the archive's alerts: `https://` endpoints (the security team's paging or chat
+   * webhook) or email addresses, subscribed to the archive's alert topic in code. Required, at
+   * least one: every environment account forwards its security events to that topic, and a topic
+   * nobody reads alerts nobody. Each subscription stays pending until its owner confirms it.
+   */
+  readonly alertSubscribers: readonly string[];
 }
 
 export interface SubstrateAwsSettings {
@@ -534,6 +541,7 @@ export class HipaaSubstrate extends Construct {
       environments: archived,
       stateBackend: archive.stateBackend,
       replicaRegion: archive.replicaRegion,
+      alertSubscribers: archive.alertSubscribers,
     });
     const optionsFor = (environment: Environment) => ({
       evidenceBucket: new ArchivedEvidenceBucket({
@@ -553,6 +561,7 @@ export class HipaaSubstrate extends Construct {
       // exemption naming the archive's role would freeze them for good. Same path and name, in
       // the environment account (a documented prerequisite).
       custody: { breakGlassRoleArn: archive.breakGlassRoleArn.replace(/^(arn:[^:]+:iam::)\d{12}(:role\/)/, `$1${aws.accounts[environment.name]}$2`) },
+      securityEventBusArn: AwsArchiveStack.securityEventBusArn(partition, aws.region, archive.accountId),
       keepLocalEvidenceBucket: (archive.keepEnvironmentEvidenceBuckets ?? []).includes(environment.name),
     });
     for (const env of archive.keepEnvironmentEvidenceBuckets ?? []) {

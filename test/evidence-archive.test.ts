@@ -70,8 +70,9 @@ describe("evidence custody in an archive account (reference app)", () => {
         envAllows++;
         const bad = actionsOf(s).filter((a) => DESTRUCTIVE.test(a));
         expect({ where: doc.where, sid: s.Sid, bad }).toEqual({ where: doc.where, sid: s.Sid, bad: [] });
-        // Writers: only put-and-encrypt; auditors: only assume the archive's read-only role.
-        expect(actionsOf(s).every((a) => ["s3:PutObject", "s3:AbortMultipartUpload", "kms:GenerateDataKey", "kms:Decrypt", "sts:AssumeRole", "sts:SetSourceIdentity"].includes(a))).toBe(true);
+        // Writers: only put-and-encrypt; auditors: only assume the archive's read-only role; trail
+        // accounts: only resolve the trail key's alias (DescribeKey); forwarders: only put events.
+        expect({ sid: s.Sid, actions: actionsOf(s).filter((a) => !["s3:PutObject", "s3:AbortMultipartUpload", "kms:GenerateDataKey", "kms:Decrypt", "kms:DescribeKey", "sts:AssumeRole", "sts:SetSourceIdentity", "events:PutEvents"].includes(a)) }).toEqual({ sid: s.Sid, actions: [] });
       }
     }
     expect(envAllows).toBeGreaterThan(0);
@@ -166,8 +167,10 @@ describe("evidence custody in an archive account (reference app)", () => {
       enable_log_file_validation: true,
       enable_logging: true,
       s3_bucket_name: AwsArchiveStack.trailBucketName("clinical", ARCHIVE),
-      kms_key_id: `arn:aws:kms:us-east-1:${ARCHIVE}:alias/hipaa-trail-clinical`,
+      kms_key_id: expect.stringMatching(/^\$\{data\.aws_kms_key\.AuditTrail_TrailKey_[0-9A-F]+\.arn\}$/),
     });
+    // The trail names the key the archive's alias resolves to at plan, never the alias itself.
+    expect(Object.values(env.tf.data!.aws_kms_key)).toEqual([expect.objectContaining({ key_id: `arn:aws:kms:us-east-1:${ARCHIVE}:alias/hipaa-trail-clinical` })]);
     const evidenceArn = `arn:aws:s3:::${AwsArchiveStack.evidenceBucketName("clinical", name, ARCHIVE)}`;
     expect(trail.advanced_event_selector).toEqual([
       { name: "Every management event, KMS included", field_selector: [{ field: "eventCategory", equals: ["Management"] }] },
@@ -224,19 +227,21 @@ describe("evidence custody in an archive account (reference app)", () => {
   test("break-glass use and tampering alert through a CMK-encrypted topic", () => {
     const rules = Object.values(resourcesOf(archive, "aws_cloudwatch_event_rule")).map((r) => JSON.parse(r.event_pattern));
     expect(rules).toContainEqual({
+      account: [ARCHIVE],
       source: ["aws.sts"],
       "detail-type": ["AWS API Call via CloudTrail"],
       detail: { eventSource: ["sts.amazonaws.com"], eventName: ["AssumeRole", "AssumeRoleWithSAML", "AssumeRoleWithWebIdentity"], requestParameters: { roleArn: [BREAK_GLASS] } },
     });
-    const names = rules.flatMap((r) => r.detail.eventName);
+    const names = rules.flatMap((r) => r.detail?.eventName ?? []);
     for (const e of ["PutKeyPolicy", "ScheduleKeyDeletion", "DisableKey", "PutBucketPolicy", "PutBucketLogging", "DeleteTrail", "StopLogging", "UpdateTrail"]) expect(names).toContain(e);
     const [topic] = Object.values(resourcesOf(archive, "aws_sns_topic"));
     expect(topic.kms_master_key_id).toMatch(/^\$\{aws_kms_key\.SecurityAlerts_Key_[0-9A-F]+\.arn\}$/);
-    expect(Object.values(resourcesOf(archive, "aws_cloudwatch_event_target"))).toHaveLength(4);
+    // Break-glass, key custody, bucket protection, trail, alert rules, alert topics, forwarded events.
+    expect(Object.values(resourcesOf(archive, "aws_cloudwatch_event_target"))).toHaveLength(7);
     const topicPolicy = statements(Object.values(resourcesOf(archive, "aws_sns_topic_policy"))[0].policy)[0];
-    expect(topicPolicy.Condition!.ArnEquals["aws:SourceArn"]).toHaveLength(4);
+    expect(topicPolicy.Condition!.ArnEquals["aws:SourceArn"]).toHaveLength(7);
     for (const name of REFERENCE_ENVIRONMENTS.map((e) => e.name)) {
-      const envNames = Object.values(resourcesOf(stacks.get(`clinical-${name}`)!, "aws_cloudwatch_event_rule")).flatMap((r) => JSON.parse(r.event_pattern).detail.eventName);
+      const envNames = Object.values(resourcesOf(stacks.get(`clinical-${name}`)!, "aws_cloudwatch_event_rule")).flatMap((r) => JSON.parse(r.event_pattern).detail?.eventName ?? []);
       for (const e of ["PutKeyPolicy", "ScheduleKeyDeletion", "DisableKey", "StopLogging", "DeleteTrail"]) expect(envNames).toContain(e);
     }
   });
@@ -396,10 +401,10 @@ describe("custody constructs, one at a time", () => {
 
   test("an archive stack refuses an environment in the archive account, and no environment at all", () => {
     const app = Testing.app();
-    expect(refusal(() => new AwsArchiveStack(app, "x", { substrateId: "s", accountId: "999999999999", region: "us-east-1", custody, environments: [{ environment: production, accountId: "999999999999", writers: [] }] }))).toContain(
+    expect(refusal(() => new AwsArchiveStack(app, "x", { substrateId: "s", accountId: "999999999999", region: "us-east-1", custody, environments: [{ environment: production, accountId: "999999999999", writers: [] }], alertSubscribers: ["security@example.com"] }))).toContain(
       'environment "production" is in the archive account',
     );
-    expect(refusal(() => new AwsArchiveStack(app, "y", { substrateId: "s", accountId: "999999999999", region: "us-east-1", custody, environments: [] }))).toContain("the archive holds no environment");
+    expect(refusal(() => new AwsArchiveStack(app, "y", { substrateId: "s", accountId: "999999999999", region: "us-east-1", custody, environments: [], alertSubscribers: ["security@example.com"] }))).toContain("the archive holds no environment");
   });
 
   test("snapshot: a custody evidence bucket with a cross-account writer, a trail bucket, a trail and alerts", () => {

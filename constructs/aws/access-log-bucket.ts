@@ -10,7 +10,7 @@ import { AwsAccountContext } from "./account-context";
 import { applyBucketBaseline, BucketBaseline, denyInsecureTransport, logBucketLifecycle } from "./bucket-hardening";
 import { PolicyDocument } from "./iam-policy";
 import { validateBucketName } from "./bucket-name";
-import { bucketCustodyStatement, KeyCustody, validateBreakGlassRoleArn } from "./key-custody";
+import { bucketCustodyStatements, KeyCustody, validateBreakGlassRoleArn } from "./key-custody";
 
 export interface AccessLogBucketProps {
   /** The environment whose buckets log here. */
@@ -82,14 +82,12 @@ export class AccessLogBucket extends Construct {
         resources: [`${this.bucketArn}/*`],
       },
       ...(props.custody
-        ? [
-            bucketCustodyStatement(
-              "OnlyBreakGlassEndsTheLogTrail",
-              this.bucketArn,
-              ["s3:DeleteBucket", "s3:PutLifecycleConfiguration", "s3:PutBucketVersioning", "s3:PutBucketPolicy", "s3:DeleteBucketPolicy"],
-              props.custody.breakGlassRoleArn,
-            ),
-          ]
+        ? bucketCustodyStatements(
+            "OnlyBreakGlassEndsTheLogTrail",
+            this.bucketArn,
+            ["s3:DeleteBucket", "s3:PutLifecycleConfiguration", "s3:PutBucketVersioning", "s3:PutBucketPolicy", "s3:DeleteBucketPolicy"],
+            props.custody,
+          )
         : []),
     ]);
     this.policy = new S3BucketPolicy(this, "Policy", {

@@ -1,5 +1,6 @@
 import { Construct } from "constructs";
 import { Cloudtrail } from "@cdktf/provider-aws/lib/cloudtrail";
+import { DataAwsKmsKey } from "@cdktf/provider-aws/lib/data-aws-kms-key";
 import { ITerraformDependable, Token } from "cdktf";
 import { HipaaConfigError } from "../../src/errors";
 import { Cfr, recordControl } from "../../src/compliance";
@@ -9,7 +10,13 @@ export interface AuditTrailProps {
   readonly trailName: string;
   /** The archive's trail bucket (TrailBucket), by name: another account's bucket. */
   readonly bucketName: string;
-  /** The archive's trail key, as its alias ARN (`arn:aws:kms:REGION:ARCHIVE:alias/...`): the key id lives in the archive's state. */
+  /**
+   * The archive's trail key: its key ARN, or its alias ARN (`arn:aws:kms:REGION:ARCHIVE:alias/...`)
+   * when the key id lives in another stack's state. An alias ARN is resolved at plan
+   * (`data.aws_kms_key`, a cross-account DescribeKey) and the trail is given the key ARN:
+   * CloudTrail stores the key ARN, so an alias would plan a change on every run, and the trail
+   * would silently follow the alias if it were ever re-pointed.
+   */
   readonly kmsKeyArn: string;
   /** Evidence bucket ARNs whose object reads and writes are recorded as S3 data events. @default - none */
   readonly evidenceBucketArns?: readonly string[];
@@ -32,17 +39,20 @@ export interface AuditTrailProps {
  */
 export class AuditTrail extends Construct {
   public readonly trail: Cloudtrail;
+  /** The key ARN the trail names (resolved from the alias when an alias ARN was given). */
+  public readonly kmsKeyArn: string;
 
   constructor(scope: Construct, id: string, props: AuditTrailProps) {
     super(scope, id);
     if (!Token.isUnresolved(props.kmsKeyArn) && !/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(alias\/[A-Za-z0-9/_-]+|key\/[0-9a-f-]+)$/.test(props.kmsKeyArn)) {
-      throw new HipaaConfigError({ path: this.node.path, problem: `kmsKeyArn ${JSON.stringify(props.kmsKeyArn)} is not a KMS key or alias ARN`, cfr: Cfr.ENCRYPTION, fix: "pass the archive trail key's alias ARN, e.g. arn:aws:kms:us-east-1:999999999999:alias/hipaa-trail" });
+      throw new HipaaConfigError({ path: this.node.path, problem: `kmsKeyArn ${JSON.stringify(props.kmsKeyArn)} is not a KMS key or alias ARN`, cfr: Cfr.ENCRYPTION, fix: "pass the archive trail key's ARN, or its alias ARN, e.g. arn:aws:kms:us-east-1:999999999999:alias/hipaa-trail" });
     }
+    this.kmsKeyArn = !Token.isUnresolved(props.kmsKeyArn) && props.kmsKeyArn.includes(":alias/") ? new DataAwsKmsKey(this, "TrailKey", { keyId: props.kmsKeyArn }).arn : props.kmsKeyArn;
     const evidence = props.evidenceBucketArns ?? [];
     this.trail = new Cloudtrail(this, "Trail", {
       name: props.trailName,
       s3BucketName: props.bucketName,
-      kmsKeyId: props.kmsKeyArn,
+      kmsKeyId: this.kmsKeyArn,
       isMultiRegionTrail: true,
       includeGlobalServiceEvents: true,
       enableLogFileValidation: true,

@@ -17,7 +17,7 @@ import { AwsAccountContext } from "./account-context";
 import { applyBucketBaseline, BucketBaseline, denyInsecureTransport } from "./bucket-hardening";
 import { validateBucketName } from "./bucket-name";
 import { PolicyDocument, PolicyStatement, sidFrom } from "./iam-policy";
-import { bucketCustodyStatement, KeyCustody, keyCustodyStatements, validateBreakGlassRoleArn } from "./key-custody";
+import { bucketCustodyStatements, KeyCustody, keyCustodyStatements, validateBreakGlassRoleArn } from "./key-custody";
 import { kmsAdministrationStatement, KMS_DELETION_WINDOW_DAYS } from "./kms-policy";
 import { IAwsPrincipal } from "./principal";
 
@@ -198,7 +198,7 @@ export class EvidenceBucket extends Construct implements IEvidenceBucket {
     } else {
       this.keyPolicy = new PolicyDocument(`${path}/Key`, [
         kmsAdministrationStatement([account.accountRootArn]),
-        ...(this.custody ? keyCustodyStatements(this.custody.breakGlassRoleArn) : []),
+        ...(this.custody ? keyCustodyStatements(this.custody) : []),
       ]);
       this.encryptionKey = new KmsKey(this, "Key", {
         description: `HIPAA evidence encryption for ${env} (45 CFR 164.312(a)(2)(iv))`,
@@ -281,9 +281,9 @@ export class EvidenceBucket extends Construct implements IEvidenceBucket {
     if (this.custody) {
       // Switching the access logs off, adding an expiry or changing the key would end or hide
       // the record of who touched evidence: only break-glass may.
-      this.bucketPolicy.addStatement(
-        bucketCustodyStatement("OnlyBreakGlassChangesLoggingLifecycleOrEncryption", this.bucketArn, ["s3:PutBucketLogging", "s3:PutLifecycleConfiguration", "s3:PutEncryptionConfiguration"], this.custody.breakGlassRoleArn),
-      );
+      for (const s of bucketCustodyStatements("OnlyBreakGlassChangesLoggingLifecycleOrEncryption", this.bucketArn, ["s3:PutBucketLogging", "s3:PutLifecycleConfiguration", "s3:PutEncryptionConfiguration"], this.custody)) {
+        this.bucketPolicy.addStatement(s);
+      }
     }
     this.policy = new S3BucketPolicy(this, "Policy", {
       bucket: this.bucket.id,

@@ -50,7 +50,7 @@ export class EvidenceReplica extends Construct {
     super(scope, id);
     const path = this.node.path;
     validateBucketName(path, props.bucketName);
-    const breakGlass = validateBreakGlassRoleArn(path, props.custody);
+    validateBreakGlassRoleArn(path, props.custody);
     const account = AwsAccountContext.of(this);
     const provider = props.replicaProvider;
     const source = props.source;
@@ -61,7 +61,7 @@ export class EvidenceReplica extends Construct {
       description: `HIPAA evidence replica encryption for ${source.environment.name} (45 CFR 164.312(a)(2)(iv))`,
       enableKeyRotation: true,
       deletionWindowInDays: KMS_DELETION_WINDOW_DAYS,
-      policy: new PolicyDocument(`${path}/Key`, [kmsAdministrationStatement([account.accountRootArn]), ...keyCustodyStatements(breakGlass)]).render(),
+      policy: new PolicyDocument(`${path}/Key`, [kmsAdministrationStatement([account.accountRootArn]), ...keyCustodyStatements(props.custody)]).render(),
       // See CUSTODY_LOCKOUT_REASON (key-custody.ts).
       bypassPolicyLockoutSafetyCheck: true,
       lifecycle: { preventDestroy: true },

@@ -29,7 +29,8 @@ export interface SigningKeyProps {
    */
   readonly keySpec?: SigningKeySpec;
   /**
-   * The alias cosign signs through; rotating the key means moving this alias.
+   * The alias cosign signs through; rotating the key means moving this alias (under `custody`, a
+   * break-glass operation: the key policy denies kms:UpdateAlias/DeleteAlias to anyone else).
    * @default `alias/hipaa-cosign-ENV`
    */
   readonly aliasName?: string;
@@ -123,7 +124,7 @@ export class SigningKey extends Construct {
     }
     this.policy = new PolicyDocument(`${path}/Key`, [
       kmsAdministrationStatement(this.administratorArns),
-      ...(props.custody ? keyCustodyStatements(props.custody.breakGlassRoleArn) : []),
+      ...(props.custody ? keyCustodyStatements(props.custody) : []),
     ]);
 
     this.key = new KmsKey(this, "Key", {

@@ -14,7 +14,7 @@ import { AwsAccountContext } from "./account-context";
 import { applyBucketBaseline, BucketBaseline, denyInsecureTransport, logBucketLifecycle } from "./bucket-hardening";
 import { validateBucketName } from "./bucket-name";
 import { PolicyDocument, PolicyStatement } from "./iam-policy";
-import { bucketCustodyStatement, KeyCustody, keyCustodyStatements, validateBreakGlassRoleArn } from "./key-custody";
+import { bucketCustodyStatements, KeyCustody, keyCustodyStatements, validateBreakGlassRoleArn } from "./key-custody";
 import { kmsAdministrationStatement, KMS_DELETION_WINDOW_DAYS } from "./kms-policy";
 
 export interface TrailBucketProps {
@@ -34,6 +34,14 @@ export interface TrailBucketProps {
 interface TrailSource {
   readonly accountId: string;
   readonly trailArn: string;
+  /** The trail is in another account, which resolves the key's alias across accounts. */
+  readonly crossAccount: boolean;
+}
+
+/** A principal that reads one account's trail logs (or, without `source`, every account's). */
+interface TrailReader {
+  readonly principalArn: string;
+  readonly source?: { readonly accountId: string; readonly trailArn: string };
 }
 
 /**
@@ -55,13 +63,15 @@ export class TrailBucket extends Construct {
   public readonly policy: S3BucketPolicy;
   public readonly accessLogBucket: AccessLogBucket;
   private readonly sources: TrailSource[] = [];
-  private readonly readerArns: string[] = [];
+  private readonly readers: TrailReader[] = [];
+  private readonly custody: KeyCustody;
 
   constructor(scope: Construct, id: string, props: TrailBucketProps) {
     super(scope, id);
     const path = this.node.path;
     validateBucketName(path, props.bucketName);
     const breakGlass = validateBreakGlassRoleArn(path, props.custody);
+    this.custody = props.custody;
     const retention = props.retention ?? RetentionPeriod.HIPAA_MINIMUM;
     const account = AwsAccountContext.of(this);
 
@@ -69,7 +79,7 @@ export class TrailBucket extends Construct {
       description: "Encrypts the CloudTrail log files of every environment account (45 CFR 164.312(b))",
       enableKeyRotation: true,
       deletionWindowInDays: KMS_DELETION_WINDOW_DAYS,
-      policy: Lazy.stringValue({ produce: () => this.keyPolicy(account, breakGlass).render() }),
+      policy: Lazy.stringValue({ produce: () => this.keyPolicy(account).render() }),
       // See CUSTODY_LOCKOUT_REASON (key-custody.ts).
       bypassPolicyLockoutSafetyCheck: true,
       tags: { Purpose: "HIPAA audit trail encryption" },
@@ -107,7 +117,7 @@ export class TrailBucket extends Construct {
     const lifecycle = logBucketLifecycle(this, this.bucket, "trail-to-colder-storage-never-expire", this.baseline);
     this.policy = new S3BucketPolicy(this, "Policy", {
       bucket: this.bucket.id,
-      policy: Lazy.stringValue({ produce: () => this.bucketPolicy(breakGlass).render() }),
+      policy: Lazy.stringValue({ produce: () => this.bucketPolicy().render() }),
       dependsOn: [this.objectLockConfiguration, this.baseline.publicAccessBlock, logging, lifecycle, encryption],
     });
 
@@ -121,17 +131,24 @@ export class TrailBucket extends Construct {
     recordControl(this, { section: Cfr.ACTIVITY_REVIEW, resources: [logging], how: "Reads of the trail bucket are themselves logged to a delete-protected access-log bucket." });
   }
 
-  /** Lets the trail `trailArn` of `accountId` deliver (and encrypt with the key). */
-  public allowTrail(accountId: string, trailArn: string): void {
-    this.sources.push({ accountId, trailArn });
+  /**
+   * Lets the trail `trailArn` of `accountId` deliver (and encrypt with the key). A trail of
+   * another account (`crossAccount`, the default) may also DescribeKey, to resolve the key's alias.
+   */
+  public allowTrail(accountId: string, trailArn: string, options: { readonly crossAccount?: boolean } = {}): void {
+    this.sources.push({ accountId, trailArn, crossAccount: options.crossAccount ?? true });
   }
 
-  /** Lets `principalArn` (an auditor role of the archive account) read and decrypt the logs. */
-  public grantRead(principalArn: string): void {
-    this.readerArns.push(principalArn);
+  /**
+   * Lets `principalArn` (an auditor role of the archive account) read and decrypt the logs: of
+   * one account only when `source` is given (its `AWSLogs/ACCOUNT/` prefix, and only data keys
+   * whose CloudTrail encryption context is that account's trail), else of every account.
+   */
+  public grantRead(principalArn: string, source?: { readonly accountId: string; readonly trailArn: string }): void {
+    this.readers.push({ principalArn, source });
   }
 
-  private bucketPolicy(breakGlass: string): PolicyDocument {
+  private bucketPolicy(): PolicyDocument {
     const trails = this.sources.map((s) => s.trailArn);
     const statements: PolicyStatement[] = [
       denyInsecureTransport(this.bucketArn),
@@ -142,7 +159,7 @@ export class TrailBucket extends Construct {
         actions: ["s3:DeleteObject", "s3:DeleteObjectVersion", "s3:BypassGovernanceRetention", "s3:PutBucketObjectLockConfiguration"],
         resources: [this.bucketArn, `${this.bucketArn}/*`],
       },
-      bucketCustodyStatement("OnlyBreakGlassChangesLoggingLifecycleOrEncryption", this.bucketArn, ["s3:PutBucketLogging", "s3:PutLifecycleConfiguration", "s3:PutEncryptionConfiguration"], breakGlass),
+      ...bucketCustodyStatements("OnlyBreakGlassChangesLoggingLifecycleOrEncryption", this.bucketArn, ["s3:PutBucketLogging", "s3:PutLifecycleConfiguration", "s3:PutEncryptionConfiguration"], this.custody),
     ];
     if (trails.length > 0) {
       statements.push({
@@ -164,20 +181,57 @@ export class TrailBucket extends Construct {
         });
       }
     }
-    if (this.readerArns.length > 0) {
+    const everyAccount = this.readers.filter((r) => !r.source).map((r) => r.principalArn);
+    if (everyAccount.length > 0) {
       statements.push({
         sid: "AuditorsReadTrail",
         effect: "Allow",
-        principals: { AWS: [...this.readerArns] },
+        principals: { AWS: everyAccount },
         actions: ["s3:GetObject", "s3:GetObjectVersion", "s3:ListBucket", "s3:ListBucketVersions", "s3:GetBucketLocation"],
         resources: [this.bucketArn, `${this.bucketArn}/*`],
       });
     }
+    // An environment's auditors read that environment's account prefix only (CloudTrail writes
+    // `AWSLogs/ACCOUNT/CloudTrail/REGION/YYYY/MM/DD/...` and digests under
+    // `AWSLogs/ACCOUNT/CloudTrail-Digest/`): another environment's API calls are not theirs to read.
+    for (const [accountId, readers] of this.readersByAccount()) {
+      const prefix = `AWSLogs/${accountId}/`;
+      statements.push(
+        {
+          sid: `AuditorsRead${accountId}`,
+          effect: "Allow",
+          principals: { AWS: readers },
+          actions: ["s3:GetObject", "s3:GetObjectVersion"],
+          resources: [`${this.bucketArn}/${prefix}*`],
+        },
+        {
+          sid: `AuditorsList${accountId}`,
+          effect: "Allow",
+          principals: { AWS: readers },
+          actions: ["s3:ListBucket", "s3:ListBucketVersions"],
+          resources: [this.bucketArn],
+          conditions: { StringLike: { "s3:prefix": [`${prefix}*`] } },
+        },
+        {
+          sid: `AuditorsLocate${accountId}`,
+          effect: "Allow",
+          principals: { AWS: readers },
+          actions: ["s3:GetBucketLocation"],
+          resources: [this.bucketArn],
+        },
+      );
+    }
     return new PolicyDocument(`${this.node.path}/Policy`, statements);
   }
 
-  private keyPolicy(account: AwsAccountContext, breakGlass: string): PolicyDocument {
-    const statements: PolicyStatement[] = [kmsAdministrationStatement([account.accountRootArn]), ...keyCustodyStatements(breakGlass)];
+  private readersByAccount(): Map<string, string[]> {
+    const by = new Map<string, string[]>();
+    for (const r of this.readers) if (r.source) by.set(r.source.accountId, [...(by.get(r.source.accountId) ?? []), r.principalArn]);
+    return by;
+  }
+
+  private keyPolicy(account: AwsAccountContext): PolicyDocument {
+    const statements: PolicyStatement[] = [kmsAdministrationStatement([account.accountRootArn]), ...keyCustodyStatements(this.custody)];
     if (this.sources.length > 0) {
       statements.push(
         {
@@ -202,13 +256,39 @@ export class TrailBucket extends Construct {
         },
       );
     }
-    if (this.readerArns.length > 0) {
+    // Environment accounts resolve the trail key's alias to its ARN (data.aws_kms_key in
+    // AuditTrail) so their trails name the key itself: DescribeKey only, no use of the key.
+    const trailAccounts = [...new Set(this.sources.filter((s) => s.crossAccount).map((s) => s.accountId))];
+    if (trailAccounts.length > 0) {
+      statements.push({
+        sid: "TrailAccountsResolveKeyAlias",
+        effect: "Allow",
+        principals: { AWS: trailAccounts.map((a) => `arn:${account.partition}:iam::${a}:root`) },
+        actions: ["kms:DescribeKey"],
+        resources: ["*"],
+      });
+    }
+    const everyAccount = this.readers.filter((r) => !r.source).map((r) => r.principalArn);
+    if (everyAccount.length > 0) {
       statements.push({
         sid: "AuditorsDecryptTrailThroughS3",
         effect: "Allow",
-        principals: { AWS: [...this.readerArns] },
+        principals: { AWS: everyAccount },
         actions: ["kms:Decrypt", "kms:DescribeKey"],
         resources: ["*"],
+      });
+    }
+    // CloudTrail's documented decrypt statement keys on kms:EncryptionContext:aws:cloudtrail:arn
+    // (the same context CloudTrailEncryptsLogs requires on every data key it generates): pinning
+    // it to one trail's ARN decrypts that account's log files and no other's.
+    for (const [accountId, readers] of this.readersByAccount()) {
+      statements.push({
+        sid: `AuditorsDecrypt${accountId}`,
+        effect: "Allow",
+        principals: { AWS: readers },
+        actions: ["kms:Decrypt"],
+        resources: ["*"],
+        conditions: { StringEquals: { "kms:EncryptionContext:aws:cloudtrail:arn": [...new Set(this.readers.filter((r) => r.source?.accountId === accountId).map((r) => r.source!.trailArn))] } },
       });
     }
     return new PolicyDocument(`${this.node.path}/Key`, statements);

@@ -37,8 +37,14 @@ export const REFERENCE_ACCOUNTS: Readonly<Record<string, string>> = {
  * reach, holding every environment's evidence, evidence keys and CloudTrail logs. The break-glass
  * role (created by the organization's security team beforehand, outside this substrate) is the
  * only principal that may destroy, disable or re-policy their keys.
+ * Its alerts (break-glass use, tampering, and every environment account's forwarded security
+ * events) go to the security team's paging webhook, subscribed in code.
  */
-export const REFERENCE_ARCHIVE = { accountId: "999999999999", breakGlassRoleArn: "arn:aws:iam::999999999999:role/break-glass/evidence-custodian" } as const;
+export const REFERENCE_ARCHIVE = {
+  accountId: "999999999999",
+  breakGlassRoleArn: "arn:aws:iam::999999999999:role/break-glass/evidence-custodian",
+  alertSubscribers: ["https://hooks.example.com/hipaa/security-alerts"],
+} as const;
 
 export const REFERENCE_APPROVED_RELEASE = "v1.4.2";
 
