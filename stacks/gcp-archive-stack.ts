@@ -231,7 +231,7 @@ export interface GcpEvidenceArchiveStackProps {
  * accounts, which IAM requires to exist, while those stacks' audit-log sinks need
  * GcpArchiveStack's buckets to exist: apply GcpArchiveStack, then the environments, then this,
  * as the break-glass identity. Until this stack is applied an environment's evidence writes fail
- * (nothing is written anywhere else).
+ * (nothing is written anywhere else). The APIs it calls are those GcpArchiveStack enables.
  */
 export class GcpEvidenceArchiveStack extends TerraformStack {
   /** The object-name prefix an environment's evidence runner pool writes under. */

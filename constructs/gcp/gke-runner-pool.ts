@@ -6,7 +6,7 @@ import { ProjectIamMember } from "@cdktf/provider-google/lib/project-iam-member"
 import { ServiceAccount } from "@cdktf/provider-google/lib/service-account";
 import { ServiceAccountIamMember } from "@cdktf/provider-google/lib/service-account-iam-member";
 import { HipaaConfigError } from "../../src/errors";
-import { assertPoolEnvironment, Environment, RunnerPurpose, validatePurposeResources } from "../../src/model";
+import { assertPoolEnvironment, assertSameEnvironment, Environment, RunnerPurpose, validatePurposeResources } from "../../src/model";
 import { Cfr, recordControl } from "../../src/compliance";
 import { stableSuffix } from "../../src/naming";
 import { CloudKmsSigningKey } from "./cloud-kms-signing-key";
@@ -184,6 +184,9 @@ export class GkeRunnerPool extends Construct implements IGkeDeployer {
         break;
       case RunnerPurpose.EVIDENCE:
         if (props.evidenceBucket instanceof GcsEvidenceBucket) props.evidenceBucket.grantWrite(this);
+        // The archive grants the pool; still, a pool pointed at another environment's archive
+        // bucket would write its evidence where that environment's records are kept.
+        else assertSameEnvironment(`${this.node.path}/evidenceBucket`, props.evidenceBucket!.environment, this);
         break;
       case RunnerPurpose.DEPLOY:
         new GkeDeployAccess(this, "DeployAccess", this, props.deployTarget!, { namespaces: props.deployNamespaces ?? [] });
