@@ -640,6 +640,7 @@ describe("GCP archive project (gcp-gitlab example)", () => {
     expect(refusal(() => new GcpArchiveStack(app, "a2", { ...base, environments: [{ environment: production, projectId: "arch", projectNumber: "909090909090" }] }))).toContain('environment "production" is in the archive project arch (45 CFR 164.312(b)); give the archive a project of its own');
     expect(refusal(() => new GcpArchiveStack(app, "b2", { ...base, breakGlassMember: "allUsers" }))).toContain("is not one user, group or service account");
     expect(refusal(() => new GcpArchiveStack(app, "c2", { ...base, environments: [] }))).toContain("holds no environment project");
+    expect(refusal(() => new GcpEvidenceArchiveStack(app, "g2", { ...base, environments: [{ ...base.environments[0], projectNumber: "p-404" }] }))).toContain('g2/environments/production: project number "p-404" is not a number; pass the project number');
     expect(refusal(() => new GcpEvidenceArchiveStack(app, "d2", { ...base, environments: [base.environments[0], base.environments[0]] }))).toContain('environment "production" is listed twice');
     expect(refusal(() => new GcpEvidenceArchiveStack(app, "e2", { ...base, environments: [{ ...base.environments[0], writers: [{ member: "serviceAccount:w@other.iam.gserviceaccount.com", grantName: "W", prefix: "runner/" }] }] }))).toContain(
       'is not a service account of environment project p (45 CFR 164.312(a)(1)); pass the environment\'s evidence runner service account',
