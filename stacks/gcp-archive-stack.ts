@@ -201,7 +201,8 @@ export class GcpArchiveStack extends TerraformStack {
 export interface GcpEvidenceArchivedProject extends GcpArchivedProject {
   /**
    * The environment's identities that write evidence (its evidence runner pool's service
-   * account, `GkeRunnerPool.runnerServiceAccountEmail`): create-only, under `prefix`. They must
+   * account, `GkeRunnerPool.runnerServiceAccountEmail`): create-only, under `prefix`, the
+   * evidence layout `<repository>/<environment>/` of the pipeline the pool serves. They must
    * exist when this stack is applied (IAM refuses a service account that does not).
    * @default - none
    */
@@ -234,9 +235,6 @@ export interface GcpEvidenceArchiveStackProps {
  * (nothing is written anywhere else). The APIs it calls are those GcpArchiveStack enables.
  */
 export class GcpEvidenceArchiveStack extends TerraformStack {
-  /** The object-name prefix an environment's evidence runner pool writes under. */
-  public static readonly RUNNER_PREFIX = "runner/";
-
   /** One environment's evidence bucket: the archive project in the name, a hash of both. */
   public static evidenceBucketName(archiveProjectId: string, env: string): string {
     return uniqueResourceName(["hipaa-evidence", env, archiveProjectId], `${archiveProjectId}/${env}/evidence`, 63);

@@ -19,7 +19,7 @@ import { GcpArchiveStack, GcpEvidenceArchiveStack } from "../stacks/gcp-archive-
 import { GcpEnvironmentStack } from "../stacks/gcp-environment-stack";
 import { GcsBucketIamPolicy } from "../constructs/gcp/gcs-bucket-iam-policy";
 import { GcsEvidenceBucket } from "../constructs/gcp/gcs-evidence-bucket";
-import { buildGcpGitlabApp, GCP_ARCHIVE, GCP_ENVIRONMENTS, GCP_PROJECTS } from "../examples/gcp-gitlab/main";
+import { buildGcpGitlabApp, evidencePrefix, GCP_ARCHIVE, GCP_ENVIRONMENTS, GCP_PROJECTS } from "../examples/gcp-gitlab/main";
 import { AwsEnvironmentStack } from "../stacks/aws-environment-stack";
 import { Environment, EnvironmentTier, HipaaCompliance, HipaaSubstrate, HipaaSubstrateConfig } from "../src";
 import { principalsTrust } from "../constructs/aws/role-trust";
@@ -560,7 +560,7 @@ describe("GCP archive project (gcp-gitlab example)", () => {
             expect(b.role).toBe("roles/storage.objectCreator");
             // Sink writers (Cloud Logging agents) write the audit-log buckets' fixed layout; every
             // other writer is confined to its prefix.
-            if (!m.includes("@gcp-sa-logging.")) expect(b.condition?.expression).toBe(`resource.name.startsWith("projects/_/buckets/${bucket}/objects/${GcpEvidenceArchiveStack.RUNNER_PREFIX}")`);
+            if (!m.includes("@gcp-sa-logging.")) expect(b.condition?.expression).toMatch(new RegExp(`^resource\\.name\\.startsWith\\("projects/_/buckets/${bucket}/objects/compliance-platform/(dev|staging|validation|production)/"\\)$`));
           }
         }
       }
@@ -586,12 +586,14 @@ describe("GCP archive project (gcp-gitlab example)", () => {
     expect(resourcesOf(out, "google_storage_bucket")).toEqual({});
     expect(Object.values(resourcesOf(out, "google_kms_key_ring")).map((r) => r.name)).not.toContain(`hipaa-evidence-${env}`);
     expect(resourcesOf(out, "google_storage_bucket_iam_member")).toEqual({});
+    // The layout the README's evidence bundle uses (compliance-platform/production/$CI_PIPELINE_ID/).
+    expect(evidencePrefix(env)).toBe(`compliance-platform/${env}/`);
     // The environment's evidence runner service account is exactly the archive bucket's writer.
     const runner = Object.values(resourcesOf(out, "google_service_account")).find((s) => s.account_id === `runner-${env}-evidence`)!;
     expect(runner).toBeDefined();
     const email = `${runner.account_id}@${GCP_PROJECTS[env].id}.iam.gserviceaccount.com`;
     expect(bucketPolicies(evidence).get(bucketName)).toEqual([
-      { role: "roles/storage.objectCreator", members: [`serviceAccount:${email}`], condition: expect.objectContaining({ expression: `resource.name.startsWith("projects/_/buckets/${bucketName}/objects/runner/")` }) },
+      { role: "roles/storage.objectCreator", members: [`serviceAccount:${email}`], condition: expect.objectContaining({ expression: `resource.name.startsWith("projects/_/buckets/${bucketName}/objects/${evidencePrefix(env)}")` }) },
       { role: "roles/storage.objectViewer", members: ["group:hipaa-auditors@hipaa-health.example"] },
     ]);
   });

@@ -60,11 +60,17 @@ function derivedMasterRange(env: string, taken: Set<number>): string {
   return `172.17.${i >> 4}.${(i & 15) * 16}/28`;
 }
 
+/** Where the parent pipeline's evidence of `env` goes: `<repository>/<environment>/`, e.g. compliance-platform/production/. */
+export function evidencePrefix(env: string): string {
+  return `${COMPLIANCE_PLATFORM_PATH.split("/").pop()}/${env}/`;
+}
+const COMPLIANCE_PLATFORM_PATH = "hipaa-health/compliance-platform";
+
 /** Read-only access to evidence, in the archive. */
 const AUDITORS = "group:hipaa-auditors@hipaa-health.example";
 
 export const COMPLIANCE_PLATFORM_ID = 48213077;
-export const COMPLIANCE_PLATFORM = new GitlabProjectRef("hipaa-health/compliance-platform", { projectId: COMPLIANCE_PLATFORM_ID });
+export const COMPLIANCE_PLATFORM = new GitlabProjectRef(COMPLIANCE_PLATFORM_PATH, { projectId: COMPLIANCE_PLATFORM_ID });
 /** The group whose members approve deploys. */
 export const RELEASE_APPROVERS = { id: 70021, path: "hipaa-health/release-approvers" };
 /** The compliance team: the only members who merge to the parent's main and cut its release tags. */
@@ -161,8 +167,9 @@ export function buildGcpGitlabApp(app: App, environments: readonly Environment[]
         environment,
         projectId: project.id,
         projectNumber: project.number,
-        // The evidence runner pool each environment stack creates: create-only, under runner/.
-        writers: [{ member: `serviceAccount:${GkeRunnerPool.runnerServiceAccountEmail(project.id, environment.name, RunnerPurpose.EVIDENCE)}`, grantName: "EvidenceRunner", prefix: GcpEvidenceArchiveStack.RUNNER_PREFIX }],
+        // The evidence runner pool each environment stack creates: create-only, under the parent
+        // pipeline's evidence layout <repository>/<environment>/ (README, "The evidence bundle").
+        writers: [{ member: `serviceAccount:${GkeRunnerPool.runnerServiceAccountEmail(project.id, environment.name, RunnerPurpose.EVIDENCE)}`, grantName: "EvidenceRunner", prefix: evidencePrefix(environment.name) }],
         auditorMembers: [AUDITORS],
       };
     }),
