@@ -8,7 +8,7 @@ import { Environment, GithubOidcSubject, GitlabOidcSubject, RunnerPurpose } from
 import { Cfr, recordControl } from "../src/compliance";
 import { CiWorkloadIdentity } from "../constructs/gcp/ci-workload-identity";
 import { CloudKmsSigningKey, CloudKmsSigningKeyProps } from "../constructs/gcp/cloud-kms-signing-key";
-import { GcsEvidenceBucket, GcsEvidenceBucketProps } from "../constructs/gcp/gcs-evidence-bucket";
+import { ArchivedGcsEvidenceBucket, GcsEvidenceBucket, GcsEvidenceBucketProps } from "../constructs/gcp/gcs-evidence-bucket";
 import { GkeRunnerCluster, GkeRunnerClusterProps, IGkeRunnerCluster } from "../constructs/gcp/gke-runner-cluster";
 import { GkeDeployAccess, GkeWorkloadCluster, GkeWorkloadClusterLookupProps, validateDeployNamespaces } from "../constructs/gcp/gke-deploy-access";
 import { GkeRunnerPool } from "../constructs/gcp/gke-runner-pool";
@@ -68,6 +68,22 @@ export interface GcpEnvironmentStackProps {
   readonly region: string;
   /** @default - compliant defaults, bucket in the region */
   readonly evidence?: Omit<GcsEvidenceBucketProps, "environment" | "projectId" | "location">;
+  /**
+   * Keep evidence in the archive project (GcpEvidenceArchiveStack), whose stack grants this
+   * environment's evidence runners create-only: no evidence bucket or evidence key is created in
+   * this project, and `auditorMembers` are granted there, not here.
+   * @default - evidence in this project (the control map records it)
+   */
+  readonly evidenceArchive?: {
+    readonly bucket: ArchivedGcsEvidenceBucket;
+    /**
+     * For a stack applied before the archive existed: its evidence bucket and key stay at their
+     * addresses in this project (a locked bucket and a key that decrypts it are never destroyed
+     * by a plan), readable by auditors; new evidence goes to the archive.
+     * @default false - no evidence bucket in this project (right for a fresh project)
+     */
+    readonly keepLocalEvidenceBucket?: boolean;
+  };
   /** @default - compliant defaults */
   readonly signing?: Omit<CloudKmsSigningKeyProps, "environment" | "projectId" | "location">;
   /** GitHub Actions subjects trusted through WIF. @default - none */
@@ -164,7 +180,10 @@ export interface GcpEnvironmentStackProps {
  */
 export class GcpEnvironmentStack extends TerraformStack {
   public readonly environment: Environment;
-  public readonly evidenceBucket: GcsEvidenceBucket;
+  /** Where evidence is written: the archive's bucket when `evidenceArchive` is given, else this project's. */
+  public readonly evidenceBucket: GcsEvidenceBucket | ArchivedGcsEvidenceBucket;
+  /** The evidence bucket in this project, if any (none when evidence lives in the archive). */
+  public readonly localEvidenceBucket?: GcsEvidenceBucket;
   public readonly signingKey: CloudKmsSigningKey;
   public readonly githubIdentity?: CiWorkloadIdentity;
   public readonly gitlabIdentity?: CiWorkloadIdentity;
@@ -195,7 +214,17 @@ export class GcpEnvironmentStack extends TerraformStack {
       this.projectServices.dependOnServices(this);
     }
     const project = { projectId: props.projectId, location: props.region };
-    this.evidenceBucket = new GcsEvidenceBucket(this, "EvidenceBucket", { environment: env, ...project, ...props.evidence });
+    if (props.evidenceArchive) this.assertEvidenceArchive(props);
+    const keepLocal = !props.evidenceArchive || props.evidenceArchive.keepLocalEvidenceBucket === true;
+    this.localEvidenceBucket = keepLocal ? new GcsEvidenceBucket(this, "EvidenceBucket", { environment: env, ...project, ...props.evidence }) : undefined;
+    this.evidenceBucket = props.evidenceArchive?.bucket ?? this.localEvidenceBucket!;
+    if (props.evidenceArchive) {
+      recordControl(this, {
+        section: Cfr.AUDIT_CONTROLS,
+        resources: this.localEvidenceBucket ? [this.localEvidenceBucket.bucket] : [],
+        how: `Evidence of ${env.name} is written to bucket ${props.evidenceArchive.bucket.bucketName} of archive project ${props.evidenceArchive.bucket.projectId}, not to ${props.projectId}${this.localEvidenceBucket ? `; the evidence bucket kept here from before the archive (${this.localEvidenceBucket.node.path}) takes no new writes` : ""}.`,
+      });
+    }
     this.signingKey = new CloudKmsSigningKey(this, "SigningKey", { environment: env, ...project, ...props.signing });
 
     if (props.storageDataAccessLogs !== false) {
@@ -231,7 +260,7 @@ export class GcpEnvironmentStack extends TerraformStack {
     if (props.gitlabSubjects?.length) {
       this.gitlabIdentity = CiWorkloadIdentity.gitlab(this, "GitlabIdentity", { ...wif, subjects: props.gitlabSubjects, issuerUri: props.gitlabIssuerUri, poolId: poolId("gitlab-ci") });
     }
-    (props.auditorMembers ?? []).forEach((member, i) => this.evidenceBucket.grantRead(GcpPrincipal.fromMember(member, `Auditor${i}`)));
+    (props.auditorMembers ?? []).forEach((member, i) => this.localEvidenceBucket?.grantRead(GcpPrincipal.fromMember(member, `Auditor${i}`)));
 
     this.deployNamespaces = this.planNamespaces(props);
     // Looked up, not named: a workload cluster that does not exist fails the plan.
@@ -394,6 +423,20 @@ export class GcpEnvironmentStack extends TerraformStack {
       plan.set(name, namespaces);
     }
     return plan;
+  }
+
+  private assertEvidenceArchive(props: GcpEnvironmentStackProps): void {
+    const archive = props.evidenceArchive!;
+    const where = `${this.node.path}/evidenceArchive`;
+    if (props.evidence && !archive.keepLocalEvidenceBucket) {
+      throw new HipaaConfigError({ path: `${this.node.path}/evidence`, problem: "evidence options were given, but the evidence bucket lives in the archive project", fix: "set evidence options on GcpEvidenceArchiveStack, or drop evidenceArchive" });
+    }
+    if (archive.bucket.environment.name !== this.environment.name) {
+      throw new HipaaConfigError({ path: where, problem: `the archive bucket is for environment "${archive.bucket.environment.name}"`, cfr: Cfr.ACCESS_CONTROL, fix: `pass the archive's "${this.environment.name}" bucket (GcpEvidenceArchiveStack.evidenceBucketName(archiveProjectId, "${this.environment.name}"))` });
+    }
+    if (archive.bucket.projectId === props.projectId) {
+      throw new HipaaConfigError({ path: where, problem: `the archive project is this environment's own project ${props.projectId}, whose administrators could re-policy the bucket and destroy its key`, cfr: Cfr.AUDIT_CONTROLS, fix: "give the archive a project of its own" });
+    }
   }
 
   private routeAuditLogs(props: GcpEnvironmentStackProps): void {

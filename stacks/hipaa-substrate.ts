@@ -30,6 +30,7 @@ import { AwsArchiveStack, ArchivedEnvironment } from "./aws-archive-stack";
 import { ArchivedEvidenceBucket } from "../constructs/aws/archived-evidence-bucket";
 import { Cfr, recordException } from "../src/compliance";
 import { GcpEnvironmentStack, GcpStateBucket } from "./gcp-environment-stack";
+import { GcpArchiveStack, GcpEvidenceArchiveStack } from "./gcp-archive-stack";
 import { DeployGate } from "./deploy-gate";
 import { GitlabGovernanceConfig, GitlabGovernanceStack } from "./gitlab-governance-stack";
 
@@ -170,8 +171,35 @@ export interface SubstrateAwsSettings {
   readonly admission?: AwsAdmissionOptions;
 }
 
+/** The GCP archive project (see GcpArchiveStack, GcpEvidenceArchiveStack and the README's project layout). */
+export interface SubstrateGcpArchive {
+  /** The archive project, distinct from every environment's. */
+  readonly projectId: string;
+  readonly projectNumber: string;
+  /**
+   * The break-glass member (`group:`, `user:` or `serviceAccount:`), made the archive project's
+   * only owner; it applies the two archive stacks.
+   */
+  readonly breakGlassMember: string;
+  /**
+   * Environments whose GCP stacks were applied before the archive existed: their evidence bucket
+   * and key stay in the environment project at the same addresses (read by auditors, no new
+   * writes) instead of being dropped from the configuration, which `prevent_destroy` would stop.
+   * @default - none (fresh environment projects)
+   */
+  readonly keepEnvironmentEvidenceBuckets?: readonly string[];
+}
+
 export interface SubstrateGcpSettings {
   readonly region: string;
+  /**
+   * Keep evidence, its keys and every environment project's audit logs in an archive project
+   * whose only owner is break-glass: stacks `<id>-gcp-archive` (applied first) and
+   * `<id>-gcp-evidence-archive` (applied after the environment stacks).
+   * @default - each environment's evidence lives in its own project, whose owners can destroy the
+   *   evidence key (recorded in the control map)
+   */
+  readonly archive?: SubstrateGcpArchive;
   /** The project of each environment, by environment name. */
   readonly projects: Readonly<Record<string, { readonly id: string; readonly number: string }>>;
   /** @default - none */
@@ -297,6 +325,10 @@ export class HipaaSubstrate extends Construct {
   public readonly gitlab?: GitlabGovernanceStack;
   /** The AWS evidence archive, when `aws.archive` is given. */
   public readonly awsArchive?: AwsArchiveStack;
+  /** The GCP archive project's audit-log stack, when `gcp.archive` is given. */
+  public readonly gcpArchive?: GcpArchiveStack;
+  /** The GCP archive project's evidence stack, when `gcp.archive` is given. */
+  public readonly gcpEvidenceArchive?: GcpEvidenceArchiveStack;
   /** Every subject, by `repository/environment`. */
   public readonly subjects: ReadonlyMap<string, GithubOidcSubject>;
   /** The release of the compliance workflows every runner group and trust names. */
@@ -410,6 +442,22 @@ export class HipaaSubstrate extends Construct {
     }
     const archive = config.aws?.archive ? this.buildAwsArchive(app, id, path, config.aws, environments, repositories) : undefined;
     this.awsArchive = archive?.stack;
+    const gcpArchive = config.gcp?.archive;
+    if (config.gcp && gcpArchive) {
+      for (const env of gcpArchive.keepEnvironmentEvidenceBuckets ?? []) {
+        if (!environments.some((e) => e.name === env)) {
+          throw new HipaaConfigError({ path: `${path}/gcp/archive/keepEnvironmentEvidenceBuckets`, problem: `"${env}" is not an environment`, fix: `use one of ${environments.map((e) => e.name).join(", ")}` });
+        }
+      }
+      // Before the environment stacks: their audit-log sinks write into it (apply it first).
+      this.gcpArchive = new GcpArchiveStack(app, `${id}-gcp-archive`, {
+        projectId: gcpArchive.projectId,
+        projectNumber: gcpArchive.projectNumber,
+        region: config.gcp.region,
+        breakGlassMember: gcpArchive.breakGlassMember,
+        environments: environments.map((environment) => ({ environment, projectId: gcpProject(path, config.gcp!, environment.name).id, projectNumber: gcpProject(path, config.gcp!, environment.name).number })),
+      });
+    }
     for (const environment of environments) {
       const env = environment.name;
       if (config.aws && accountPlan) {
@@ -474,10 +522,7 @@ export class HipaaSubstrate extends Construct {
         new DeployGate(stack, "DeployGate", { ...gateFor(environment), signer: DeployGate.awsSigner(stack.signingKey, accountId, awsConfig.region) });
       }
       if (config.gcp) {
-        const project = config.gcp.projects[env];
-        if (!project) {
-          throw new HipaaConfigError({ path: `${path}/gcp`, problem: `no GCP project is given for environment "${env}"`, cfr: "164.308(a)(4)", fix: `add projects: { ${env}: { id, number } }` });
-        }
+        const project = gcpProject(path, config.gcp, env);
         gcp.set(
           env,
           new GcpEnvironmentStack(app, `${id}-gcp-${env}`, {
@@ -492,14 +537,43 @@ export class HipaaSubstrate extends Construct {
             auditorMembers: config.gcp.auditorMembers,
             stateBucket: gcpStateBucket(`${path}/gcp`, config.gcp, env),
             workloadIdentityPoolSuffix: config.gcp.workloadIdentityPoolSuffix,
+            auditLogArchive: gcpArchive ? { bucketName: GcpArchiveStack.auditLogBucketName(gcpArchive.projectId, env) } : undefined,
+            evidenceArchive: gcpArchive
+              ? {
+                  bucket: { environment, projectId: gcpArchive.projectId, bucketName: GcpEvidenceArchiveStack.evidenceBucketName(gcpArchive.projectId, env) },
+                  keepLocalEvidenceBucket: (gcpArchive.keepEnvironmentEvidenceBuckets ?? []).includes(env),
+                }
+              : undefined,
           }),
         );
         const stack = gcp.get(env)!;
+        if (!gcpArchive) {
+          recordException(stack, {
+            section: Cfr.AUDIT_CONTROLS,
+            what: `evidence of ${env} and its Cloud KMS key live in the environment's own project ${project.id}, whose owners and editors can re-policy the bucket or destroy the key's versions`,
+            reason: "no archive project is configured (gcp.archive); set it to move evidence custody out of the environment projects",
+          });
+        }
         new DeployGate(stack, "DeployGate", { ...gateFor(environment), signer: DeployGate.gcpSigner(stack.signingKey) });
       }
     }
     this.awsStacks = aws;
     this.gcpStacks = gcp;
+    if (config.gcp && gcpArchive) {
+      // After the environment stacks: its bucket policies name their service accounts. The
+      // substrate's GCP stacks run no evidence runner pool, so only auditors are granted here.
+      this.gcpEvidenceArchive = new GcpEvidenceArchiveStack(app, `${id}-gcp-evidence-archive`, {
+        projectId: gcpArchive.projectId,
+        projectNumber: gcpArchive.projectNumber,
+        region: config.gcp.region,
+        environments: environments.map((environment) => ({
+          environment,
+          projectId: gcpProject(path, config.gcp!, environment.name).id,
+          projectNumber: gcpProject(path, config.gcp!, environment.name).number,
+          auditorMembers: config.gcp!.auditorMembers,
+        })),
+      });
+    }
   }
 
   /**
@@ -637,6 +711,14 @@ function planAccounts(path: string, aws: SubstrateAwsSettings, environments: rea
     }
   }
   return { owner, sharers };
+}
+
+function gcpProject(path: string, gcp: SubstrateGcpSettings, env: string): { readonly id: string; readonly number: string } {
+  const project = gcp.projects[env];
+  if (!project) {
+    throw new HipaaConfigError({ path: `${path}/gcp`, problem: `no GCP project is given for environment "${env}"`, cfr: "164.308(a)(4)", fix: `add projects: { ${env}: { id, number } }` });
+  }
+  return project;
 }
 
 function gcpStateBucket(path: string, gcp: SubstrateGcpSettings, env: string): GcpStateBucket | undefined {

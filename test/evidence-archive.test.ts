@@ -15,12 +15,15 @@ import { AUDIT_TAMPERING_EVENTS, SecurityAlerts } from "../constructs/aws/securi
 import { TrailBucket } from "../constructs/aws/trail-bucket";
 import { KEY_CUSTODY_ACTIONS } from "../constructs/aws/key-custody";
 import { AwsArchiveStack } from "../stacks/aws-archive-stack";
-import { GcpArchiveStack } from "../stacks/gcp-archive-stack";
-import { buildGcpGitlabApp, GCP_ARCHIVE, GCP_ENVIRONMENTS, GCP_PROJECTS } from "../examples/gcp-gitlab/main";
+import { GcpArchiveStack, GcpEvidenceArchiveStack } from "../stacks/gcp-archive-stack";
+import { GcpEnvironmentStack } from "../stacks/gcp-environment-stack";
+import { GcsBucketIamPolicy } from "../constructs/gcp/gcs-bucket-iam-policy";
+import { GcsEvidenceBucket } from "../constructs/gcp/gcs-evidence-bucket";
+import { buildGcpGitlabApp, evidencePrefix, GCP_ARCHIVE, GCP_ENVIRONMENTS, GCP_PROJECTS } from "../examples/gcp-gitlab/main";
 import { AwsEnvironmentStack } from "../stacks/aws-environment-stack";
 import { Environment, EnvironmentTier, HipaaCompliance, HipaaSubstrate, HipaaSubstrateConfig } from "../src";
 import { principalsTrust } from "../constructs/aws/role-trust";
-import { actionsOf, awsStack, production, refusal, resourcesOf, Statement, statements, synth, SynthResult } from "./support/synth";
+import { actionsOf, awsStack, dev, gcpStack, production, refusal, resourcesOf, Statement, statements, synth, SynthResult } from "./support/synth";
 
 const ARCHIVE = REFERENCE_ARCHIVE.accountId;
 const BREAK_GLASS = REFERENCE_ARCHIVE.breakGlassRoleArn;
@@ -472,38 +475,269 @@ describe("optional cross-region replica of the archive", () => {
   });
 });
 
-describe("GCP audit archive (gcp-gitlab example)", () => {
+describe("GCP archive project (gcp-gitlab example)", () => {
   const stacks = synthAll(buildGcpGitlabApp(Testing.app()));
   const archive = stacks.get("hipaa-gcp-archive")!;
+  const evidence = stacks.get("hipaa-gcp-evidence-archive")!;
+  const archives = [archive, evidence];
+  const ENV_IDS = Object.values(GCP_PROJECTS).flatMap((p) => [p.id, p.number]);
+  const envPrincipal = (member: string) => ENV_IDS.some((id) => member.includes(id));
 
-  test("the archive project's only owner is break-glass", () => {
-    expect((archive.tf as any).provider.google[0].project).toBe(GCP_ARCHIVE.id);
-    expect(Object.values(resourcesOf(archive, "google_project_iam_binding"))).toEqual([{ project: GCP_ARCHIVE.id, role: "roles/owner", members: [GCP_ARCHIVE.breakGlassMember] }]);
+  /** Each bucket's authoritative policy bindings, by bucket name. */
+  function bucketPolicies(out: SynthResult): Map<string, { role: string; members: string[]; condition?: { expression: string } }[]> {
+    const data = (out.tf.data?.google_iam_policy ?? {}) as Record<string, { binding: any[] }>;
+    return new Map(
+      Object.values(resourcesOf(out, "google_storage_bucket_iam_policy")).map((p) => [p.bucket, data[/data\.google_iam_policy\.([^.]+)\./.exec(p.policy_data)![1]].binding]),
+    );
+  }
+
+  test("the archive project's only owner is break-glass, granted last; nobody else holds a project role there", () => {
+    for (const out of archives) expect((out.tf as any).provider.google[0].project).toBe(GCP_ARCHIVE.id);
+    const owners = Object.values(resourcesOf(archive, "google_project_iam_binding"));
+    expect(owners).toEqual([expect.objectContaining({ project: GCP_ARCHIVE.id, role: "roles/owner", members: [GCP_ARCHIVE.breakGlassMember] })]);
+    // Created after every other resource: a bootstrap owner applying the first time keeps its
+    // rights until the buckets, keys and policies exist.
+    const all = Object.entries(archive.tf.resource).flatMap(([type, rs]) => Object.keys(rs as object).map((id) => `${type}.${id}`));
+    const others = all.filter((a) => !a.startsWith("google_project_iam_binding.") && !a.startsWith("google_project_service."));
+    const resourceManager = all.find((a) => a.includes("cloudresourcemanager"))!;
+    expect([...owners[0].depends_on].sort()).toEqual([...others, resourceManager].sort());
+    for (const out of archives) {
+      expect(resourcesOf(out, "google_project_iam_member")).toEqual({});
+      expect(resourcesOf(out, "google_project_iam_policy")).toEqual({});
+    }
+    expect(resourcesOf(evidence, "google_project_iam_binding")).toEqual({});
   });
 
-  test.each(GCP_ENVIRONMENTS.map((e) => e.name))("%s: a sink routes every audit log to a locked archive bucket, whose only writer is that sink, create-only", (env) => {
-    const out = stacks.get(`hipaa-gcp-${env}`)!;
-    const bucketName = GcpArchiveStack.auditLogBucketName(GCP_ARCHIVE.id, env);
-    const sinks = Object.values(resourcesOf(out, "google_logging_project_sink"));
-    expect(sinks).toEqual([expect.objectContaining({ project: GCP_PROJECTS[env].id, destination: `storage.googleapis.com/${bucketName}`, filter: 'logName:"cloudaudit.googleapis.com"', unique_writer_identity: true })]);
-    const bucket = Object.values(resourcesOf(archive, "google_storage_bucket")).find((b) => b.name === bucketName)!;
-    expect(bucket).toMatchObject({ project: GCP_ARCHIVE.id, uniform_bucket_level_access: true, public_access_prevention: "enforced", retention_policy: { is_locked: true, retention_period: 189_216_000 }, lifecycle: { prevent_destroy: true } });
-    const writers = Object.values(resourcesOf(archive, "google_storage_bucket_iam_member")).filter((m) => m.member === GcpArchiveStack.sinkWriterIdentity(GCP_PROJECTS[env].number));
-    expect(writers.map((w) => w.role)).toEqual(["roles/storage.objectCreator"]);
-  });
-
-  test("no environment project's identity holds anything but create-only on the archive", () => {
-    for (const m of Object.values(resourcesOf(archive, "google_storage_bucket_iam_member"))) {
-      if (Object.values(GCP_PROJECTS).some((p) => m.member.includes(p.number) || m.member.includes(p.id))) expect(m.role).toBe("roles/storage.objectCreator");
+  test("every bucket and key IAM in the archive is authoritative, with no legacy convenience roles", () => {
+    for (const out of archives) {
+      for (const t of ["google_storage_bucket_iam_member", "google_storage_bucket_iam_binding", "google_kms_crypto_key_iam_member", "google_kms_crypto_key_iam_binding", "google_kms_key_ring_iam_member", "google_kms_key_ring_iam_binding", "google_kms_key_ring_iam_policy"]) {
+        expect(resourcesOf(out, t)).toEqual({});
+      }
+      const buckets = Object.values(resourcesOf(out, "google_storage_bucket")).map((b) => b.name);
+      const policies = bucketPolicies(out);
+      expect([...policies.keys()].sort()).toEqual([...buckets].sort());
+      for (const [, bindings] of policies) {
+        for (const b of bindings) {
+          expect(b.role).toMatch(/^roles\/storage\.(objectCreator|objectViewer)$/);
+          for (const m of b.members) expect(m).not.toMatch(/^project(Editor|Owner|Viewer):/);
+        }
+      }
+      // One key policy per key: the archive's Cloud Storage service agent alone may use it.
+      const keys = Object.keys(resourcesOf(out, "google_kms_crypto_key"));
+      const keyPolicies = Object.values(resourcesOf(out, "google_kms_crypto_key_iam_policy"));
+      expect(keyPolicies).toHaveLength(keys.length);
+      const agent = Object.entries(out.tf.data!.google_storage_project_service_account as Record<string, any>);
+      expect(agent.map(([, a]) => a.project)).toEqual(agent.map(() => GCP_ARCHIVE.id));
+      for (const kp of keyPolicies) {
+        const data = (out.tf.data!.google_iam_policy as Record<string, any>)[/data\.google_iam_policy\.([^.]+)\./.exec(kp.policy_data)![1]];
+        expect(data.binding).toHaveLength(1);
+        expect(data.binding[0].role).toBe("roles/cloudkms.cryptoKeyEncrypterDecrypter");
+        expect(data.binding[0].members).toHaveLength(1);
+        expect(data.binding[0].members[0]).toMatch(/^serviceAccount:\$\{data\.google_storage_project_service_account\.[^.]+\.email_address\}$/);
+      }
+      // CMEK needs the agent's grant first.
+      for (const b of Object.values(resourcesOf(out, "google_storage_bucket"))) expect(b.depends_on.some((d: string) => d.startsWith("google_kms_crypto_key_iam_policy."))).toBe(true);
     }
   });
 
-  test("the archive refuses an environment in the archive project and a break-glass that is not one member", () => {
+  test("archive keys, key rings and buckets carry prevent_destroy; buckets are locked six years, CMEK, uniform, never public", () => {
+    for (const out of archives) {
+      for (const t of ["google_kms_key_ring", "google_kms_crypto_key", "google_storage_bucket"]) {
+        const rs = Object.values(resourcesOf(out, t));
+        expect(rs.length).toBeGreaterThan(0);
+        for (const r of rs) expect(r.lifecycle).toEqual({ prevent_destroy: true });
+      }
+      for (const b of Object.values(resourcesOf(out, "google_storage_bucket"))) {
+        expect(b).toMatchObject({ project: GCP_ARCHIVE.id, uniform_bucket_level_access: true, public_access_prevention: "enforced", force_destroy: false, retention_policy: { is_locked: true, retention_period: 189_216_000 } });
+        expect(b.encryption.default_kms_key_name).toMatch(/^\$\{google_kms_crypto_key\./);
+      }
+      for (const r of Object.values(resourcesOf(out, "google_kms_key_ring"))) expect(r.project).toBe(GCP_ARCHIVE.id);
+    }
+  });
+
+  test("no environment-project principal holds anything but create-only on archive buckets; evidence writers only under their prefix", () => {
+    let seen = 0;
+    for (const out of archives) {
+      for (const [bucket, bindings] of bucketPolicies(out)) {
+        for (const b of bindings) {
+          for (const m of b.members.filter(envPrincipal)) {
+            seen++;
+            expect(b.role).toBe("roles/storage.objectCreator");
+            // Sink writers (Cloud Logging agents) write the audit-log buckets' fixed layout; every
+            // other writer is confined to its prefix.
+            if (!m.includes("@gcp-sa-logging.")) expect(b.condition?.expression).toMatch(new RegExp(`^resource\\.name\\.startsWith\\("projects/_/buckets/${bucket}/objects/compliance-platform/(dev|staging|validation|production)/"\\)$`));
+          }
+        }
+      }
+    }
+    expect(seen).toBe(GCP_ENVIRONMENTS.length * 2);
+  });
+
+  test.each(GCP_ENVIRONMENTS.map((e) => e.name))("%s: a sink routes every audit log to a locked archive bucket whose only writer is that sink", (env) => {
+    const out = stacks.get(`hipaa-gcp-${env}`)!;
+    const bucketName = GcpArchiveStack.auditLogBucketName(GCP_ARCHIVE.id, env);
+    expect(bucketName).toContain(GCP_ARCHIVE.id);
+    const sinks = Object.values(resourcesOf(out, "google_logging_project_sink"));
+    expect(sinks).toEqual([expect.objectContaining({ project: GCP_PROJECTS[env].id, destination: `storage.googleapis.com/${bucketName}`, filter: 'logName:"cloudaudit.googleapis.com"', unique_writer_identity: true })]);
+    expect(Object.values(resourcesOf(archive, "google_storage_bucket")).map((b) => b.name)).toContain(bucketName);
+    expect(bucketPolicies(archive).get(bucketName)).toEqual([{ role: "roles/storage.objectCreator", members: [GcpArchiveStack.sinkWriterIdentity(GCP_PROJECTS[env].number)] }]);
+  });
+
+  test.each(GCP_ENVIRONMENTS.map((e) => e.name))("%s: every evidence write path lands in the archive project", (env) => {
+    const out = stacks.get(`hipaa-gcp-${env}`)!;
+    const bucketName = GcpEvidenceArchiveStack.evidenceBucketName(GCP_ARCHIVE.id, env);
+    expect(bucketName).toContain(GCP_ARCHIVE.id);
+    // No evidence bucket, evidence key or bucket grant in the environment project.
+    expect(resourcesOf(out, "google_storage_bucket")).toEqual({});
+    expect(Object.values(resourcesOf(out, "google_kms_key_ring")).map((r) => r.name)).not.toContain(`hipaa-evidence-${env}`);
+    expect(resourcesOf(out, "google_storage_bucket_iam_member")).toEqual({});
+    // The layout the README's evidence bundle uses (compliance-platform/production/$CI_PIPELINE_ID/).
+    expect(evidencePrefix(env)).toBe(`compliance-platform/${env}/`);
+    // The environment's evidence runner service account is exactly the archive bucket's writer.
+    const runner = Object.values(resourcesOf(out, "google_service_account")).find((s) => s.account_id === `runner-${env}-evidence`)!;
+    expect(runner).toBeDefined();
+    const email = `${runner.account_id}@${GCP_PROJECTS[env].id}.iam.gserviceaccount.com`;
+    expect(bucketPolicies(evidence).get(bucketName)).toEqual([
+      { role: "roles/storage.objectCreator", members: [`serviceAccount:${email}`], condition: expect.objectContaining({ expression: `resource.name.startsWith("projects/_/buckets/${bucketName}/objects/${evidencePrefix(env)}")` }) },
+      { role: "roles/storage.objectViewer", members: ["group:hipaa-auditors@hipaa-health.example"] },
+    ]);
+  });
+
+  test("the archive audits itself: Data Access logs for Cloud KMS, Storage and IAM, into a locked bucket of its own", () => {
+    const audits = Object.values(resourcesOf(archive, "google_project_iam_audit_config"));
+    expect(audits.map((a) => a.service).sort()).toEqual(["cloudkms.googleapis.com", "iam.googleapis.com", "storage.googleapis.com"]);
+    for (const a of audits) expect(a.audit_log_config.map((c: any) => c.log_type).sort()).toEqual(["ADMIN_READ", "DATA_READ", "DATA_WRITE"]);
+    const own = GcpArchiveStack.ownAuditLogBucketName(GCP_ARCHIVE.id);
+    const [sink] = Object.values(resourcesOf(archive, "google_logging_project_sink"));
+    expect(sink).toMatchObject({ project: GCP_ARCHIVE.id, destination: `storage.googleapis.com/${own}`, unique_writer_identity: true });
+    expect(sink.filter).toContain('logName:"cloudaudit.googleapis.com" AND NOT (');
+    expect(bucketPolicies(archive).get(own)).toEqual([{ role: "roles/storage.objectCreator", members: [GcpArchiveStack.sinkWriterIdentity(GCP_ARCHIVE.number)] }]);
+    const services = Object.values(resourcesOf(archive, "google_project_service")).map((s) => s.service).sort();
+    expect(services).toEqual(["cloudkms.googleapis.com", "cloudresourcemanager.googleapis.com", "logging.googleapis.com", "storage.googleapis.com"]);
+  });
+
+  test("the control map's answer to 'can engineers alter the audit log?' names the archive project, break-glass, the sinks and the keys", () => {
+    const outdir = mkdtempSync(join(tmpdir(), "gcp-archive-"));
+    const app = buildGcpGitlabApp(new App({ outdir }));
+    HipaaCompliance.enable(app);
+    app.synth();
+    const combined = JSON.parse(readFileSync(join(outdir, "control-map.json"), "utf8"));
+    const section = (stack: string) => combined.stacks.find((s: any) => s.stack === stack).sections.find((s: any) => s.section === "164.312(b)");
+    const answer = JSON.stringify(section("hipaa-gcp-archive").implementedBy);
+    expect(answer).toContain("Can engineers alter the audit log? No");
+    for (const named of [`archive project ${GCP_ARCHIVE.id}`, GCP_ARCHIVE.breakGlassMember, "hipaa-audit-logs-to-archive", "hipaa-archive-audit-logs", "hipaa-evidence-ENV", "google_logging_project_sink."]) expect(answer).toContain(named);
+    for (const s of combined.stacks) expect(s.summary.fail).toBe(0);
+    expect(JSON.stringify(section("hipaa-gcp-evidence-archive").implementedBy)).toContain(`Evidence of production is kept in archive project ${GCP_ARCHIVE.id}`);
+    expect(JSON.stringify(section("hipaa-gcp-production").implementedBy)).toContain(`Evidence of production is written to bucket ${GcpEvidenceArchiveStack.evidenceBucketName(GCP_ARCHIVE.id, "production")} of archive project ${GCP_ARCHIVE.id}`);
+  });
+
+  test("the archives refuse an environment in the archive project, a break-glass that is not one member, no or repeated environments, and foreign writers", () => {
     const app = Testing.app();
     const base = { projectId: "arch", projectNumber: "909090909090", region: "us-central1", breakGlassMember: "group:bg@example.com", environments: [{ environment: production, projectId: "p", projectNumber: "404040404040" }] };
-    expect(refusal(() => new GcpArchiveStack(app, "a", { ...base, environments: [{ environment: production, projectId: "arch", projectNumber: "909090909090" }] }))).toContain("is in the archive project");
-    expect(refusal(() => new GcpArchiveStack(app, "b", { ...base, breakGlassMember: "allUsers" }))).toContain("is not one user, group or service account");
-    expect(refusal(() => new GcpArchiveStack(app, "c", { ...base, environments: [] }))).toContain("holds no environment project");
+    for (const message of [
+      refusal(() => new GcpArchiveStack(app, "a", { ...base, environments: [{ environment: production, projectId: "arch", projectNumber: "909090909090" }] })),
+      refusal(() => new GcpArchiveStack(app, "b", { ...base, breakGlassMember: "allUsers" })),
+      refusal(() => new GcpArchiveStack(app, "c", { ...base, environments: [] })),
+      refusal(() => new GcpEvidenceArchiveStack(app, "d", { ...base, environments: [base.environments[0], base.environments[0]] })),
+      refusal(() => new GcpEvidenceArchiveStack(app, "e", { ...base, environments: [{ ...base.environments[0], writers: [{ member: "serviceAccount:w@other.iam.gserviceaccount.com", grantName: "W", prefix: "runner/" }] }] })),
+      refusal(() => new GcpEvidenceArchiveStack(app, "f", { ...base, environments: [{ ...base.environments[0], writers: [{ member: "serviceAccount:w@p.iam.gserviceaccount.com", grantName: "W", prefix: "../" }] }] })),
+    ]) {
+      expect(message).toMatch(/^[^:]+: .+; .+/);
+    }
+    expect(refusal(() => new GcpArchiveStack(app, "a2", { ...base, environments: [{ environment: production, projectId: "arch", projectNumber: "909090909090" }] }))).toContain('environment "production" is in the archive project arch (45 CFR 164.312(b)); give the archive a project of its own');
+    expect(refusal(() => new GcpArchiveStack(app, "b2", { ...base, breakGlassMember: "allUsers" }))).toContain("is not one user, group or service account");
+    expect(refusal(() => new GcpArchiveStack(app, "c2", { ...base, environments: [] }))).toContain("holds no environment project");
+    expect(refusal(() => new GcpEvidenceArchiveStack(app, "g2", { ...base, environments: [{ ...base.environments[0], projectNumber: "p-404" }] }))).toContain('g2/environments/production: project number "p-404" is not a number; pass the project number');
+    expect(refusal(() => new GcpEvidenceArchiveStack(app, "d2", { ...base, environments: [base.environments[0], base.environments[0]] }))).toContain('environment "production" is listed twice');
+    expect(refusal(() => new GcpEvidenceArchiveStack(app, "e2", { ...base, environments: [{ ...base.environments[0], writers: [{ member: "serviceAccount:w@other.iam.gserviceaccount.com", grantName: "W", prefix: "runner/" }] }] }))).toContain(
+      'is not a service account of environment project p (45 CFR 164.312(a)(1)); pass the environment\'s evidence runner service account',
+    );
+  });
+
+  test("snapshots of both archive stacks (addresses of locked buckets and keys must never change)", () => {
+    expect(archive.json).toMatchSnapshot();
+    expect(evidence.json).toMatchSnapshot();
+  });
+
+  test("an archive bucket policy refuses any role beyond create and view", () => {
+    const { stack } = gcpStack();
+    const policy = new GcsBucketIamPolicy(stack, "P", { bucketName: "b-1" });
+    expect(refusal(() => policy.grantService("roles/storage.admin", "group:ops@example.com"))).toContain("role roles/storage.admin on bucket b-1 would let group:ops@example.com do more than create or view objects (45 CFR 164.312(b))");
+    const bucket = () => new GcsEvidenceBucket(stack, "B", { environment: production, projectId: "arch", location: "us-central1", kmsKeyId: "projects/a/locations/us-central1/keyRings/r/cryptoKeys/k", authoritativeIam: true });
+    expect(refusal(bucket)).toContain("names a key created elsewhere, whose other grants it would remove (45 CFR 164.312(a)(1)); leave kmsKeyId unset");
   });
 });
 
+describe("GCP environment stack writing evidence to the archive", () => {
+  const archived = (environment = production) => ({ environment, projectId: "arch", bucketName: GcpEvidenceArchiveStack.evidenceBucketName("arch", environment.name) });
+  const props = { environment: production, projectId: "hipaa-health-prod", projectNumber: "404040404040", region: "us-central1" };
+
+  test("keepLocalEvidenceBucket keeps the environment's evidence bucket and key at their addresses", () => {
+    const addresses = (out: SynthResult) =>
+      ["google_storage_bucket", "google_kms_key_ring", "google_kms_crypto_key", "google_kms_crypto_key_iam_member"].flatMap((t) => Object.keys(resourcesOf(out, t)).map((id) => `${t}.${id}`)).filter((a) => !a.includes("SigningKey"));
+    const before = synth(new GcpEnvironmentStack(Testing.app(), "hipaa-gcp-production", props));
+    const kept = synth(new GcpEnvironmentStack(Testing.app(), "hipaa-gcp-production", { ...props, evidenceArchive: { bucket: archived(), keepLocalEvidenceBucket: true } }));
+    expect(addresses(before).length).toBeGreaterThan(0);
+    expect(addresses(kept)).toEqual(addresses(before));
+    for (const [id, b] of Object.entries(resourcesOf(kept, "google_storage_bucket"))) expect(b).toEqual(resourcesOf(before, "google_storage_bucket")[id]);
+    const moved = synth(new GcpEnvironmentStack(Testing.app(), "hipaa-gcp-production", { ...props, evidenceArchive: { bucket: archived() } }));
+    expect(addresses(moved)).toEqual([]);
+  });
+
+  test("refuses evidence options, another environment's bucket and an archive in its own project", () => {
+    const app = Testing.app();
+    expect(refusal(() => new GcpEnvironmentStack(app, "a", { ...props, evidence: { transitions: [] }, evidenceArchive: { bucket: archived() } }))).toContain("evidence options were given, but the evidence bucket lives in the archive project; set evidence options on GcpEvidenceArchiveStack");
+    expect(refusal(() => new GcpEnvironmentStack(app, "b", { ...props, evidenceArchive: { bucket: archived(dev) } }))).toContain('the archive bucket is for environment "dev" (45 CFR 164.312(a)(1))');
+    expect(refusal(() => new GcpEnvironmentStack(app, "c", { ...props, evidenceArchive: { bucket: { ...archived(), projectId: props.projectId } } }))).toContain("the archive project is this environment's own project hipaa-health-prod, whose administrators could re-policy the bucket and destroy its key (45 CFR 164.312(b))");
+  });
+});
+
+
+describe("HipaaSubstrate's GCP path with an archive project", () => {
+  const projects = Object.fromEntries(REFERENCE_ENVIRONMENTS.map((e, i) => [e.name, { id: `hipaa-health-${e.name}`, number: `${i + 1}0000000000` }]));
+  const archiveProject = { projectId: "hipaa-health-archive", projectNumber: "990000000000", breakGlassMember: "group:break-glass@hipaa-health.example" };
+  const config = (archive?: Partial<typeof archiveProject> & { keepEnvironmentEvidenceBuckets?: string[] }): HipaaSubstrateConfig => ({
+    ...REFERENCE_GITHUB,
+    environments: REFERENCE_ENVIRONMENTS,
+    repositories: REFERENCE_REPOSITORIES,
+    gcp: { region: "us-central1", projects, auditorMembers: ["group:auditors@hipaa-health.example"], archive: archive ? { ...archiveProject, ...archive } : undefined },
+  });
+
+  test("the archive stacks hold every environment's evidence and audit logs; the environment stacks route into them", () => {
+    const app = Testing.app();
+    const substrate = new HipaaSubstrate(app, "clinical", config({}));
+    const all = synthAll(app);
+    expect([...all.keys()]).toEqual(["clinical-github", "clinical-gcp-archive", ...REFERENCE_ENVIRONMENTS.map((e) => `clinical-gcp-${e.name}`), "clinical-gcp-evidence-archive"]);
+    expect(substrate.gcpArchive!.node.id).toBe("clinical-gcp-archive");
+    const evidence = all.get("clinical-gcp-evidence-archive")!;
+    for (const e of REFERENCE_ENVIRONMENTS) {
+      const out = all.get(`clinical-gcp-${e.name}`)!;
+      expect(resourcesOf(out, "google_storage_bucket")).toEqual({});
+      expect(Object.values(resourcesOf(out, "google_logging_project_sink"))[0].destination).toBe(`storage.googleapis.com/${GcpArchiveStack.auditLogBucketName(archiveProject.projectId, e.name)}`);
+      const bucket = Object.values(resourcesOf(evidence, "google_storage_bucket")).find((b) => b.name === GcpEvidenceArchiveStack.evidenceBucketName(archiveProject.projectId, e.name))!;
+      expect(bucket).toMatchObject({ project: archiveProject.projectId, retention_policy: { is_locked: true } });
+    }
+    // No evidence runner pool on this path: the archive grants auditors view, and nobody create.
+    const policies = Object.values(evidence.tf.data!.google_iam_policy as Record<string, any>).filter((p) => p.binding.some((b: any) => b.role === "roles/storage.objectViewer"));
+    expect(policies).toHaveLength(REFERENCE_ENVIRONMENTS.length);
+    for (const p of policies) expect(p.binding).toEqual([{ role: "roles/storage.objectViewer", members: ["group:auditors@hipaa-health.example"] }]);
+  });
+
+  test("keepEnvironmentEvidenceBuckets keeps an applied environment's bucket and key at their addresses", () => {
+    const addresses = (app: App, env: string) => {
+      const out = synthAll(app).get(`clinical-gcp-${env}`)!;
+      return ["google_storage_bucket", "google_kms_key_ring", "google_kms_crypto_key"].flatMap((t) => Object.keys(resourcesOf(out, t)).map((id) => `${t}.${id}`));
+    };
+    const before = Testing.app();
+    new HipaaSubstrate(before, "clinical", config());
+    const kept = Testing.app();
+    new HipaaSubstrate(kept, "clinical", config({ keepEnvironmentEvidenceBuckets: ["production"] }));
+    expect(addresses(kept, "production")).toEqual(addresses(before, "production"));
+    expect(addresses(kept, "dev").filter((a) => a.startsWith("google_storage_bucket."))).toEqual([]);
+  });
+
+  test("refuses an unknown environment to keep and an archive that is an environment's project", () => {
+    expect(refusal(() => new HipaaSubstrate(Testing.app(), "clinical", config({ keepEnvironmentEvidenceBuckets: ["qa"] })))).toContain('clinical/gcp/archive/keepEnvironmentEvidenceBuckets: "qa" is not an environment; use one of');
+    expect(refusal(() => new HipaaSubstrate(Testing.app(), "clinical", config({ projectId: projects.production.id })))).toContain(`is in the archive project ${projects.production.id} (45 CFR 164.312(b))`);
+  });
+});

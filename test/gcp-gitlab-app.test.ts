@@ -6,7 +6,7 @@ import { resourcesOf, SynthResult } from "./support/synth";
 const app = buildGcpGitlabApp(Testing.app());
 const stacks = new Map<string, SynthResult>(
   app.node.children
-    .filter((c): c is TerraformStack => TerraformStack.isStack(c) && c.node.id.startsWith("hipaa-gcp-") && c.node.id !== "hipaa-gcp-archive")
+    .filter((c): c is TerraformStack => TerraformStack.isStack(c) && c.node.id.startsWith("hipaa-gcp-") && !c.node.id.endsWith("archive"))
     .map((s) => {
       const json = Testing.synth(s, true);
       return [s.node.id, { json, tf: JSON.parse(json) }];
@@ -117,7 +117,11 @@ describe("gcp-gitlab example", () => {
       expect(agentGrant("@gcp-sa-artifactregistry.iam.gserviceaccount.com").depends_on).toContain(address("artifactregistry.googleapis.com"));
       // Every data source is read at plan (no depends_on): a missing cluster, network or registry
       // fails the plan, and the storage agent a key grant names never turns unknown.
-      for (const type of ["google_container_cluster", "google_compute_network", "google_compute_subnetwork", "google_storage_project_service_account"]) {
+      waitsFor("google_logging_project_sink", "logging.googleapis.com");
+      // Evidence lives in the archive project: no evidence bucket, key or storage-agent lookup here.
+      expect(out.tf.data!.google_storage_project_service_account).toBeUndefined();
+      expect(resourcesOf(out, "google_storage_bucket")).toEqual({});
+      for (const type of ["google_container_cluster", "google_compute_network", "google_compute_subnetwork"]) {
         expect(Object.keys(out.tf.data![type]).length).toBeGreaterThan(0);
         for (const d of Object.values(out.tf.data![type])) expect(d.depends_on).toBeUndefined();
       }
@@ -205,7 +209,7 @@ describe("gcp-gitlab example", () => {
       const { Environment, EnvironmentTier } = require("../src/model");
       const clashing = ["env-011", "env-031"].map((name) => new Environment({ name, tier: EnvironmentTier.DEVELOPMENT }));
       const derived = buildGcpGitlabApp(Testing.app(), clashing)
-        .node.children.filter((c): c is TerraformStack => TerraformStack.isStack(c) && c.node.id.startsWith("hipaa-gcp-") && c.node.id !== "hipaa-gcp-archive")
+        .node.children.filter((c): c is TerraformStack => TerraformStack.isStack(c) && c.node.id.startsWith("hipaa-gcp-") && !c.node.id.endsWith("archive"))
         .map((st) => Object.values<any>(JSON.parse(Testing.synth(st)).resource.google_container_cluster)[0].private_cluster_config.master_ipv4_cidr_block);
       expect(derived).toHaveLength(2);
       expect(derived[0]).not.toBe(derived[1]);

@@ -305,6 +305,11 @@ describe("GKE runners", () => {
     );
     const devBucket = new GcsEvidenceBucket(stack, "DevBucket", { environment: dev, ...PROJECT });
     expect(refusal(() => new GkeRunnerPool(stack, "X2", { cluster, environment: dev, purpose: RunnerPurpose.EVIDENCE, evidenceBucket: devBucket }))).toContain('environment "dev" is not one of the environments');
+    // An archived bucket (granted by the archive's stack) of another environment is refused too.
+    const devArchived = { environment: dev, projectId: "hipaa-health-archive", bucketName: "hipaa-evidence-dev-archive" };
+    expect(refusal(() => new GkeRunnerPool(stack, "X2b", { cluster, environment: production, purpose: RunnerPurpose.EVIDENCE, evidenceBucket: devArchived }))).toContain(
+      'EvidenceRunner acts in environment "production" and cannot be granted rights on a resource of environment "dev" (45 CFR 164.308(a)(4))',
+    );
     expect(refusal(() => new GkeRunnerPool(stack, "X3", { cluster, environment: production, purpose: RunnerPurpose.DEPLOY, deployTarget: { ...target, environment: dev } }))).toContain(
       'belongs to environment "dev"',
     );

@@ -2,15 +2,18 @@ import { Construct } from "constructs";
 import { DataGoogleStorageProjectServiceAccount } from "@cdktf/provider-google/lib/data-google-storage-project-service-account";
 import { KmsCryptoKey } from "@cdktf/provider-google/lib/kms-crypto-key";
 import { KmsCryptoKeyIamMember } from "@cdktf/provider-google/lib/kms-crypto-key-iam-member";
+import { KmsCryptoKeyIamPolicy } from "@cdktf/provider-google/lib/kms-crypto-key-iam-policy";
+import { DataGoogleIamPolicy } from "@cdktf/provider-google/lib/data-google-iam-policy";
 import { KmsKeyRing } from "@cdktf/provider-google/lib/kms-key-ring";
 import { StorageBucket, StorageBucketLifecycleRule } from "@cdktf/provider-google/lib/storage-bucket";
 import { StorageBucketIamMember } from "@cdktf/provider-google/lib/storage-bucket-iam-member";
-import { Token } from "cdktf";
+import { dependable, Token } from "cdktf";
 import { HipaaConfigError } from "../../src/errors";
 import { assertSameEnvironment, Environment, RetentionPeriod, validateEvidencePrefix } from "../../src/model";
 import { Cfr, recordControl, recordException } from "../../src/compliance";
 import { uniqueResourceName } from "../../src/naming";
 import { IGcpPrincipal } from "./principal";
+import { GcsBucketIamPolicy } from "./gcs-bucket-iam-policy";
 
 /** GCS storage classes evidence may move to, warmest first, with GCS's minimum storage duration. */
 export enum GcsStorageClass {
@@ -53,9 +56,34 @@ export interface GcsEvidenceBucketProps {
   readonly kmsKeyId?: string;
   /** @default 90 days NEARLINE, 365 days COLDLINE; never a deletion */
   readonly transitions?: readonly GcsTransition[];
+  /** @default `hipaa-usage-logs-ENV-<hash of the construct path>` */
+  readonly logBucketName?: string;
+  /**
+   * The key ring's name (unique per project and location; a key ring can never be deleted).
+   * @default `hipaa-evidence-ENV`
+   */
+  readonly keyRingName?: string;
+  /**
+   * Authoritative IAM, for a bucket in an archive project: each bucket's whole IAM policy
+   * (`google_storage_bucket_iam_policy`, see GcsBucketIamPolicy) and the key's
+   * (`google_kms_crypto_key_iam_policy`, naming only the Cloud Storage service agent) are set
+   * here, which removes the `projectEditor:`/`projectOwner:` convenience bindings GCS adds and
+   * any key grant made outside this code. Needs the key to be created here.
+   * @default false - grants are added member by member (`*_iam_member`)
+   */
+  readonly authoritativeIam?: boolean;
 }
 
-const SECONDS_MAX = 2_147_483_647; // the provider's validation of retention_period
+/** An evidence bucket of another project (the archive), whose IAM that project's stack sets. */
+export interface ArchivedGcsEvidenceBucket {
+  readonly environment: Environment;
+  readonly projectId: string;
+  readonly bucketName: string;
+}
+
+const SECONDS_MAX = 2_147_483_647;
+/** Google's usage-log delivery identity (cloud.google.com/storage/docs/access-logs). */
+const USAGE_LOG_WRITER = "group:cloud-storage-analytics@google.com"; // the provider's validation of retention_period
 
 /**
  * A GCS bucket for pipeline evidence that nobody can alter: a locked retention policy (Bucket
@@ -79,6 +107,12 @@ export class GcsEvidenceBucket extends Construct {
   public readonly kmsKeyId: string;
   public readonly retention: RetentionPeriod;
   public readonly locked: boolean;
+  /** The created key, when no kmsKeyId was given. */
+  public readonly key?: KmsCryptoKey;
+  /** The bucket's whole IAM policy, when `authoritativeIam`. */
+  public readonly bucketPolicy?: GcsBucketIamPolicy;
+  /** The usage-log bucket's whole IAM policy, when `authoritativeIam`. */
+  public readonly logBucketPolicy?: GcsBucketIamPolicy;
 
   constructor(scope: Construct, id: string, props: GcsEvidenceBucketProps) {
     super(scope, id);
@@ -93,13 +127,23 @@ export class GcsEvidenceBucket extends Construct {
     ]);
     const name = props.bucketName ?? uniqueResourceName(["hipaa-evidence", env], this.node.addr, 63);
     validateGcsBucketName(path, name);
+    const logName = props.logBucketName ?? uniqueResourceName(["hipaa-usage-logs", env], `${this.node.addr}/logs`, 63);
+    validateGcsBucketName(path, logName);
+    if (props.authoritativeIam && props.kmsKeyId) {
+      throw new HipaaConfigError({
+        path,
+        problem: "authoritative IAM sets the key's whole IAM policy, but kmsKeyId names a key created elsewhere, whose other grants it would remove",
+        cfr: Cfr.ACCESS_CONTROL,
+        fix: "leave kmsKeyId unset so the key is created here, or drop authoritativeIam",
+      });
+    }
 
     let key: KmsCryptoKey | undefined;
     if (props.kmsKeyId) {
       this.kmsKeyId = props.kmsKeyId;
     } else {
       const ring = new KmsKeyRing(this, "KeyRing", {
-        name: `hipaa-evidence-${env}`,
+        name: props.keyRingName ?? `hipaa-evidence-${env}`,
         location: props.location.toLowerCase(),
         project: props.projectId,
         lifecycle: { preventDestroy: true },
@@ -114,14 +158,21 @@ export class GcsEvidenceBucket extends Construct {
         lifecycle: { preventDestroy: true },
       });
       this.kmsKeyId = key.id;
+      this.key = key;
     }
     const agent = new DataGoogleStorageProjectServiceAccount(this, "StorageAgent", { project: props.projectId });
     // CMEK works only once the Cloud Storage service agent may use the key: the buckets depend on this grant.
-    const agentGrant = new KmsCryptoKeyIamMember(this, "StorageAgentKeyGrant", {
-      cryptoKeyId: this.kmsKeyId,
-      role: "roles/cloudkms.cryptoKeyEncrypterDecrypter",
-      member: `serviceAccount:${agent.emailAddress}`,
-    });
+    const agentMember = `serviceAccount:${agent.emailAddress}`;
+    let agentGrant: KmsCryptoKeyIamMember | KmsCryptoKeyIamPolicy;
+    if (props.authoritativeIam) {
+      // The key's whole policy: the storage agent alone, so no grant made beside this code (a
+      // cloudkms.admin on the key, who could destroy its versions and crypto-shred six years of
+      // locked evidence) survives an apply.
+      const keyPolicy = new DataGoogleIamPolicy(this, "KeyPolicyData", { binding: [{ role: "roles/cloudkms.cryptoKeyEncrypterDecrypter", members: [agentMember] }] });
+      agentGrant = new KmsCryptoKeyIamPolicy(this, "KeyPolicy", { cryptoKeyId: this.kmsKeyId, policyData: keyPolicy.policyData });
+    } else {
+      agentGrant = new KmsCryptoKeyIamMember(this, "StorageAgentKeyGrant", { cryptoKeyId: this.kmsKeyId, role: "roles/cloudkms.cryptoKeyEncrypterDecrypter", member: agentMember });
+    }
 
     const base = {
       location: props.location,
@@ -137,14 +188,16 @@ export class GcsEvidenceBucket extends Construct {
     };
     this.logBucket = new StorageBucket(this, "LogBucket", {
       ...base,
-      name: uniqueResourceName(["hipaa-usage-logs", env], `${this.node.addr}/logs`, 63),
+      name: logName,
       labels: { environment: env, purpose: "hipaa-evidence-usage-logs" },
     });
-    new StorageBucketIamMember(this, "UsageLogDelivery", {
-      bucket: this.logBucket.name,
-      role: "roles/storage.objectCreator",
-      member: "group:cloud-storage-analytics@google.com",
-    });
+    if (props.authoritativeIam) {
+      this.logBucketPolicy = new GcsBucketIamPolicy(this, "LogBucketIam", { bucketName: logName });
+      this.logBucketPolicy.grantService("roles/storage.objectCreator", USAGE_LOG_WRITER);
+      this.logBucketPolicy.policy.dependsOn = [dependable(this.logBucket)];
+    } else {
+      new StorageBucketIamMember(this, "UsageLogDelivery", { bucket: this.logBucket.name, role: "roles/storage.objectCreator", member: USAGE_LOG_WRITER });
+    }
     this.bucket = new StorageBucket(this, "Bucket", {
       ...base,
       name,
@@ -152,6 +205,10 @@ export class GcsEvidenceBucket extends Construct {
       logging: { logBucket: this.logBucket.name, logObjectPrefix: `${env}/` },
     });
     this.bucketName = this.bucket.name;
+    if (props.authoritativeIam) {
+      this.bucketPolicy = new GcsBucketIamPolicy(this, "BucketIam", { bucketName: name, environment: props.environment });
+      this.bucketPolicy.policy.dependsOn = [dependable(this.bucket)];
+    }
 
     recordControl(this, {
       section: Cfr.AUDIT_CONTROLS,
@@ -173,7 +230,11 @@ export class GcsEvidenceBucket extends Construct {
   }
 
   /** Create-only access (roles/storage.objectCreator): no read, overwrite or delete. */
-  public grantWrite(principal: IGcpPrincipal, options: { readonly prefix?: string } = {}): StorageBucketIamMember {
+  public grantWrite(principal: IGcpPrincipal, options: { readonly prefix?: string } = {}): StorageBucketIamMember | undefined {
+    if (this.bucketPolicy) {
+      this.bucketPolicy.grantWrite(principal, options);
+      return undefined;
+    }
     if (options.prefix === undefined) return this.grant(principal, "Write", "roles/storage.objectCreator");
     validateEvidencePrefix(this.node.path, options.prefix, "object-name prefix");
     // objectCreator cannot overwrite (that needs storage.objects.delete, and Bucket Lock forbids
@@ -192,7 +253,11 @@ export class GcsEvidenceBucket extends Construct {
   }
 
   /** View-only access (roles/storage.objectViewer). */
-  public grantRead(principal: IGcpPrincipal): StorageBucketIamMember {
+  public grantRead(principal: IGcpPrincipal): StorageBucketIamMember | undefined {
+    if (this.bucketPolicy) {
+      this.bucketPolicy.grantRead(principal);
+      return undefined;
+    }
     return this.grant(principal, "Read", "roles/storage.objectViewer");
   }
 

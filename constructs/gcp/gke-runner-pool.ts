@@ -6,11 +6,11 @@ import { ProjectIamMember } from "@cdktf/provider-google/lib/project-iam-member"
 import { ServiceAccount } from "@cdktf/provider-google/lib/service-account";
 import { ServiceAccountIamMember } from "@cdktf/provider-google/lib/service-account-iam-member";
 import { HipaaConfigError } from "../../src/errors";
-import { assertPoolEnvironment, Environment, RunnerPurpose, validatePurposeResources } from "../../src/model";
+import { assertPoolEnvironment, assertSameEnvironment, Environment, RunnerPurpose, validatePurposeResources } from "../../src/model";
 import { Cfr, recordControl } from "../../src/compliance";
 import { stableSuffix } from "../../src/naming";
 import { CloudKmsSigningKey } from "./cloud-kms-signing-key";
-import { GcsEvidenceBucket } from "./gcs-evidence-bucket";
+import { ArchivedGcsEvidenceBucket, GcsEvidenceBucket } from "./gcs-evidence-bucket";
 import { GkeDeployAccess, IGkeDeployer, IGkeWorkloadCluster } from "./gke-deploy-access";
 import { IGkeRunnerCluster } from "./gke-runner-cluster";
 
@@ -25,8 +25,11 @@ export interface GkeRunnerPoolProps {
    * Each is looked up with a data source, so a missing repository fails `terraform plan`.
    */
   readonly artifactRepositories?: readonly string[];
-  /** EVIDENCE: the environment's evidence bucket. */
-  readonly evidenceBucket?: GcsEvidenceBucket;
+  /**
+   * EVIDENCE: the environment's evidence bucket. A bucket of the archive project is granted by
+   * that project's stack (GcpEvidenceArchiveStack names `runnerServiceAccountEmail`), never here.
+   */
+  readonly evidenceBucket?: GcsEvidenceBucket | ArchivedGcsEvidenceBucket;
   /** DEPLOY: the environment's workload cluster (`GkeWorkloadCluster.lookup` or `.fromResource`). */
   readonly deployTarget?: IGkeWorkloadCluster;
   /**
@@ -83,6 +86,11 @@ export class GkeRunnerPool extends Construct implements IGkeDeployer {
   public readonly namespace: string;
   public readonly kubernetesServiceAccount: string;
 
+  /** The runner service account a pool of `env` and `purpose` in `projectId` creates. */
+  public static runnerServiceAccountEmail(projectId: string, env: string, purpose: RunnerPurpose): string {
+    return `${accountId("runner", env, purpose)}@${projectId}.iam.gserviceaccount.com`;
+  }
+
   constructor(scope: Construct, id: string, props: GkeRunnerPoolProps) {
     super(scope, id);
     const path = this.node.path;
@@ -133,7 +141,7 @@ export class GkeRunnerPool extends Construct implements IGkeDeployer {
     });
 
     const runnerAccountId = accountId("runner", env, purpose);
-    this.serviceAccountEmail = `${runnerAccountId}@${project}.iam.gserviceaccount.com`;
+    this.serviceAccountEmail = GkeRunnerPool.runnerServiceAccountEmail(project, env, purpose);
     this.runnerServiceAccount = new ServiceAccount(this, "RunnerServiceAccount", {
       project,
       accountId: runnerAccountId,
@@ -175,7 +183,10 @@ export class GkeRunnerPool extends Construct implements IGkeDeployer {
         });
         break;
       case RunnerPurpose.EVIDENCE:
-        props.evidenceBucket!.grantWrite(this);
+        if (props.evidenceBucket instanceof GcsEvidenceBucket) props.evidenceBucket.grantWrite(this);
+        // The archive grants the pool; still, a pool pointed at another environment's archive
+        // bucket would write its evidence where that environment's records are kept.
+        else assertSameEnvironment(`${this.node.path}/evidenceBucket`, props.evidenceBucket!.environment, this);
         break;
       case RunnerPurpose.DEPLOY:
         new GkeDeployAccess(this, "DeployAccess", this, props.deployTarget!, { namespaces: props.deployNamespaces ?? [] });

@@ -10,3 +10,4 @@ export * from "./gke-cluster-name";
 export * from "./project-services";
 export * from "./artifact-registry-repository";
 export * from "./binary-authorization";
+export * from "./gcs-bucket-iam-policy";

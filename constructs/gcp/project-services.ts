@@ -23,6 +23,7 @@ const SERVICES_BY_TYPE: readonly (readonly [RegExp, readonly string[]])[] = [
   [/^google_container_cluster$/, ["container.googleapis.com", "compute.googleapis.com", "binaryauthorization.googleapis.com"]],
   [/^google_container_/, ["container.googleapis.com", "compute.googleapis.com"]],
   [/^google_artifact_registry_/, ["artifactregistry.googleapis.com"]],
+  [/^google_logging_/, ["logging.googleapis.com"]],
 ];
 
 /** APIs a particular resource needs beyond its type's (see `requireServices`). */

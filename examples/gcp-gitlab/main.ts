@@ -11,7 +11,8 @@
  * `cd examples/gcp-gitlab && npx cdktf synth` writes it to examples/gcp-gitlab/cdktf.out/.
  */
 import { App } from "cdktf";
-import { DeployGate, Environment, EnvironmentTier, GcpArchiveStack, GcpEnvironmentStack, GitlabGovernanceStack, GitlabProjectRef, HipaaCompliance, validateEnvironments } from "../../src";
+import { DeployGate, Environment, EnvironmentTier, GcpArchiveStack, GcpEnvironmentStack, GcpEvidenceArchiveStack, GitlabGovernanceStack, GitlabProjectRef, HipaaCompliance, RunnerPurpose, validateEnvironments } from "../../src";
+import { GkeRunnerPool } from "../../constructs/gcp/gke-runner-pool";
 import { stableSuffix } from "../../src/naming";
 
 export const GCP_ENVIRONMENTS: readonly Environment[] = [
@@ -29,8 +30,9 @@ export const GCP_PROJECTS: Readonly<Record<string, { id: string; number: string 
 };
 
 /**
- * The audit archive project: every environment project's audit logs land in its Bucket-Locked
- * buckets; its only owner is the break-glass group (created beforehand, outside this app).
+ * The archive project: every environment project's audit logs and evidence land in its
+ * Bucket-Locked buckets; its only owner is the break-glass group (created beforehand, outside
+ * this app), which applies the two archive stacks.
  */
 export const GCP_ARCHIVE = { id: "hipaa-health-audit-archive", number: "909090909090", breakGlassMember: "group:break-glass@hipaa-health.example" } as const;
 
@@ -58,8 +60,17 @@ function derivedMasterRange(env: string, taken: Set<number>): string {
   return `172.17.${i >> 4}.${(i & 15) * 16}/28`;
 }
 
+/** Where the parent pipeline's evidence of `env` goes: `<repository>/<environment>/`, e.g. compliance-platform/production/. */
+export function evidencePrefix(env: string): string {
+  return `${COMPLIANCE_PLATFORM_PATH.split("/").pop()}/${env}/`;
+}
+const COMPLIANCE_PLATFORM_PATH = "hipaa-health/compliance-platform";
+
+/** Read-only access to evidence, in the archive. */
+const AUDITORS = "group:hipaa-auditors@hipaa-health.example";
+
 export const COMPLIANCE_PLATFORM_ID = 48213077;
-export const COMPLIANCE_PLATFORM = new GitlabProjectRef("hipaa-health/compliance-platform", { projectId: COMPLIANCE_PLATFORM_ID });
+export const COMPLIANCE_PLATFORM = new GitlabProjectRef(COMPLIANCE_PLATFORM_PATH, { projectId: COMPLIANCE_PLATFORM_ID });
 /** The group whose members approve deploys. */
 export const RELEASE_APPROVERS = { id: 70021, path: "hipaa-health/release-approvers" };
 /** The compliance team: the only members who merge to the parent's main and cut its release tags. */
@@ -89,7 +100,9 @@ export function buildGcpGitlabApp(app: App, environments: readonly Environment[]
     ],
   });
   const projectOf = (env: string) => GCP_PROJECTS[env] ?? { id: `hipaa-health-${env}`, number: "505050505050" };
-  // The archive first: the environment projects' audit-log sinks write into it.
+  // Apply order: the archive first (the environment projects' audit-log sinks write into it),
+  // then the environments, then the evidence archive (its bucket policies name the environments'
+  // evidence runner service accounts, which IAM requires to exist).
   new GcpArchiveStack(app, "hipaa-gcp-archive", {
     projectId: GCP_ARCHIVE.id,
     projectNumber: GCP_ARCHIVE.number,
@@ -109,7 +122,7 @@ export function buildGcpGitlabApp(app: App, environments: readonly Environment[]
       // The parent pipeline deploys the five services, each into the workload-cluster namespace
       // named after it; its deploy service account may change those namespaces and no other.
       deployNamespaces: { [COMPLIANCE_PLATFORM.path]: CHILD_PROJECTS.map((c) => c.path.split("/").pop()!) },
-      auditorMembers: ["group:hipaa-auditors@hipaa-health.example"],
+      evidenceArchive: { bucket: { environment, projectId: GCP_ARCHIVE.id, bucketName: GcpEvidenceArchiveStack.evidenceBucketName(GCP_ARCHIVE.id, env) } },
       auditLogArchive: { bucketName: GcpArchiveStack.auditLogBucketName(GCP_ARCHIVE.id, env) },
       // State in the environment's own project, encrypted with its own key (both bootstrapped
       // before the first apply: see the README, "Before the first apply: GCP").
@@ -144,6 +157,23 @@ export function buildGcpGitlabApp(app: App, environments: readonly Environment[]
     // The OPA bundle the parent pipeline's policy-gate job evaluates, from the same key and groups.
     new DeployGate(stack, "DeployGate", { environment, signer: DeployGate.gcpSigner(stack.signingKey), approverTeams: gitlab.approverGroups.get(env) ?? [] });
   }
+  new GcpEvidenceArchiveStack(app, "hipaa-gcp-evidence-archive", {
+    projectId: GCP_ARCHIVE.id,
+    projectNumber: GCP_ARCHIVE.number,
+    region: "us-central1",
+    environments: environments.map((environment) => {
+      const project = projectOf(environment.name);
+      return {
+        environment,
+        projectId: project.id,
+        projectNumber: project.number,
+        // The evidence runner pool each environment stack creates: create-only, under the parent
+        // pipeline's evidence layout <repository>/<environment>/ (README, "The evidence bundle").
+        writers: [{ member: `serviceAccount:${GkeRunnerPool.runnerServiceAccountEmail(project.id, environment.name, RunnerPurpose.EVIDENCE)}`, grantName: "EvidenceRunner", prefix: evidencePrefix(environment.name) }],
+        auditorMembers: [AUDITORS],
+      };
+    }),
+  });
   return app;
 }
 
