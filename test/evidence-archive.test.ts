@@ -508,6 +508,40 @@ describe("GCP archive project (gcp-gitlab example)", () => {
     expect(resourcesOf(evidence, "google_project_iam_binding")).toEqual({});
   });
 
+  test("a plan fails while anyone but break-glass and the archive's own service agents holds a project role", () => {
+    const checks = Object.values((archive.tf.data?.google_project_iam_policy ?? {}) as Record<string, any>);
+    expect(checks).toHaveLength(1);
+    const [check] = checks;
+    expect(check.project).toBe(GCP_ARCHIVE.id);
+    // Read at plan: nothing it depends on is created by the stack.
+    expect(check.depends_on).toBeUndefined();
+    expect(check.lifecycle.postcondition).toHaveLength(1);
+    const { condition, error_message } = check.lifecycle.postcondition[0];
+    expect(condition).toBe(GcpArchiveStack.onlyServiceAgentsHoldRoles(GCP_ARCHIVE.number));
+    // Every binding but roles/owner (the authoritative binding's: a fresh project's creator is an
+    // owner until the first apply ends) must name only agents; no bindings at all passes.
+    expect(condition).toMatch(/^\$\{alltrue\(\[for b in try\(jsondecode\(self\.policy_data\)\.bindings, \[\]\) : b\.role == "roles\/owner" \|\| alltrue\(\[for m in b\.members : can\(regex\("(.+)", m\)\)\]\)\]\)\}$/);
+    const agent = new RegExp(/regex\("(.+)", m\)/.exec(condition)![1]);
+    const n = GCP_ARCHIVE.number;
+    for (const ok of [`serviceAccount:service-${n}@gcp-sa-logging.iam.gserviceaccount.com`, `serviceAccount:service-${n}@gs-project-accounts.iam.gserviceaccount.com`, `serviceAccount:${n}@cloudservices.gserviceaccount.com`]) {
+      expect(ok).toMatch(agent);
+    }
+    for (const bad of [
+      GCP_ARCHIVE.breakGlassMember, // break-glass holds roles/owner only
+      "user:admin@hipaa-health.example",
+      "group:platform@hipaa-health.example",
+      `serviceAccount:deployer@${GCP_ARCHIVE.id}.iam.gserviceaccount.com`,
+      `serviceAccount:service-${n}@attacker-project.iam.gserviceaccount.com`, // a user-managed account named like an agent
+      `serviceAccount:service-${GCP_PROJECTS.production.number}@gcp-sa-logging.iam.gserviceaccount.com`, // another project's agent
+      `serviceAccount:${n}-compute@developer.gserviceaccount.com`, // a user-managed default account, not an agent
+      `deleted:serviceAccount:service-${n}@gcp-sa-logging.iam.gserviceaccount.com?uid=1`,
+      `serviceAccount:service-${n}@gcp-sa-logging.iam.gserviceaccount.com.evil`,
+    ]) {
+      expect(bad).not.toMatch(agent);
+    }
+    expect(error_message).toContain(`holds a role in archive project ${GCP_ARCHIVE.id}`);
+  });
+
   test("every bucket and key IAM in the archive is authoritative, with no legacy convenience roles", () => {
     for (const out of archives) {
       for (const t of ["google_storage_bucket_iam_member", "google_storage_bucket_iam_binding", "google_kms_crypto_key_iam_member", "google_kms_crypto_key_iam_binding", "google_kms_key_ring_iam_member", "google_kms_key_ring_iam_binding", "google_kms_key_ring_iam_policy"]) {
@@ -611,7 +645,9 @@ describe("GCP archive project (gcp-gitlab example)", () => {
     const [sink] = Object.values(resourcesOf(archive, "google_logging_project_sink"));
     expect(sink).toMatchObject({ project: GCP_ARCHIVE.id, destination: `storage.googleapis.com/${own}`, unique_writer_identity: true });
     expect(sink.filter).toContain('logName:"cloudaudit.googleapis.com" AND NOT (');
-    expect(bucketPolicies(archive).get(own)).toEqual([{ role: "roles/storage.objectCreator", members: [GcpArchiveStack.sinkWriterIdentity(GCP_ARCHIVE.number)] }]);
+    // The writer is the sink's own writer_identity, so the grant follows the sink (the archive's
+    // Logging service agent may not exist before the sink does, and IAM refuses an absent agent).
+    expect(bucketPolicies(archive).get(own)).toEqual([{ role: "roles/storage.objectCreator", members: ["${google_logging_project_sink.OwnAuditLogsToBucket.writer_identity}"] }]);
     const services = Object.values(resourcesOf(archive, "google_project_service")).map((s) => s.service).sort();
     expect(services).toEqual(["cloudkms.googleapis.com", "cloudresourcemanager.googleapis.com", "logging.googleapis.com", "storage.googleapis.com"]);
   });
