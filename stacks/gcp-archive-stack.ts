@@ -39,6 +39,14 @@ export interface GcpArchiveStackProps {
    * @default true
    */
   readonly manageProjectServices?: boolean;
+  /**
+   * Keep the usage-log bucket names of an archive applied before they carried the archive
+   * project (`hipaa-usage-logs-ENV-<hash of the construct path>`,
+   * `hipaa-usage-logs-audit-self-<hash>`). Those buckets are retention-locked and
+   * `prevent_destroy`: a new name would replace them, which Terraform refuses at plan.
+   * @default false - names carry the archive project (usageLogBucketName, ownUsageLogBucketName)
+   */
+  readonly legacyUsageLogBucketNames?: boolean;
 }
 
 /** The services the archive project calls. */
@@ -93,6 +101,20 @@ export class GcpArchiveStack extends TerraformStack {
   /** The bucket that keeps the archive project's own audit logs. */
   public static ownAuditLogBucketName(archiveProjectId: string): string {
     return uniqueResourceName(["hipaa-audit-self", archiveProjectId], `${archiveProjectId}/archive/audit`, 63);
+  }
+
+  /**
+   * The usage-log bucket of an environment's audit-log bucket: the archive project in the name
+   * and the hash, so two archives built from the same code (same stack and construct ids) do not
+   * claim the same global name.
+   */
+  public static usageLogBucketName(archiveProjectId: string, env: string): string {
+    return uniqueResourceName(["hipaa-aud-usage", env, archiveProjectId], `${archiveProjectId}/${env}/audit/logs`, 63);
+  }
+
+  /** The usage-log bucket of the archive's own audit-log bucket. */
+  public static ownUsageLogBucketName(archiveProjectId: string): string {
+    return uniqueResourceName(["hipaa-usage-logs-audit-self", archiveProjectId], `${archiveProjectId}/archive/audit/logs`, 63);
   }
 
   /** The identity Cloud Logging writes a project's sinks with (`unique_writer_identity`). */
@@ -176,6 +198,8 @@ export class GcpArchiveStack extends TerraformStack {
         projectId: props.projectId,
         location: props.region,
         bucketName: GcpArchiveStack.auditLogBucketName(props.projectId, env),
+        // Legacy: GcsEvidenceBucket's default, a hash of the construct path only.
+        logBucketName: props.legacyUsageLogBucketNames ? undefined : GcpArchiveStack.usageLogBucketName(props.projectId, env),
         authoritativeIam: true,
       });
       bucket.grantWrite(GcpPrincipal.fromMember(GcpArchiveStack.sinkWriterIdentity(e.projectNumber), "AuditLogSink", e.environment));
@@ -196,7 +220,9 @@ export class GcpArchiveStack extends TerraformStack {
       projectId: props.projectId,
       location: props.region,
       bucketName: ownBucketName,
-      logBucketName: uniqueResourceName(["hipaa-usage-logs-audit-self"], `${props.projectId}/archive/audit/logs`, 63),
+      logBucketName: props.legacyUsageLogBucketNames
+        ? uniqueResourceName(["hipaa-usage-logs-audit-self"], `${props.projectId}/archive/audit/logs`, 63)
+        : GcpArchiveStack.ownUsageLogBucketName(props.projectId),
       keyRingName: "hipaa-audit-self",
       authoritativeIam: true,
     });

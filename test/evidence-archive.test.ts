@@ -690,6 +690,27 @@ describe("GCP archive project (gcp-gitlab example)", () => {
     );
   });
 
+  test("every archive bucket's name carries the archive project, so two archives built from the same code never claim the same name", () => {
+    for (const out of archives) {
+      for (const b of Object.values(resourcesOf(out, "google_storage_bucket"))) expect(b.name).toContain(GCP_ARCHIVE.id);
+    }
+    const names = (projectId: string, legacy?: boolean) => {
+      const app = Testing.app();
+      const s = new GcpArchiveStack(app, "hipaa-gcp-archive", { projectId, projectNumber: "909090909090", region: "us-central1", breakGlassMember: "group:bg@example.com", legacyUsageLogBucketNames: legacy, environments: [{ environment: production, projectId: "p-prod", projectNumber: "404040404040" }] });
+      return Object.values(resourcesOf(synth(s), "google_storage_bucket")).map((b) => b.name).sort();
+    };
+    const [a, b] = [names("archive-one"), names("archive-two")];
+    for (const n of a) expect(b).not.toContain(n);
+    expect(a).toContain(GcpArchiveStack.usageLogBucketName("archive-one", "production"));
+    expect(a).toContain(GcpArchiveStack.ownUsageLogBucketName("archive-one"));
+    // An archive applied before: its retention-locked usage-log buckets keep their names (a new
+    // name would replace them; prevent_destroy makes Terraform refuse that plan).
+    const legacy = names("archive-one", true);
+    expect(legacy).toContain("hipaa-usage-logs-production-7b9e5e7a");
+    expect(legacy.filter((n) => n.startsWith("hipaa-usage-logs-audit-self-"))).toHaveLength(1);
+    expect(legacy.filter((n) => !n.startsWith("hipaa-usage-logs"))).toEqual(a.filter((n) => !n.startsWith("hipaa-usage-logs") && !n.startsWith("hipaa-aud-usage")));
+  });
+
   test("snapshots of both archive stacks (addresses of locked buckets and keys must never change)", () => {
     expect(archive.json).toMatchSnapshot();
     expect(evidence.json).toMatchSnapshot();
