@@ -90,7 +90,8 @@ function validateArchivedProjects(path: string, archiveProjectId: string, archiv
  * removes every other owner is created last); then the environment stacks; then the evidence
  * archive. No other identity holds a role in the project: any role that could manage the
  * buckets' or keys' IAM (storage.admin, cloudkms.admin) could also destroy a key version and
- * crypto-shred six years of locked evidence.
+ * crypto-shred six years of locked evidence. Every plan checks it (`projectRoles`); roles
+ * inherited from a folder or the organization are not in the project's policy and go unseen.
  */
 export class GcpArchiveStack extends TerraformStack {
   /** The audit-log bucket of one environment: the archive project in the name, a hash of both. */

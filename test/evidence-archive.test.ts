@@ -753,7 +753,7 @@ describe("GCP environment stack writing evidence to the archive", () => {
 describe("HipaaSubstrate's GCP path with an archive project", () => {
   const projects = Object.fromEntries(REFERENCE_ENVIRONMENTS.map((e, i) => [e.name, { id: `hipaa-health-${e.name}`, number: `${i + 1}0000000000` }]));
   const archiveProject = { projectId: "hipaa-health-archive", projectNumber: "990000000000", breakGlassMember: "group:break-glass@hipaa-health.example" };
-  const config = (archive?: Partial<typeof archiveProject> & { keepEnvironmentEvidenceBuckets?: string[] }): HipaaSubstrateConfig => ({
+  const config = (archive?: Partial<typeof archiveProject> & { keepEnvironmentEvidenceBuckets?: string[]; legacyUsageLogBucketNames?: boolean }): HipaaSubstrateConfig => ({
     ...REFERENCE_GITHUB,
     environments: REFERENCE_ENVIRONMENTS,
     repositories: REFERENCE_REPOSITORIES,
@@ -791,6 +791,18 @@ describe("HipaaSubstrate's GCP path with an archive project", () => {
     new HipaaSubstrate(kept, "clinical", config({ keepEnvironmentEvidenceBuckets: ["production"] }));
     expect(addresses(kept, "production")).toEqual(addresses(before, "production"));
     expect(addresses(kept, "dev").filter((a) => a.startsWith("google_storage_bucket."))).toEqual([]);
+  });
+
+  test("legacyUsageLogBucketNames keeps an applied archive's usage-log bucket names (retention-locked buckets are never renamed)", () => {
+    const names = (legacy?: boolean) => {
+      const app = Testing.app();
+      new HipaaSubstrate(app, "clinical", config(legacy === undefined ? {} : { legacyUsageLogBucketNames: legacy }));
+      return Object.values(resourcesOf(synthAll(app).get("clinical-gcp-archive")!, "google_storage_bucket")).map((b) => b.name);
+    };
+    expect(names()).toContain(GcpArchiveStack.usageLogBucketName(archiveProject.projectId, "production"));
+    const legacy = names(true);
+    expect(legacy).not.toContain(GcpArchiveStack.usageLogBucketName(archiveProject.projectId, "production"));
+    expect(legacy.filter((n) => /^hipaa-usage-logs-production-[0-9a-f]{8}$/.test(n))).toHaveLength(1);
   });
 
   test("refuses an unknown environment to keep and an archive that is an environment's project", () => {
