@@ -4,6 +4,7 @@ import { GoogleProvider } from "@cdktf/provider-google/lib/provider";
 import { LoggingProjectSink } from "@cdktf/provider-google/lib/logging-project-sink";
 import { ProjectIamAuditConfig } from "@cdktf/provider-google/lib/project-iam-audit-config";
 import { ProjectIamBinding } from "@cdktf/provider-google/lib/project-iam-binding";
+import { DataGoogleProjectIamPolicy } from "@cdktf/provider-google/lib/data-google-project-iam-policy";
 import { HipaaConfigError } from "../src/errors";
 import { Cfr, HipaaCompliance, recordControl } from "../src/compliance";
 import { Environment, EnvironmentTier } from "../src/model";
@@ -38,6 +39,14 @@ export interface GcpArchiveStackProps {
    * @default true
    */
   readonly manageProjectServices?: boolean;
+  /**
+   * Keep the usage-log bucket names of an archive applied before they carried the archive
+   * project (`hipaa-usage-logs-ENV-<hash of the construct path>`,
+   * `hipaa-usage-logs-audit-self-<hash>`). Those buckets are retention-locked and
+   * `prevent_destroy`: a new name would replace them, which Terraform refuses at plan.
+   * @default false - names carry the archive project (usageLogBucketName, ownUsageLogBucketName)
+   */
+  readonly legacyUsageLogBucketNames?: boolean;
 }
 
 /** The services the archive project calls. */
@@ -81,7 +90,8 @@ function validateArchivedProjects(path: string, archiveProjectId: string, archiv
  * removes every other owner is created last); then the environment stacks; then the evidence
  * archive. No other identity holds a role in the project: any role that could manage the
  * buckets' or keys' IAM (storage.admin, cloudkms.admin) could also destroy a key version and
- * crypto-shred six years of locked evidence.
+ * crypto-shred six years of locked evidence. Every plan checks it (`projectRoles`); roles
+ * inherited from a folder or the organization are not in the project's policy and go unseen.
  */
 export class GcpArchiveStack extends TerraformStack {
   /** The audit-log bucket of one environment: the archive project in the name, a hash of both. */
@@ -94,12 +104,44 @@ export class GcpArchiveStack extends TerraformStack {
     return uniqueResourceName(["hipaa-audit-self", archiveProjectId], `${archiveProjectId}/archive/audit`, 63);
   }
 
+  /**
+   * The usage-log bucket of an environment's audit-log bucket: the archive project in the name
+   * and the hash, so two archives built from the same code (same stack and construct ids) do not
+   * claim the same global name.
+   */
+  public static usageLogBucketName(archiveProjectId: string, env: string): string {
+    return uniqueResourceName(["hipaa-aud-usage", env, archiveProjectId], `${archiveProjectId}/${env}/audit/logs`, 63);
+  }
+
+  /** The usage-log bucket of the archive's own audit-log bucket. */
+  public static ownUsageLogBucketName(archiveProjectId: string): string {
+    return uniqueResourceName(["hipaa-usage-logs-audit-self", archiveProjectId], `${archiveProjectId}/archive/audit/logs`, 63);
+  }
+
   /** The identity Cloud Logging writes a project's sinks with (`unique_writer_identity`). */
   public static sinkWriterIdentity(projectNumber: string): string {
     return `serviceAccount:service-${projectNumber}@gcp-sa-logging.iam.gserviceaccount.com`;
   }
 
+  /**
+   * The Terraform condition that every binding of the archive project's IAM policy but
+   * roles/owner names only Google service agents of that project:
+   * `service-NUMBER@gcp-sa-SERVICE.iam.gserviceaccount.com`, Cloud Storage's
+   * `service-NUMBER@gs-project-accounts.iam.gserviceaccount.com`, and the Google APIs Service
+   * Agent `NUMBER@cloudservices.gserviceaccount.com`, which Google grants Editor on projects.
+   * The project number pins them to the archive's own agents. Not any
+   * `service-NUMBER@*.iam.gserviceaccount.com`: a user-managed account may be named
+   * `service-NUMBER` in a project of anyone's. Other (legacy) agents, which the archive's APIs
+   * do not use, fail the check: look at them before removing or allowing them.
+   */
+  public static onlyServiceAgentsHoldRoles(projectNumber: string): string {
+    const agent = `^serviceAccount:(service-${projectNumber}@(gcp-sa-[a-z0-9-]+|gs-project-accounts)[.]iam[.]gserviceaccount[.]com|${projectNumber}@cloudservices[.]gserviceaccount[.]com)$`;
+    return `\${alltrue([for b in try(jsondecode(self.policy_data).bindings, []) : b.role == "roles/owner" || alltrue([for m in b.members : can(regex("${agent}", m))])])}`;
+  }
+
   public readonly auditLogBuckets: ReadonlyMap<string, GcsEvidenceBucket>;
+  /** The archive project's IAM policy, read at plan with the postcondition onlyServiceAgentsHoldRoles. */
+  public readonly projectRoles: DataGoogleProjectIamPolicy;
   /** The archive project's own audit logs. */
   public readonly ownAuditLogBucket: GcsEvidenceBucket;
   public readonly ownAuditLogSink: LoggingProjectSink;
@@ -128,6 +170,27 @@ export class GcpArchiveStack extends TerraformStack {
       "authoritative roles/owner binding naming only the break-glass identity: it removes every other owner of the archive project, which is the custody control itself",
     );
 
+    // The owner binding is authoritative for roles/owner only: an Editor, a storage.admin or a
+    // cloudkms.admin granted on the project would survive it and could re-policy the buckets or
+    // destroy key versions. Read the project's whole policy at plan and fail while anyone but
+    // the project's own Google service agents holds any other role. roles/owner is left to the
+    // binding (a fresh project's creator is an owner until the first apply ends). Roles
+    // inherited from folders or the organization are not in this policy and are not seen.
+    this.projectRoles = new DataGoogleProjectIamPolicy(this, "ProjectRoles", {
+      project: props.projectId,
+      lifecycle: {
+        postcondition: [
+          {
+            condition: GcpArchiveStack.onlyServiceAgentsHoldRoles(props.projectNumber),
+            errorMessage:
+              `A principal other than break-glass and Google's service agents of project ${props.projectNumber} holds a role in archive project ${props.projectId} ` +
+              "(an Editor, storage.admin or cloudkms.admin could re-policy the locked buckets or destroy key versions): remove the grant (gcloud projects get-iam-policy " +
+              `${props.projectId}) and plan again. Only roles/owner, held by break-glass alone, is managed here.`,
+          },
+        ],
+      },
+    });
+
     const buckets = new Map<string, GcsEvidenceBucket>();
     for (const e of props.environments) {
       const env = e.environment.name;
@@ -136,6 +199,8 @@ export class GcpArchiveStack extends TerraformStack {
         projectId: props.projectId,
         location: props.region,
         bucketName: GcpArchiveStack.auditLogBucketName(props.projectId, env),
+        // Legacy: GcsEvidenceBucket's default, a hash of the construct path only.
+        logBucketName: props.legacyUsageLogBucketNames ? undefined : GcpArchiveStack.usageLogBucketName(props.projectId, env),
         authoritativeIam: true,
       });
       bucket.grantWrite(GcpPrincipal.fromMember(GcpArchiveStack.sinkWriterIdentity(e.projectNumber), "AuditLogSink", e.environment));
@@ -156,12 +221,13 @@ export class GcpArchiveStack extends TerraformStack {
       projectId: props.projectId,
       location: props.region,
       bucketName: ownBucketName,
-      logBucketName: uniqueResourceName(["hipaa-usage-logs-audit-self"], `${props.projectId}/archive/audit/logs`, 63),
+      logBucketName: props.legacyUsageLogBucketNames
+        ? uniqueResourceName(["hipaa-usage-logs-audit-self"], `${props.projectId}/archive/audit/logs`, 63)
+        : GcpArchiveStack.ownUsageLogBucketName(props.projectId),
       keyRingName: "hipaa-audit-self",
       authoritativeIam: true,
     });
     const ownWriter = GcpArchiveStack.sinkWriterIdentity(props.projectNumber);
-    this.ownAuditLogBucket.grantWrite(GcpPrincipal.fromMember(ownWriter, "OwnAuditLogSink", self));
     this.ownAuditLogSink = new LoggingProjectSink(this, "OwnAuditLogsToBucket", {
       project: props.projectId,
       name: "hipaa-archive-audit-logs",
@@ -173,6 +239,10 @@ export class GcpArchiveStack extends TerraformStack {
       uniqueWriterIdentity: true,
       dependsOn: [this.ownAuditLogBucket.bucket],
     });
+    // The member is the sink's own writer_identity, so the grant follows the sink: on a fresh
+    // archive project the Logging service agent exists only once something (this sink) used
+    // Cloud Logging, and IAM refuses a grant to an agent that does not exist yet.
+    this.ownAuditLogBucket.grantWrite(GcpPrincipal.fromMember(this.ownAuditLogSink.writerIdentity, "OwnAuditLogSink", self));
 
     // The owner binding last: a first apply by a bootstrap owner must not lose its rights
     // before the buckets, keys and their policies exist. (APIs come first anyway: every other
@@ -185,14 +255,15 @@ export class GcpArchiveStack extends TerraformStack {
     const sinks = props.environments.map((e) => `${e.projectId}/hipaa-audit-logs-to-archive -> ${GcpArchiveStack.auditLogBucketName(props.projectId, e.environment.name)}`);
     recordControl(this.owners, {
       section: Cfr.AUDIT_CONTROLS,
-      resources: [this.owners, this.ownAuditLogSink, ...audits, ...[...buckets.values()].map((b) => b.bucket), this.ownAuditLogBucket.bucket],
+      resources: [this.owners, this.projectRoles, this.ownAuditLogSink, ...audits, ...[...buckets.values()].map((b) => b.bucket), this.ownAuditLogBucket.bucket],
       how:
         `Can engineers alter the audit log? No: each environment project's audit logs are routed by a log sink (${sinks.join("; ")}) ` +
         `to a Bucket-Locked (${this.ownAuditLogBucket.retention}), CMEK bucket of archive project ${props.projectId}, whose only owner is break-glass (${props.breakGlassMember}); ` +
         `its own audit logs go to ${ownBucketName} (sink hipaa-archive-audit-logs), with Data Access logs for Cloud KMS, Storage and IAM. ` +
         `Each bucket's IAM policy is authoritative (no projectEditor/projectOwner legacy bindings; sink writers may only create objects), ` +
         `and each key (key rings hipaa-evidence-ENV and hipaa-audit-self in ${props.projectId}, prevent_destroy) has an authoritative IAM policy naming only the Cloud Storage service agent: ` +
-        `no identity but break-glass can destroy a key version, change a key's or bucket's IAM, or shorten retention. The archive stacks are applied as break-glass.`,
+        `no identity but break-glass can destroy a key version, change a key's or bucket's IAM, or shorten retention. ` +
+        `Every plan reads the archive project's IAM policy (data google_project_iam_policy.ProjectRoles) and fails while any principal but the project's own Google service agents holds a role other than roles/owner. The archive stacks are applied as break-glass.`,
     });
   }
 }

@@ -188,6 +188,12 @@ export interface SubstrateGcpArchive {
    * @default - none (fresh environment projects)
    */
   readonly keepEnvironmentEvidenceBuckets?: readonly string[];
+  /**
+   * An archive applied before its usage-log bucket names carried the archive project: keep the
+   * old names (those buckets are retention-locked; see GcpArchiveStackProps.legacyUsageLogBucketNames).
+   * @default false
+   */
+  readonly legacyUsageLogBucketNames?: boolean;
 }
 
 export interface SubstrateGcpSettings {
@@ -455,6 +461,7 @@ export class HipaaSubstrate extends Construct {
         projectNumber: gcpArchive.projectNumber,
         region: config.gcp.region,
         breakGlassMember: gcpArchive.breakGlassMember,
+        legacyUsageLogBucketNames: gcpArchive.legacyUsageLogBucketNames,
         environments: environments.map((environment) => ({ environment, projectId: gcpProject(path, config.gcp!, environment.name).id, projectNumber: gcpProject(path, config.gcp!, environment.name).number })),
       });
     }

@@ -508,6 +508,40 @@ describe("GCP archive project (gcp-gitlab example)", () => {
     expect(resourcesOf(evidence, "google_project_iam_binding")).toEqual({});
   });
 
+  test("a plan fails while anyone but break-glass and the archive's own service agents holds a project role", () => {
+    const checks = Object.values((archive.tf.data?.google_project_iam_policy ?? {}) as Record<string, any>);
+    expect(checks).toHaveLength(1);
+    const [check] = checks;
+    expect(check.project).toBe(GCP_ARCHIVE.id);
+    // Read at plan: nothing it depends on is created by the stack.
+    expect(check.depends_on).toBeUndefined();
+    expect(check.lifecycle.postcondition).toHaveLength(1);
+    const { condition, error_message } = check.lifecycle.postcondition[0];
+    expect(condition).toBe(GcpArchiveStack.onlyServiceAgentsHoldRoles(GCP_ARCHIVE.number));
+    // Every binding but roles/owner (the authoritative binding's: a fresh project's creator is an
+    // owner until the first apply ends) must name only agents; no bindings at all passes.
+    expect(condition).toMatch(/^\$\{alltrue\(\[for b in try\(jsondecode\(self\.policy_data\)\.bindings, \[\]\) : b\.role == "roles\/owner" \|\| alltrue\(\[for m in b\.members : can\(regex\("(.+)", m\)\)\]\)\]\)\}$/);
+    const agent = new RegExp(/regex\("(.+)", m\)/.exec(condition)![1]);
+    const n = GCP_ARCHIVE.number;
+    for (const ok of [`serviceAccount:service-${n}@gcp-sa-logging.iam.gserviceaccount.com`, `serviceAccount:service-${n}@gs-project-accounts.iam.gserviceaccount.com`, `serviceAccount:${n}@cloudservices.gserviceaccount.com`]) {
+      expect(ok).toMatch(agent);
+    }
+    for (const bad of [
+      GCP_ARCHIVE.breakGlassMember, // break-glass holds roles/owner only
+      "user:admin@hipaa-health.example",
+      "group:platform@hipaa-health.example",
+      `serviceAccount:deployer@${GCP_ARCHIVE.id}.iam.gserviceaccount.com`,
+      `serviceAccount:service-${n}@attacker-project.iam.gserviceaccount.com`, // a user-managed account named like an agent
+      `serviceAccount:service-${GCP_PROJECTS.production.number}@gcp-sa-logging.iam.gserviceaccount.com`, // another project's agent
+      `serviceAccount:${n}-compute@developer.gserviceaccount.com`, // a user-managed default account, not an agent
+      `deleted:serviceAccount:service-${n}@gcp-sa-logging.iam.gserviceaccount.com?uid=1`,
+      `serviceAccount:service-${n}@gcp-sa-logging.iam.gserviceaccount.com.evil`,
+    ]) {
+      expect(bad).not.toMatch(agent);
+    }
+    expect(error_message).toContain(`holds a role in archive project ${GCP_ARCHIVE.id}`);
+  });
+
   test("every bucket and key IAM in the archive is authoritative, with no legacy convenience roles", () => {
     for (const out of archives) {
       for (const t of ["google_storage_bucket_iam_member", "google_storage_bucket_iam_binding", "google_kms_crypto_key_iam_member", "google_kms_crypto_key_iam_binding", "google_kms_key_ring_iam_member", "google_kms_key_ring_iam_binding", "google_kms_key_ring_iam_policy"]) {
@@ -611,7 +645,9 @@ describe("GCP archive project (gcp-gitlab example)", () => {
     const [sink] = Object.values(resourcesOf(archive, "google_logging_project_sink"));
     expect(sink).toMatchObject({ project: GCP_ARCHIVE.id, destination: `storage.googleapis.com/${own}`, unique_writer_identity: true });
     expect(sink.filter).toContain('logName:"cloudaudit.googleapis.com" AND NOT (');
-    expect(bucketPolicies(archive).get(own)).toEqual([{ role: "roles/storage.objectCreator", members: [GcpArchiveStack.sinkWriterIdentity(GCP_ARCHIVE.number)] }]);
+    // The writer is the sink's own writer_identity, so the grant follows the sink (the archive's
+    // Logging service agent may not exist before the sink does, and IAM refuses an absent agent).
+    expect(bucketPolicies(archive).get(own)).toEqual([{ role: "roles/storage.objectCreator", members: ["${google_logging_project_sink.OwnAuditLogsToBucket.writer_identity}"] }]);
     const services = Object.values(resourcesOf(archive, "google_project_service")).map((s) => s.service).sort();
     expect(services).toEqual(["cloudkms.googleapis.com", "cloudresourcemanager.googleapis.com", "logging.googleapis.com", "storage.googleapis.com"]);
   });
@@ -652,6 +688,27 @@ describe("GCP archive project (gcp-gitlab example)", () => {
     expect(refusal(() => new GcpEvidenceArchiveStack(app, "e2", { ...base, environments: [{ ...base.environments[0], writers: [{ member: "serviceAccount:w@other.iam.gserviceaccount.com", grantName: "W", prefix: "runner/" }] }] }))).toContain(
       'is not a service account of environment project p (45 CFR 164.312(a)(1)); pass the environment\'s evidence runner service account',
     );
+  });
+
+  test("every archive bucket's name carries the archive project, so two archives built from the same code never claim the same name", () => {
+    for (const out of archives) {
+      for (const b of Object.values(resourcesOf(out, "google_storage_bucket"))) expect(b.name).toContain(GCP_ARCHIVE.id);
+    }
+    const names = (projectId: string, legacy?: boolean) => {
+      const app = Testing.app();
+      const s = new GcpArchiveStack(app, "hipaa-gcp-archive", { projectId, projectNumber: "909090909090", region: "us-central1", breakGlassMember: "group:bg@example.com", legacyUsageLogBucketNames: legacy, environments: [{ environment: production, projectId: "p-prod", projectNumber: "404040404040" }] });
+      return Object.values(resourcesOf(synth(s), "google_storage_bucket")).map((b) => b.name).sort();
+    };
+    const [a, b] = [names("archive-one"), names("archive-two")];
+    for (const n of a) expect(b).not.toContain(n);
+    expect(a).toContain(GcpArchiveStack.usageLogBucketName("archive-one", "production"));
+    expect(a).toContain(GcpArchiveStack.ownUsageLogBucketName("archive-one"));
+    // An archive applied before: its retention-locked usage-log buckets keep their names (a new
+    // name would replace them; prevent_destroy makes Terraform refuse that plan).
+    const legacy = names("archive-one", true);
+    expect(legacy).toContain("hipaa-usage-logs-production-7b9e5e7a");
+    expect(legacy.filter((n) => n.startsWith("hipaa-usage-logs-audit-self-"))).toHaveLength(1);
+    expect(legacy.filter((n) => !n.startsWith("hipaa-usage-logs"))).toEqual(a.filter((n) => !n.startsWith("hipaa-usage-logs") && !n.startsWith("hipaa-aud-usage")));
   });
 
   test("snapshots of both archive stacks (addresses of locked buckets and keys must never change)", () => {
@@ -696,7 +753,7 @@ describe("GCP environment stack writing evidence to the archive", () => {
 describe("HipaaSubstrate's GCP path with an archive project", () => {
   const projects = Object.fromEntries(REFERENCE_ENVIRONMENTS.map((e, i) => [e.name, { id: `hipaa-health-${e.name}`, number: `${i + 1}0000000000` }]));
   const archiveProject = { projectId: "hipaa-health-archive", projectNumber: "990000000000", breakGlassMember: "group:break-glass@hipaa-health.example" };
-  const config = (archive?: Partial<typeof archiveProject> & { keepEnvironmentEvidenceBuckets?: string[] }): HipaaSubstrateConfig => ({
+  const config = (archive?: Partial<typeof archiveProject> & { keepEnvironmentEvidenceBuckets?: string[]; legacyUsageLogBucketNames?: boolean }): HipaaSubstrateConfig => ({
     ...REFERENCE_GITHUB,
     environments: REFERENCE_ENVIRONMENTS,
     repositories: REFERENCE_REPOSITORIES,
@@ -734,6 +791,18 @@ describe("HipaaSubstrate's GCP path with an archive project", () => {
     new HipaaSubstrate(kept, "clinical", config({ keepEnvironmentEvidenceBuckets: ["production"] }));
     expect(addresses(kept, "production")).toEqual(addresses(before, "production"));
     expect(addresses(kept, "dev").filter((a) => a.startsWith("google_storage_bucket."))).toEqual([]);
+  });
+
+  test("legacyUsageLogBucketNames keeps an applied archive's usage-log bucket names (retention-locked buckets are never renamed)", () => {
+    const names = (legacy?: boolean) => {
+      const app = Testing.app();
+      new HipaaSubstrate(app, "clinical", config(legacy === undefined ? {} : { legacyUsageLogBucketNames: legacy }));
+      return Object.values(resourcesOf(synthAll(app).get("clinical-gcp-archive")!, "google_storage_bucket")).map((b) => b.name);
+    };
+    expect(names()).toContain(GcpArchiveStack.usageLogBucketName(archiveProject.projectId, "production"));
+    const legacy = names(true);
+    expect(legacy).not.toContain(GcpArchiveStack.usageLogBucketName(archiveProject.projectId, "production"));
+    expect(legacy.filter((n) => /^hipaa-usage-logs-production-[0-9a-f]{8}$/.test(n))).toHaveLength(1);
   });
 
   test("refuses an unknown environment to keep and an archive that is an environment's project", () => {
