@@ -27,6 +27,12 @@ export interface AccessLogBucketProps {
    * @default - none: the deletes of log objects are denied by a policy the account's administrators can edit
    */
   readonly custody?: KeyCustody;
+  /**
+   * The archive this bucket serves every environment of (the trail bucket's logs): tagged
+   * `HipaaArchive` with it instead of one environment's `Environment`.
+   * @default - tagged with `environment`
+   */
+  readonly archive?: string;
 }
 
 /**
@@ -57,7 +63,7 @@ export class AccessLogBucket extends Construct {
     this.bucket = new S3Bucket(this, "Bucket", {
       bucket: name,
       forceDestroy: false,
-      tags: { Purpose: "HIPAA evidence access logs", Environment: props.environment.name, CFRSection: "164.308(a)(1)(ii)(D),164.312(b)" },
+      tags: { Purpose: "HIPAA evidence access logs", ...(props.archive ? { HipaaArchive: props.archive } : { Environment: props.environment.name }), CFRSection: "164.308(a)(1)(ii)(D),164.312(b)" },
       lifecycle: { preventDestroy: true },
     });
     this.bucketName = this.bucket.bucket;
