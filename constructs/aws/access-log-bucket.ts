@@ -23,7 +23,9 @@ export interface AccessLogBucketProps {
   /**
    * Custody by a named break-glass role: the policy also denies, to everyone else, deleting the
    * bucket, changing its lifecycle or versioning, and changing or deleting the policy itself, so
-   * the trail of who read evidence can neither be expired nor unprotected.
+   * the trail of who read evidence can neither be expired nor unprotected by anyone but break-glass
+   * and the account's root user (S3 always lets the root user put and delete its bucket policies:
+   * an organization SCP denying root closes that; README "Organization SCP").
    * @default - none: the deletes of log objects are denied by a policy the account's administrators can edit
    */
   readonly custody?: KeyCustody;
