@@ -21,7 +21,7 @@ export interface ArchivedEnvironment {
   /** The environment's AWS account (its CI roles and trail live there). */
   readonly accountId: string;
   /** The environment account's roles that write evidence, by exact ARN, with the key prefix each is confined to. */
-  readonly writers: readonly { readonly roleArn: string; readonly grantName: string; readonly prefix?: string }[];
+  readonly writers: readonly { readonly roleArn: string; readonly grantName: string; readonly prefix?: string; readonly anyRepository?: boolean }[];
   /** Roles of the people who audit this environment's evidence. @default - none */
   readonly auditorPrincipalArns?: readonly string[];
 }
@@ -156,6 +156,8 @@ export class AwsArchiveStack extends TerraformStack {
       keyAliasName: AwsArchiveStack.trailKeyAliasName(props.substrateId),
       custody,
       environment: archiveEnv,
+      // It holds every environment's trail logs: an archive resource, not the first environment's.
+      archive: props.substrateId,
     });
 
     if (props.replicaRegion !== undefined && (props.replicaRegion === props.region || !/^[a-z]{2}(-gov)?-[a-z]+-\d$/.test(props.replicaRegion))) {
@@ -173,7 +175,7 @@ export class AwsArchiveStack extends TerraformStack {
       // Construct ids derive from environment names, never positions.
       const logs = new AccessLogBucket(this, `EvidenceAccessLogs-${env}`, { environment: e.environment, bucketName: name.replace(/^hipaa-evidence-/, "hipaa-evlogs-"), custody });
       const bucket = new EvidenceBucket(this, `Evidence-${env}`, { environment: e.environment, bucketName: name, accessLogBucket: logs, custody });
-      for (const w of e.writers) bucket.grantWriteFromAccount({ roleArn: w.roleArn, grantName: w.grantName }, { prefix: w.prefix });
+      for (const w of e.writers) bucket.grantWriteFromAccount({ roleArn: w.roleArn, grantName: w.grantName }, { prefix: w.prefix, anyRepository: w.anyRepository });
       buckets.set(env, bucket);
       if (replicaProvider) {
         replicas.set(
@@ -220,6 +222,7 @@ export class AwsArchiveStack extends TerraformStack {
     // environments' forwarded events, which EnvironmentSecurityEvents alerts on once.
     const own = props.accountId;
     this.alerts.alertOnRoleAssumed("BreakGlassAssumed", breakGlass, own);
+    this.alerts.alertOnRoleChanges("GuardedRolesChanged", [breakGlass.split("/").pop()!], own);
     this.alerts.alertOn("KeyCustodyChanged", "A KMS key's policy or alias was changed, or the key was disabled or scheduled for deletion", AUDIT_TAMPERING_EVENTS.keyCustody, own);
     this.alerts.alertOn("BucketProtectionChanged", "A bucket's policy, access logging, lifecycle, encryption, versioning or lock was changed", AUDIT_TAMPERING_EVENTS.bucketProtection, own);
     this.alerts.alertOn("TrailChanged", "A CloudTrail trail was stopped, deleted or narrowed", AUDIT_TAMPERING_EVENTS.trail, own);
@@ -231,6 +234,12 @@ export class AwsArchiveStack extends TerraformStack {
     }
     this.alerts.admitForwardedEvents(
       props.environments.map((e) => ({ accountId: e.accountId, forwarderRoleArn: `arn:${partition}:iam::${e.accountId}:role/${SecurityAlerts.forwarderRoleName(e.environment.name)}` })),
+    );
+    // Each environment's heartbeat (its forwarder role, every 5 minutes, environment stacks in
+    // this stack's region): an environment gone silent alarms instead of looking quiet.
+    this.alerts.expectHeartbeats(
+      `hipaa-${props.substrateId}`,
+      props.environments.map((e) => ({ id: e.environment.name, accountId: e.accountId, ruleArn: `arn:${partition}:events:${props.region}:${e.accountId}:rule/${SecurityAlerts.heartbeatRuleName(e.environment.name)}` })),
     );
 
     const trailNames = [...props.environments.map((e) => `${AwsArchiveStack.trailName(props.substrateId, e.environment.name)} (account ${e.accountId})`), `${archiveTrailName} (archive)`];

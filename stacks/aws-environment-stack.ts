@@ -390,7 +390,10 @@ export class AwsEnvironmentStack extends TerraformStack {
         this.securityAlerts.alertOn("AlertRulesChanged", "An EventBridge rule or target (an alert's or a forwarder's) was changed, disabled or deleted", AUDIT_TAMPERING_EVENTS.alertRules);
         this.securityAlerts.alertOn("AlertTopicsChanged", "An alert topic, its policy or a subscription was changed or deleted", AUDIT_TAMPERING_EVENTS.alertTopics);
         this.securityAlerts.alertOnRoleAssumed("BreakGlassAssumed", custody!.breakGlassRoleArn);
-        this.securityAlerts.forwardTo(props.archive.securityEventBusArn, SecurityAlerts.forwarderRoleName(env.name));
+        // An IAM administrator of this account could re-trust or re-policy the forwarder or the
+        // break-glass role; IAM events land in us-east-1 (mirrored below when this region is not).
+        this.securityAlerts.alertOnRoleChanges("GuardedRolesChanged", [SecurityAlerts.forwarderRoleName(env.name), props.archive.custody.breakGlassRoleArn.split("/").pop()!]);
+        this.securityAlerts.forwardTo(props.archive.securityEventBusArn, SecurityAlerts.forwarderRoleName(env.name), SecurityAlerts.heartbeatRuleName(env.name));
         const global = globalEventsRegion(props.region);
         if (global && global !== props.region) {
           // Break-glass sign-ins through the global STS endpoint land in us-east-1: bring them to

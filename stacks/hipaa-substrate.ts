@@ -607,11 +607,12 @@ export class HipaaSubstrate extends Construct {
       const env = environment.name;
       const accountId = aws.accounts[env];
       const role = (name: string) => `arn:${partition}:iam::${accountId}:role/${name}`;
-      const writers: { roleArn: string; grantName: string; prefix?: string }[] = repositories
+      const writers: { roleArn: string; grantName: string; prefix?: string; anyRepository?: boolean }[] = repositories
         .filter((r) => r.config.deploysTo.includes(env))
         .map((r) => ({ roleArn: role(evidenceWriterRoleName(env, r.ref.name)), grantName: `EvidenceWriter${r.ref.name.replace(/[^A-Za-z0-9]/g, "")}`.slice(0, 64), prefix: `${r.ref.name}/${env}/` }));
       // The evidence runner pool's IRSA role (RunnerPool: ScopedRole default name for EvidenceRunner).
-      if (aws.runners) writers.push({ roleArn: role(`hipaa-${env}-evidence-runner`), grantName: "EvidenceRunner" });
+      // It uploads every repository's evidence of this environment: <any repository>/<env>/ only.
+      if (aws.runners) writers.push({ roleArn: role(`hipaa-${env}-evidence-runner`), grantName: "EvidenceRunner", prefix: `${env}/`, anyRepository: true });
       return { environment, accountId, writers, auditorPrincipalArns: aws.auditorPrincipalArns?.[env] };
     });
     const stack = new AwsArchiveStack(app, `${id}-archive`, {

@@ -209,7 +209,9 @@ describe("evidence roles", () => {
 
   test("the auditor role trusts named principals only", () => {
     const [trust] = statements(resourceAt(out, "aws_iam_role", "Auditor/Role").assume_role_policy);
-    expect(trust.Principal).toEqual({ AWS: "arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Auditor_abc" });
+    // Through the account, pinned to the exact ARN: IAM accepts it before the SSO role exists.
+    expect(trust.Principal).toEqual({ AWS: "arn:aws:iam::111122223333:root" });
+    expect(trust.Condition).toEqual({ ArnEquals: { "aws:PrincipalArn": ["arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Auditor_abc"] } });
     expect(refusal(() => new EvidenceAuditorRole(awsStack().stack, "A", { bucket: new EvidenceBucket(awsStack().stack, "E", { environment: production }), auditorPrincipalArns: ["arn:aws:iam::111122223333:role/*"] }))).toContain(
       "is not one IAM role or user ARN",
     );

@@ -23,10 +23,18 @@ export interface AccessLogBucketProps {
   /**
    * Custody by a named break-glass role: the policy also denies, to everyone else, deleting the
    * bucket, changing its lifecycle or versioning, and changing or deleting the policy itself, so
-   * the trail of who read evidence can neither be expired nor unprotected.
+   * the trail of who read evidence can neither be expired nor unprotected by anyone but break-glass
+   * and the account's root user (S3 always lets the root user put and delete its bucket policies:
+   * an organization SCP denying root closes that; README "Organization SCP").
    * @default - none: the deletes of log objects are denied by a policy the account's administrators can edit
    */
   readonly custody?: KeyCustody;
+  /**
+   * The archive this bucket serves every environment of (the trail bucket's logs): tagged
+   * `HipaaArchive` with it instead of one environment's `Environment`.
+   * @default - tagged with `environment`
+   */
+  readonly archive?: string;
 }
 
 /**
@@ -57,7 +65,7 @@ export class AccessLogBucket extends Construct {
     this.bucket = new S3Bucket(this, "Bucket", {
       bucket: name,
       forceDestroy: false,
-      tags: { Purpose: "HIPAA evidence access logs", Environment: props.environment.name, CFRSection: "164.308(a)(1)(ii)(D),164.312(b)" },
+      tags: { Purpose: "HIPAA evidence access logs", ...(props.archive ? { HipaaArchive: props.archive } : { Environment: props.environment.name }), CFRSection: "164.308(a)(1)(ii)(D),164.312(b)" },
       lifecycle: { preventDestroy: true },
     });
     this.bucketName = this.bucket.bucket;

@@ -68,7 +68,7 @@ export class ArchivedEvidenceBucket implements IEvidenceBucket {
     const prefix = validateEvidencePrefix(where, options.prefix);
     const sid = sidFrom("ArchiveWrite", this.environment.name);
     const inArchive = { StringEquals: { "s3:ResourceAccount": this.archiveAccountId } };
-    for (const g of evidenceWriteGrants(this.bucketArn, prefix)) {
+    for (const g of evidenceWriteGrants(this.bucketArn, prefix, options.anyRepository)) {
       principal.addToPrincipalPolicy({ sid: `${sid}${g.suffix}`, effect: "Allow", actions: g.actions, resources: g.resources, conditions: { ...g.conditions, ...inArchive } });
     }
     principal.addToPrincipalPolicy({

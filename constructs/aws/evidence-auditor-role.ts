@@ -1,7 +1,7 @@
 import { Construct } from "constructs";
 import { Cfr, recordControl } from "../../src/compliance";
 import { EvidenceBucket } from "./evidence-bucket";
-import { principalsTrust } from "./role-trust";
+import { accountPinnedPrincipalsTrust } from "./role-trust";
 import { ScopedRole } from "./scoped-role";
 
 export interface EvidenceAuditorRoleProps {
@@ -25,7 +25,8 @@ export class EvidenceAuditorRole extends ScopedRole {
       environment: props.bucket.environment,
       grantName: "EvidenceAuditor",
       description: `Reads the ${props.bucket.environment.name} evidence bucket for audits; read-only`,
-      trust: principalsTrust(`${scope.node.path}/${id}`, props.auditorPrincipalArns),
+      // Through their accounts, pinned by ARN: the SSO permission-set role need not exist at apply.
+      trust: accountPinnedPrincipalsTrust(`${scope.node.path}/${id}`, props.auditorPrincipalArns),
       roleName: props.roleName,
       permissionsBoundaryArn: props.permissionsBoundaryArn,
     });

@@ -136,6 +136,13 @@ export interface EvidenceWriteOptions {
    * @default - the whole bucket
    */
   readonly prefix?: string;
+  /**
+   * Confine the writer to `<any repository>/<prefix>` instead of `<prefix>`: for a writer that
+   * uploads every repository's evidence of one environment (the evidence runner pool), with
+   * `prefix` the environment (`production/`), so it reaches `*\/production/*` keys only.
+   * @default false
+   */
+  readonly anyRepository?: boolean;
 }
 
 /** One S3 statement of a grant; `suffix` makes its statement id unique within the grant. */
@@ -310,7 +317,7 @@ export class EvidenceBucket extends Construct implements IEvidenceBucket {
    */
   public grantWrite(principal: IAwsPrincipal, options: EvidenceWriteOptions = {}): void {
     const prefix = validateEvidencePrefix(this.node.path, options.prefix);
-    this.grant(principal, "Write", evidenceWriteGrants(this.bucketArn, prefix), ["kms:GenerateDataKey", "kms:Decrypt"]);
+    this.grant(principal, "Write", evidenceWriteGrants(this.bucketArn, prefix, options.anyRepository), ["kms:GenerateDataKey", "kms:Decrypt"]);
   }
 
   /**
@@ -335,7 +342,7 @@ export class EvidenceBucket extends Construct implements IEvidenceBucket {
     const root = `arn:${partition}:iam::${accountId}:root`;
     const sid = sidFrom("Write", writer.grantName);
     const pin = { ArnEquals: { "aws:PrincipalArn": writer.roleArn } };
-    for (const g of evidenceWriteGrants(this.bucketArn, prefix)) {
+    for (const g of evidenceWriteGrants(this.bucketArn, prefix, options.anyRepository)) {
       this.bucketPolicy.addStatement({ sid: `${sid}${g.suffix}`, effect: "Allow", principals: { AWS: [root] }, actions: g.actions, resources: g.resources, conditions: { ...g.conditions, ...pin } });
     }
     if (!this.keyPolicy) {
@@ -522,8 +529,10 @@ export class EvidenceBucket extends Construct implements IEvidenceBucket {
  * The S3 statements of a put-only evidence grant under `prefix` (already validated): new keys
  * only (If-None-Match), multipart parts, and aborting one's own uploads.
  */
-export function evidenceWriteGrants(bucketArn: string, prefix: string): S3Grant[] {
-  const objects = [`${bucketArn}/${prefix}*`];
+export function evidenceWriteGrants(bucketArn: string, prefix: string, anyRepository = false): S3Grant[] {
+  // `*` in an S3 resource ARN also spans "/": `<bucket>/*/production/*` is any key with a
+  // `/production/` segment after the first, the layout's <repository>/<environment>/.
+  const objects = [anyRepository && prefix ? `${bucketArn}/*/${prefix}*` : `${bucketArn}/${prefix}*`];
   return [
     { suffix: "", actions: ["s3:PutObject"], resources: objects, conditions: { Null: { "s3:if-none-match": "false" } } },
     { suffix: "Parts", actions: ["s3:PutObject"], resources: objects, conditions: { Bool: { "s3:ObjectCreationOperation": "false" } } },

@@ -60,6 +60,20 @@ export function principalsTrust(path: string, principalArns: readonly string[]):
 }
 
 /**
+ * Named IAM principals trusted through their accounts: `Principal: {AWS: <account root>}`
+ * narrowed by `ArnEquals aws:PrincipalArn` to exactly `principalArns`. IAM refuses a trust that
+ * names a principal that does not exist yet, and stores a named role as its unique id (AROA...),
+ * so a trust naming an SSO permission-set role breaks the apply before the role is provisioned and
+ * drifts once it is re-provisioned; an account root plus the ARN condition does neither.
+ */
+export function accountPinnedPrincipalsTrust(path: string, principalArns: readonly string[]): PolicyStatement {
+  const named = principalsTrust(path, principalArns);
+  const roots = [...new Set(principalArns.map((arn) => (Token.isUnresolved(arn) ? undefined : arn.replace(/^(arn:[a-z-]+:iam::\d{12}):.*$/, "$1:root"))))];
+  if (roots.includes(undefined)) return named;
+  return { ...named, sid: "NamedPrincipalsByArn", principals: { AWS: roots as string[] }, conditions: { ArnEquals: { "aws:PrincipalArn": [...principalArns] } } };
+}
+
+/**
  * Claims a subject pins that STS is not verified to evaluate, and why leaving each out of an
  * AWS trust loses nothing (the WIF condition still pins them; Google evaluates any claim).
  */

@@ -255,7 +255,8 @@ export class RunnerPool extends Construct {
         }
         break;
       case RunnerPurpose.EVIDENCE:
-        props.evidenceBucket!.grantWrite(this.podRole);
+        // The evidence layout is <repository>/<environment>/: every repository, this environment only.
+        props.evidenceBucket!.grantWrite(this.podRole, { prefix: `${props.environment.name}/`, anyRepository: true });
         break;
       case RunnerPurpose.DEPLOY:
         new ClusterDeployAccess(this, "DeployAccess", this.podRole, props.deployTarget!);

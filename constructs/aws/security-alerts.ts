@@ -2,6 +2,7 @@ import { Construct } from "constructs";
 import { CloudwatchEventBusPolicy } from "@cdktf/provider-aws/lib/cloudwatch-event-bus-policy";
 import { CloudwatchEventRule } from "@cdktf/provider-aws/lib/cloudwatch-event-rule";
 import { CloudwatchEventTarget } from "@cdktf/provider-aws/lib/cloudwatch-event-target";
+import { CloudwatchMetricAlarm } from "@cdktf/provider-aws/lib/cloudwatch-metric-alarm";
 import { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
@@ -39,6 +40,35 @@ export interface ForwardedEventSource {
   readonly accountId: string;
   /** The exact ARN of the role its forwarding rules deliver with (`SecurityAlerts.forwarderRoleName`). */
   readonly forwarderRoleArn: string;
+}
+
+/** An environment's heartbeat rule, whose scheduled events the archive expects every few minutes. */
+export interface HeartbeatSource {
+  /** Names the archive's rule and alarm (e.g. the environment). */
+  readonly id: string;
+  readonly accountId: string;
+  /** The ARN of the environment's heartbeat rule (`SecurityAlerts.heartbeatRuleName`). */
+  readonly ruleArn: string;
+}
+
+/**
+ * EventBridge rule state that also matches read-only management events delivered through
+ * CloudTrail (AssumeRole* among them): with the default ENABLED, such a rule never fires
+ * (EventBridge User Guide, "Receiving read-only management events from AWS services").
+ */
+export const ALL_MANAGEMENT_EVENTS = "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS";
+
+/** How often each environment's heartbeat fires, and how long the archive waits before alarming. */
+export const HEARTBEAT_MINUTES = 5;
+export const HEARTBEAT_ALARM_MINUTES = 15;
+
+/** The IAM changes that break a forwarder or the break-glass role (alerted in the global region). */
+export const GUARDED_ROLE_EVENTS = ["UpdateAssumeRolePolicy", "PutRolePolicy", "DeleteRolePolicy", "AttachRolePolicy", "DetachRolePolicy", "PutRolePermissionsBoundary", "DeleteRolePermissionsBoundary", "DeleteRole", "UpdateRole"] as const;
+
+/** `arn:P:sts::ACCOUNT:assumed-role/NAME/` for a role ARN (a role's path is not in its sessions' ARNs). */
+function assumedRolePrefix(roleArn: string): string | undefined {
+  const m = /^arn:([a-z-]+):iam::(\d{12}):role\/(?:.*\/)?([^/]+)$/.exec(roleArn);
+  return m ? `arn:${m[1]}:sts::${m[2]}:assumed-role/${m[3]}/` : undefined;
 }
 
 /**
@@ -92,6 +122,10 @@ export class SecurityAlerts extends Construct {
   public static forwarderRoleName(env: string): string {
     return `hipaa-${env}-security-event-forwarder`.slice(0, 64);
   }
+  /** The environment's heartbeat rule: named, so the archive can expect its events by ARN. */
+  public static heartbeatRuleName(env: string): string {
+    return `hipaa-${env}-archive-heartbeat`.slice(0, 64);
+  }
 
   public readonly topic: SnsTopic;
   public readonly key: KmsKey;
@@ -99,27 +133,33 @@ export class SecurityAlerts extends Construct {
   /** Rules that forward this account's security events to the archive's bus (`forwardTo`). */
   public readonly forwardingRules: CloudwatchEventRule[] = [];
   public readonly subscriptions: SnsTopicSubscription[] = [];
-  private readonly patterns: { readonly id: string; readonly description: string; readonly pattern: Record<string, unknown> }[] = [];
+  /** Alarms on environments gone silent (`expectHeartbeats`). */
+  public readonly heartbeatAlarms: CloudwatchMetricAlarm[] = [];
+  private readonly patterns: { readonly id: string; readonly description: string; readonly pattern: Record<string, unknown>; readonly state?: string }[] = [];
+  private readonly keyPolicy: PolicyDocument;
 
   constructor(scope: Construct, id: string, props: SecurityAlertsProps) {
     super(scope, id);
     const account = AwsAccountContext.of(this);
     if (props.custody) validateBreakGlassRoleArn(this.node.path, props.custody);
-    const keyPolicy = new PolicyDocument(`${this.node.path}/Key`, [
+    const keyPolicy = (this.keyPolicy = new PolicyDocument(`${this.node.path}/Key`, [
       // Break-glass administers too: it may live in another account (the archive's), where the
       // account-root statement would not reach it, and nobody else may re-policy this key.
       kmsAdministrationStatement(props.custody ? [account.accountRootArn, props.custody.breakGlassRoleArn] : [account.accountRootArn]),
       ...(props.custody ? keyCustodyStatements(props.custody) : []),
       {
-        // EventBridge encrypts what it publishes to an SSE-KMS topic with this key.
+        // EventBridge encrypts what it publishes to an SSE-KMS topic with this key. No
+        // aws:SourceAccount / aws:SourceArn condition: the SNS Developer Guide ("Key management",
+        // compatibility with AWS services) says they are not supported in a KMS key policy for
+        // EventBridge-to-encrypted-topic delivery, and with one every alert is dropped silently.
+        // The topic policy still admits only this construct's rules (aws:SourceArn there works).
         sid: "EventBridgePublishesEncrypted",
         effect: "Allow",
         principals: { Service: ["events.amazonaws.com"] },
         actions: ["kms:GenerateDataKey", "kms:Decrypt"],
         resources: ["*"],
-        conditions: { StringEquals: { "aws:SourceAccount": account.accountId } },
       },
-    ]);
+    ]));
     this.key = new KmsKey(this, "Key", {
       description: `Encrypts the ${props.topicName} alert topic (45 CFR 164.308(a)(1)(ii)(D))`,
       enableKeyRotation: true,
@@ -144,6 +184,18 @@ export class SecurityAlerts extends Construct {
               resources: [this.topic.arn],
               conditions: { ArnEquals: { "aws:SourceArn": this.rules.map((r) => r.arn) } },
             },
+            ...(this.heartbeatAlarms.length > 0
+              ? [
+                  {
+                    sid: "SilenceAlarmsPublish",
+                    effect: "Allow" as const,
+                    principals: { Service: ["cloudwatch.amazonaws.com"] },
+                    actions: ["sns:Publish"],
+                    resources: [this.topic.arn],
+                    conditions: { ArnEquals: { "aws:SourceArn": this.heartbeatAlarms.map((a) => a.arn) } },
+                  },
+                ]
+              : []),
           ]).render(),
       }),
     });
@@ -178,7 +230,7 @@ export class SecurityAlerts extends Construct {
    * archive account's bus `busArn`, through rules of their own and a role (`roleName`) that only
    * EventBridge, for exactly those rules, may assume and that may only PutEvents to that bus.
    */
-  public forwardTo(busArn: string, roleName: string): IamRole {
+  public forwardTo(busArn: string, roleName: string, heartbeatRuleName?: string): IamRole {
     const account = AwsAccountContext.of(this);
     const role = new IamRole(this, "ForwarderRole", {
       name: roleName,
@@ -203,9 +255,20 @@ export class SecurityAlerts extends Construct {
       policy: new PolicyDocument(`${this.node.path}/ForwarderPolicy`, [{ sid: "PutEventsToArchiveBus", effect: "Allow", actions: ["events:PutEvents"], resources: [busArn] }]).render(),
     });
     for (const p of this.patterns) {
-      const rule = new CloudwatchEventRule(this, `Forward${p.id}`, { description: `Forwarded to the archive: ${p.description}`, eventPattern: JSON.stringify(p.pattern) });
+      const rule = new CloudwatchEventRule(this, `Forward${p.id}`, { description: `Forwarded to the archive: ${p.description}`, eventPattern: JSON.stringify(p.pattern), state: p.state });
       new CloudwatchEventTarget(this, `Forward${p.id}Target`, { rule: rule.name, arn: busArn, roleArn: role.arn });
       this.forwardingRules.push(rule);
+    }
+    if (heartbeatRuleName) {
+      // A forwarder someone broke (its trust, its policy, the rules) fails silently; the archive
+      // expects this rule's scheduled events through the same role and alarms when they stop.
+      const heartbeat = new CloudwatchEventRule(this, "Heartbeat", {
+        name: heartbeatRuleName,
+        description: "Heartbeat to the archive's bus: the archive alarms when these stop arriving",
+        scheduleExpression: `rate(${HEARTBEAT_MINUTES} minutes)`,
+      });
+      new CloudwatchEventTarget(this, "HeartbeatTarget", { rule: heartbeat.name, arn: busArn, roleArn: role.arn });
+      this.forwardingRules.push(heartbeat);
     }
     recordControl(this, {
       section: Cfr.ACTIVITY_REVIEW,
@@ -224,7 +287,8 @@ export class SecurityAlerts extends Construct {
    */
   public watchGlobalRegion(globalRegion: string, homeBusArn: string, roleName: string): CloudwatchEventRule[] {
     const account = AwsAccountContext.of(this);
-    const assumptions = this.patterns.filter((p) => (p.pattern.source as string[] | undefined)?.includes("aws.sts"));
+    // STS through its global endpoint, console sign-ins (SwitchRole) and IAM deliver here.
+    const assumptions = this.patterns.filter((p) => ((p.pattern.source as string[] | undefined) ?? []).some((s) => ["aws.sts", "aws.signin", "aws.iam"].includes(s)));
     if (assumptions.length === 0) return [];
     const rules: CloudwatchEventRule[] = [];
     const role = new IamRole(this, "GlobalRegionRole", {
@@ -250,7 +314,7 @@ export class SecurityAlerts extends Construct {
       policy: new PolicyDocument(`${this.node.path}/GlobalRegionPolicy`, [{ sid: "PutEventsToHomeBus", effect: "Allow", actions: ["events:PutEvents"], resources: [homeBusArn] }]).render(),
     });
     for (const p of assumptions) {
-      const rule = new CloudwatchEventRule(this, `Global${p.id}`, { region: globalRegion, description: `In ${globalRegion}, sent to the home region: ${p.description}`, eventPattern: JSON.stringify(p.pattern) });
+      const rule = new CloudwatchEventRule(this, `Global${p.id}`, { region: globalRegion, description: `In ${globalRegion}, sent to the home region: ${p.description}`, eventPattern: JSON.stringify(p.pattern), state: p.state });
       new CloudwatchEventTarget(this, `Global${p.id}Target`, { region: globalRegion, rule: rule.name, arn: homeBusArn, roleArn: role.arn });
       rules.push(rule);
     }
@@ -281,12 +345,18 @@ export class SecurityAlerts extends Construct {
         })),
       ).render(),
     });
-    const sourcesForwarded = [...new Set([...Object.values(AUDIT_TAMPERING_EVENTS).map((e) => e.source), "aws.sts"])];
-    const rule = this.addRule("EnvironmentSecurityEvents", "A security event forwarded from an environment account (key, bucket, trail or alert tampering, or its break-glass role assumed)", {
-      account: sources.map((s) => s.accountId),
-      source: sourcesForwarded,
-      "detail-type": ["AWS API Call via CloudTrail"],
-    });
+    const sourcesForwarded = [...new Set([...Object.values(AUDIT_TAMPERING_EVENTS).map((e) => e.source), "aws.sts", "aws.signin", "aws.iam"])];
+    const rule = this.addRule(
+      "EnvironmentSecurityEvents",
+      "A security event forwarded from an environment account (key, bucket, trail or alert tampering, a change to its forwarder or break-glass role, or its break-glass role assumed)",
+      {
+        account: sources.map((s) => s.accountId),
+        source: sourcesForwarded,
+        "detail-type": ["AWS API Call via CloudTrail", "AWS Console Sign In via CloudTrail"],
+      },
+      // Forwarded role assumptions are read-only management events too.
+      ALL_MANAGEMENT_EVENTS,
+    );
     recordControl(this, { section: Cfr.ACTIVITY_REVIEW, resources: [busPolicy, rule], how: `The archive's bus admits security events from ${sources.map((s) => s.accountId).join(", ")} only, each through its forwarder role, and alerts on every one.` });
     return rule;
   }
@@ -305,21 +375,115 @@ export class SecurityAlerts extends Construct {
     });
   }
 
-  /** Alerts whenever `roleArn` is assumed, however (console SSO, CLI, another role). */
+  /**
+   * Alerts whenever `roleArn` is assumed, however (console SSO, CLI, another role, or a console
+   * role switch, which CloudTrail records as signin.amazonaws.com `SwitchRole` with the session's
+   * assumed-role ARN). AssumeRole* are read-only management events, so the rules match all
+   * management events (`ALL_MANAGEMENT_EVENTS`). STS through a regional endpoint is logged in that
+   * endpoint's region: these rules see the home region and (`watchGlobalRegion`) us-east-1 only.
+   */
   public alertOnRoleAssumed(id: string, roleArn: string, account?: string): CloudwatchEventRule {
-    return this.addRule(id, `The break-glass role ${roleArn} was assumed`, {
+    const rule = this.addRule(
+      id,
+      `The break-glass role ${roleArn} was assumed`,
+      {
+        ...(account ? { account: [account] } : {}),
+        source: ["aws.sts"],
+        "detail-type": ["AWS API Call via CloudTrail"],
+        detail: { eventSource: ["sts.amazonaws.com"], eventName: ["AssumeRole", "AssumeRoleWithSAML", "AssumeRoleWithWebIdentity"], requestParameters: { roleArn: [roleArn] } },
+      },
+      ALL_MANAGEMENT_EVENTS,
+    );
+    const sessions = Token.isUnresolved(roleArn) ? undefined : assumedRolePrefix(roleArn);
+    if (sessions) {
+      this.addRule(
+        `${id}Console`,
+        `The break-glass role ${roleArn} was switched to in the console`,
+        {
+          ...(account ? { account: [account] } : {}),
+          source: ["aws.signin"],
+          "detail-type": ["AWS Console Sign In via CloudTrail"],
+          detail: { eventSource: ["signin.amazonaws.com"], eventName: ["SwitchRole"], userIdentity: { arn: [{ prefix: sessions }] } },
+        },
+        ALL_MANAGEMENT_EVENTS,
+      );
+    }
+    return rule;
+  }
+
+  /**
+   * Alerts on IAM changes to the roles named `roleNames` (their trust, policies, boundary,
+   * deletion). IAM delivers its events in us-east-1 only: elsewhere, `watchGlobalRegion` brings them.
+   */
+  public alertOnRoleChanges(id: string, roleNames: readonly string[], account?: string): CloudwatchEventRule {
+    return this.addRule(id, `A guarded role (${roleNames.join(", ")}) had its trust, policies or boundary changed, or was deleted`, {
       ...(account ? { account: [account] } : {}),
-      source: ["aws.sts"],
+      source: ["aws.iam"],
       "detail-type": ["AWS API Call via CloudTrail"],
-      detail: { eventSource: ["sts.amazonaws.com"], eventName: ["AssumeRole", "AssumeRoleWithSAML", "AssumeRoleWithWebIdentity"], requestParameters: { roleArn: [roleArn] } },
+      detail: { eventSource: ["iam.amazonaws.com"], eventName: [...GUARDED_ROLE_EVENTS], requestParameters: { roleName: [...roleNames] } },
     });
   }
 
-  private addRule(id: string, description: string, pattern: Record<string, unknown>): CloudwatchEventRule {
-    const rule = new CloudwatchEventRule(this, id, { description, eventPattern: JSON.stringify(pattern) });
+  /**
+   * In the archive account: per source, a rule matching its heartbeat and an alarm on the rule's
+   * MatchedEvents (AWS/Events, dimension RuleName) that fires when none arrive for
+   * HEARTBEAT_ALARM_MINUTES, missing data counting as breaching: a broken forwarder, a deleted
+   * heartbeat, a disabled rule or a policy change on either side all end the same way.
+   */
+  public expectHeartbeats(prefix: string, sources: readonly HeartbeatSource[]): CloudwatchMetricAlarm[] {
+    const account = AwsAccountContext.of(this);
+    const alarmNames: string[] = [];
+    for (const s of sources) {
+      const ruleName = `${prefix}-heartbeat-${s.id}`.slice(0, 64);
+      const rule = new CloudwatchEventRule(this, `Heartbeat-${s.id}`, {
+        name: ruleName,
+        description: `Heartbeat of ${s.id} (account ${s.accountId}): counted by the alarm ${ruleName}`,
+        eventPattern: JSON.stringify({ account: [s.accountId], source: ["aws.events"], "detail-type": ["Scheduled Event"], resources: [s.ruleArn] }),
+      });
+      const periods = HEARTBEAT_ALARM_MINUTES / HEARTBEAT_MINUTES;
+      const alarm = new CloudwatchMetricAlarm(this, `HeartbeatMissing-${s.id}`, {
+        alarmName: ruleName,
+        alarmDescription: `No heartbeat from ${s.id} (account ${s.accountId}) for ${HEARTBEAT_ALARM_MINUTES} minutes: its security events may no longer reach the archive (forwarder role, rules or bus policy changed)`,
+        namespace: "AWS/Events",
+        metricName: "MatchedEvents",
+        dimensions: { RuleName: rule.name },
+        statistic: "Sum",
+        period: HEARTBEAT_MINUTES * 60,
+        evaluationPeriods: periods,
+        datapointsToAlarm: periods,
+        threshold: 1,
+        comparisonOperator: "LessThanThreshold",
+        treatMissingData: "breaching",
+        alarmActions: [this.topic.arn],
+        okActions: [this.topic.arn],
+      });
+      this.heartbeatAlarms.push(alarm);
+      alarmNames.push(ruleName);
+      recordControl(this, { section: Cfr.ACTIVITY_REVIEW, resources: [rule, alarm], how: `The archive alarms when ${s.id}'s heartbeat stops arriving for ${HEARTBEAT_ALARM_MINUTES} minutes, so a broken forwarder cannot silence that environment unnoticed.` });
+    }
+    if (sources.length > 0) {
+      // CloudWatch encrypts what its alarms publish to this SSE-KMS topic with the key. Unlike
+      // EventBridge's, this grant may carry aws:SourceAccount and aws:SourceArn.
+      this.keyPolicy.addStatement({
+        sid: "SilenceAlarmsPublishEncrypted",
+        effect: "Allow",
+        principals: { Service: ["cloudwatch.amazonaws.com"] },
+        actions: ["kms:GenerateDataKey*", "kms:Decrypt"],
+        resources: ["*"],
+        conditions: {
+          StringEquals: { "aws:SourceAccount": account.accountId },
+          ArnLike: { "aws:SourceArn": alarmNames.map((n) => `arn:${account.partition}:cloudwatch:${account.region}:${account.accountId}:alarm:${n}`) },
+        },
+      });
+    }
+    return this.heartbeatAlarms;
+  }
+
+  private addRule(id: string, description: string, pattern: Record<string, unknown>, state?: string): CloudwatchEventRule {
+    const rule = new CloudwatchEventRule(this, id, { description, eventPattern: JSON.stringify(pattern), state });
     new CloudwatchEventTarget(this, `${id}Target`, { rule: rule.name, arn: this.topic.arn });
     this.rules.push(rule);
-    this.patterns.push({ id, description, pattern });
+    this.patterns.push({ id, description, pattern, state });
     recordControl(this, { section: Cfr.ACTIVITY_REVIEW, resources: [rule], how: description });
     return rule;
   }

@@ -28,6 +28,8 @@ export interface TrailBucketProps {
   readonly retention?: RetentionPeriod;
   /** The environment the bucket's access-log bucket is tagged with (the archive's own). */
   readonly environment: Environment;
+  /** The archive (substrate id) the bucket serves: its access-log bucket is tagged with it, not with `environment`. @default - tagged with `environment` */
+  readonly archive?: string;
 }
 
 /** One trail allowed to deliver: its account and its exact ARN. */
@@ -104,9 +106,13 @@ export class TrailBucket extends Construct {
     });
     const encryption = new S3BucketServerSideEncryptionConfigurationA(this, "Encryption", {
       bucket: this.bucket.id,
-      rule: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: this.key.arn }, bucketKeyEnabled: true }],
+      // No S3 Bucket Key here: with one, CloudTrail requires kms:Decrypt for whoever creates or
+      // updates a trail (CloudTrail User Guide, "Configure AWS KMS key policies for CloudTrail"),
+      // which no trail creator has, so the apply would fail. CloudTrail encrypts each log file
+      // with the trail key itself; this default only covers objects written without it.
+      rule: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: this.key.arn }, bucketKeyEnabled: false }],
     });
-    this.accessLogBucket = new AccessLogBucket(this, "AccessLogs", { environment: props.environment, bucketName: `${props.bucketName.slice(0, 58)}-logs`, custody: props.custody });
+    this.accessLogBucket = new AccessLogBucket(this, "AccessLogs", { environment: props.environment, bucketName: `${props.bucketName.slice(0, 58)}-logs`, custody: props.custody, archive: props.archive });
     this.accessLogBucket.allowLogDeliveryFrom(this.bucketArn);
     const logging = new S3BucketLoggingA(this, "AccessLogging", {
       bucket: this.bucket.id,

@@ -55,6 +55,14 @@ function trustStatements(role: TfResource, index: ResourceIndex): Record<string,
 }
 
 const ACCOUNT_PRINCIPAL = /^(\d{12}|arn:aws[a-z-]*:iam::\d{12}:root)$/;
+
+/** Every account principal of the statement is narrowed to exact (wildcard-free) ARNs in that account. */
+function pinsPrincipalArns(statement: Record<string, any>): boolean {
+  const pinned = strings(statement.Condition?.ArnEquals?.["aws:PrincipalArn"]);
+  if (pinned.length === 0 || pinned.some((a) => /[*?]/.test(a) || !/^arn:aws[a-z-]*:iam::\d{12}:(role|user)\//.test(a))) return false;
+  const accounts = new Set(pinned.map((a) => a.split(":")[4]));
+  return awsPrincipals(statement).every((p) => ACCOUNT_PRINCIPAL.test(p) && accounts.has(p.replace(/^arn:[a-z-]+:iam::(\d{12}):root$/, "$1")));
+}
 /** Roles Checkov and GCP's own guidance count as administrative when held by a service account. */
 const ADMIN_ROLE = /(admin|Admin|editor|owner)/;
 const USER_MANAGED_SA = /@[^@]+\.iam\.gserviceaccount\.com$/;
@@ -469,7 +477,9 @@ export const PARITY_RULES: readonly Rule[] = [
     evaluate: (role, index) => {
       const statements = trustStatements(role, index);
       if (!statements) return undefined;
-      const root = statements.flatMap(awsPrincipals).find((p) => ACCOUNT_PRINCIPAL.test(p));
+      // An account root narrowed by ArnEquals aws:PrincipalArn to exact ARNs of that account's
+      // principals trusts those principals only (the form that survives their re-creation).
+      const root = statements.filter((s) => !pinsPrincipalArns(s)).flatMap(awsPrincipals).find((p) => ACCOUNT_PRINCIPAL.test(p));
       return root ? fail(`${root} lets every principal of that account that holds sts:AssumeRole assume the role`) : pass("no account-wide trust");
     },
   },
