@@ -132,11 +132,16 @@ export class GcpArchiveStack extends TerraformStack {
    * The project number pins them to the archive's own agents. Not any
    * `service-NUMBER@*.iam.gserviceaccount.com`: a user-managed account may be named
    * `service-NUMBER` in a project of anyone's. Other (legacy) agents, which the archive's APIs
-   * do not use, fail the check: look at them before removing or allowing them.
+   * do not use, fail the check: look at them before removing or allowing them. A project
+   * created with Compute Engine enabled fails it by design: Google grants the Compute default
+   * service account (`NUMBER-compute@developer.gserviceaccount.com`, which anyone with actAs on
+   * it can use) roles/editor unless the organization enforces
+   * `iam.automaticIamGrantsForDefaultServiceAccounts`; remove that grant. `lookup`, not `try`:
+   * a policy that does not parse fails the plan instead of passing it.
    */
   public static onlyServiceAgentsHoldRoles(projectNumber: string): string {
     const agent = `^serviceAccount:(service-${projectNumber}@(gcp-sa-[a-z0-9-]+|gs-project-accounts)[.]iam[.]gserviceaccount[.]com|${projectNumber}@cloudservices[.]gserviceaccount[.]com)$`;
-    return `\${alltrue([for b in try(jsondecode(self.policy_data).bindings, []) : b.role == "roles/owner" || alltrue([for m in b.members : can(regex("${agent}", m))])])}`;
+    return `\${alltrue([for b in lookup(jsondecode(self.policy_data), "bindings", []) : b.role == "roles/owner" || alltrue([for m in b.members : can(regex("${agent}", m))])])}`;
   }
 
   public readonly auditLogBuckets: ReadonlyMap<string, GcsEvidenceBucket>;

@@ -521,7 +521,7 @@ describe("GCP archive project (gcp-gitlab example)", () => {
     expect(condition).toBe(GcpArchiveStack.onlyServiceAgentsHoldRoles(GCP_ARCHIVE.number));
     // Every binding but roles/owner (the authoritative binding's: a fresh project's creator is an
     // owner until the first apply ends) must name only agents; no bindings at all passes.
-    expect(condition).toMatch(/^\$\{alltrue\(\[for b in try\(jsondecode\(self\.policy_data\)\.bindings, \[\]\) : b\.role == "roles\/owner" \|\| alltrue\(\[for m in b\.members : can\(regex\("(.+)", m\)\)\]\)\]\)\}$/);
+    expect(condition).toMatch(/^\$\{alltrue\(\[for b in lookup\(jsondecode\(self\.policy_data\), "bindings", \[\]\) : b\.role == "roles\/owner" \|\| alltrue\(\[for m in b\.members : can\(regex\("(.+)", m\)\)\]\)\]\)\}$/);
     const agent = new RegExp(/regex\("(.+)", m\)/.exec(condition)![1]);
     const n = GCP_ARCHIVE.number;
     for (const ok of [`serviceAccount:service-${n}@gcp-sa-logging.iam.gserviceaccount.com`, `serviceAccount:service-${n}@gs-project-accounts.iam.gserviceaccount.com`, `serviceAccount:${n}@cloudservices.gserviceaccount.com`]) {
