@@ -1,11 +1,26 @@
 import { createHash } from "crypto";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "fs";
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, writeFileSync, writeSync } from "fs";
 import { join } from "path";
 import { IConstruct } from "constructs";
 import { App, Aspects, IAspect, TerraformResource, TerraformStack } from "cdktf";
 import { HipaaConfigError } from "../errors";
-import { ALL_RULES, judge, JudgedFinding, OUTPUT_METADATA_KEY, OutputMetadata, Rule, Suppression, TfUnit, unitFromJson, unknownRulePattern } from "./checker";
-import { buildControlMap, ControlMap, GATE_SKIPPED, renderControlMapMarkdown } from "./control-map";
+import {
+  acrossStackTypes,
+  ALL_RULES,
+  judge,
+  JudgedFinding,
+  judgeUnit,
+  OUTPUT_METADATA_KEY,
+  OutputMetadata,
+  resourcesOfTypes,
+  Rule,
+  Suppression,
+  TfResource,
+  TfUnit,
+  unitFromJson,
+  unknownRulePattern,
+} from "./checker";
+import { buildControlMap, ControlMap, controlMapMarkdownHeader, controlMapMarkdownSection, GATE_SKIPPED, renderControlMapMarkdown } from "./control-map";
 import { terraformAddress } from "./record";
 import { packageVersion } from "./version";
 
@@ -175,12 +190,17 @@ function withMetadata(tf: Record<string, unknown>, metadata: OutputMetadata): Re
  * 1. prepare every stack (as App.synth does), found at synth time, so stacks created after
  *    `enable` are judged too;
  * 2. synthesize each stack (aspects, the stack's validations, custom synthesis) into a staging
- *    directory inside the output directory, not into `stacks/`;
- * 3. judge all stacks together (cross-stack rules included) with the suppressions that will be
- *    written into the output; on any failure, delete the staging directory and throw: nothing
- *    is written;
- * 4. run the App-level validations, write the gate metadata into each `cdk.tf.json`, move the
- *    stacks into place, write the manifest, then the control maps with each file's SHA-256.
+ *    directory inside the output directory, not into `stacks/`, with the gate metadata (the
+ *    suppressions) already in its `cdk.tf.json`; keep of it only the resources the cross-stack
+ *    rules read (`Rule.acrossStacks`), and let the rest of its resolved JSON go;
+ * 3. judge each stack from the JSON it staged, with those resources of every stack, and stage
+ *    its control map (with the staged file's SHA-256) beside it; on any failure, delete the
+ *    staging directory and throw: nothing is written;
+ * 4. run the App-level validations, move the stacks and control maps into place, write the
+ *    manifest.
+ *
+ * Peak memory is the construct tree plus one stack's JSON and control map, not every stack's at
+ * once; each stack is resolved once (HCL output aside).
  *
  * With `skipValidation: true` step 3 does not throw; the output and the control maps say
  * `gate: skipped` loudly, and the CLI refuses such output.
@@ -191,24 +211,66 @@ function replaceSynth(app: App, gate: Gate): void {
 
 function gatedSynth(app: App, gate: Gate): void {
   const skipped = app.skipValidation === true;
+  const gateState: OutputMetadata["gate"] = skipped ? "skipped" : "enforced";
+  const version = packageVersion();
   const stacks = app.node.findAll().filter((c): c is TerraformStack => TerraformStack.isStack(c));
+  const judged = stacks.filter((s) => gate.scopes.some((scope) => s === scope || s.node.path.startsWith(`${scope.node.path}/`) || scope.node.path === ""));
+  const judgedSet = new Set(judged);
   gate.running = true;
   const staging = mkdtempSync(join(app.outdir, ".hipaa-staging-"));
+  let maps: CombinedControlMap | undefined;
   try {
     stacks.forEach((stack) => stack.prepareStack());
     mkdirSync(join(staging, "stacks"));
     const session = { outdir: staging, skipValidation: app.skipValidation, manifest: app.manifest };
-    stacks.forEach((stack) => stack.synthesizer.synthesize(session));
 
-    const judged = stacks.filter((s) => gate.scopes.some((scope) => s === scope || s.node.path.startsWith(`${scope.node.path}/`) || scope.node.path === ""));
-    const documents = new Map<TerraformStack, Record<string, unknown>>();
-    for (const stack of judged) {
-      const file = join(staging, app.manifest.forStack(stack).synthesizedStackPath);
-      documents.set(stack, app.hclOutput ? (stack.toTerraform() as Record<string, unknown>) : JSON.parse(readFileSync(file, "utf8")));
+    // 2. Stage every stack; of each judged one keep its metadata and the resources other
+    // stacks' rules read.
+    const acrossTypes = acrossStackTypes(gate.rules);
+    const everything = new Map<string, TfResource[]>();
+    const metadata = new Map<TerraformStack, OutputMetadata>();
+    const hclDocuments = new Map<TerraformStack, Record<string, unknown>>();
+    for (const stack of stacks) {
+      if (!judgedSet.has(stack)) {
+        stack.synthesizer.synthesize(session);
+        continue;
+      }
+      const meta: OutputMetadata = { version, gate: gateState, suppressions: suppressionsOf(stack) };
+      metadata.set(stack, meta);
+      const manifest = app.manifest.forStack(stack);
+      let doc: Record<string, unknown>;
+      if (app.hclOutput) {
+        stack.synthesizer.synthesize(session);
+        // HCL cannot carry the metadata inside the file: it goes beside it, where the CLI looks too.
+        writeFileSync(join(staging, manifest.workingDirectory, "hipaa-gate.json"), `${JSON.stringify(meta, null, 2)}\n`);
+        doc = withMetadata(stack.toTerraform() as Record<string, unknown>, meta);
+        hclDocuments.set(stack, doc);
+      } else {
+        const resolved = synthesizeCapturing(stack, session);
+        const file = join(staging, manifest.synthesizedStackPath);
+        doc = withMetadata(resolved ?? JSON.parse(readFileSync(file, "utf8")), meta);
+        writeFileSync(file, stableStringify(doc));
+      }
+      for (const [type, resources] of resourcesOfTypes([unitFromJson(stack.node.id, pick(doc, acrossTypes))], acrossTypes)) everything.set(type, [...(everything.get(type) ?? []), ...resources]);
     }
-    const units = judged.map((stack) => stackUnit(stack, documents.get(stack)!, skipped ? "skipped" : "enforced"));
-    const findings = judge(units, gate.rules);
-    const failed = findings.filter((f) => f.verdict === "fail");
+
+    // 3. Judge each stack from its staged JSON, one at a time, and stage its control map; the
+    // combined maps are written as the stacks are, in stack-name order.
+    const failures = new Map<TerraformStack, JudgedFinding[]>();
+    maps = gate.writeControlMap ? new CombinedControlMap(staging, judged.length > 0 ? [{ generator: { name: "cdktf-hipaa-substrate", version }, gate: gateState }] : []) : undefined;
+    for (const stack of [...judged].sort((a, b) => a.node.id.localeCompare(b.node.id))) {
+      const relative = app.manifest.forStack(stack).synthesizedStackPath;
+      const text = readFileSync(join(staging, relative), "utf8");
+      const unit = unitFromJson(stack.node.id, hclDocuments.get(stack) ?? JSON.parse(text));
+      hclDocuments.delete(stack);
+      const findings = judgeUnit(unit, gate.rules, everything);
+      failures.set(stack, findings.filter((f) => f.verdict === "fail"));
+      if (maps) {
+        const map = buildControlMap(stack, findings, { unit, version, gate: gateState, input: { file: relative, sha256: createHash("sha256").update(text).digest("hex") } });
+        maps.add(join(staging, "stacks", map.stack), map);
+      }
+    }
+    const failed = judged.flatMap((stack) => failures.get(stack) ?? []);
     if (failed.length > 0 && !skipped) throw new HipaaComplianceError(failed);
     if (skipped) {
       process.stderr.write(
@@ -221,58 +283,115 @@ function gatedSynth(app: App, gate: Gate): void {
       const errors = app.node.validate();
       if (errors.length > 0) throw new Error(`App-level validation failed with the following errors:\n  ${errors.join("\n  ")}`);
     }
+    maps?.finish(skipped);
 
-    const hashes = new Map<TerraformStack, string>();
-    judged.forEach((stack, i) => {
-      const relative = app.manifest.forStack(stack).synthesizedStackPath;
-      let text: string;
-      if (app.hclOutput) {
-        // HCL cannot carry the metadata inside the file: it goes beside it, where the CLI looks too.
-        writeFileSync(join(staging, app.manifest.forStack(stack).workingDirectory, "hipaa-gate.json"), `${JSON.stringify(units[i].metadata, null, 2)}\n`);
-        text = readFileSync(join(staging, relative), "utf8");
-      } else {
-        text = stableStringify(withMetadata(documents.get(stack)!, units[i].metadata!));
-        writeFileSync(join(staging, relative), text);
-      }
-      hashes.set(stack, createHash("sha256").update(text).digest("hex"));
-    });
-
+    // 4. Into place.
     moveInto(staging, app.outdir);
     app.manifest.writeToFile();
-
-    if (gate.writeControlMap) {
-      const maps = judged.map((stack, i) =>
-        buildControlMap(stack, findings.filter((f) => f.file === units[i].file), {
-          unit: units[i],
-          version: packageVersion(),
-          gate: skipped ? "skipped" : "enforced",
-          input: { file: app.manifest.forStack(stack).synthesizedStackPath, sha256: hashes.get(stack)! },
-        }),
-      );
-      for (const map of maps) {
-        const dir = join(app.outdir, "stacks", map.stack);
-        writeFileSync(join(dir, "control-map.json"), `${JSON.stringify(map, null, 2)}\n`);
-        writeFileSync(join(dir, "control-map.md"), renderControlMapMarkdown([map]));
-      }
-      const sorted = [...maps].sort((a, b) => a.stack.localeCompare(b.stack));
-      writeFileSync(join(app.outdir, "control-map.json"), `${JSON.stringify(combinedMap(sorted, skipped), null, 2)}\n`);
-      writeFileSync(join(app.outdir, "control-map.md"), renderControlMapMarkdown(sorted));
-    }
   } finally {
     gate.running = false;
+    maps?.close();
     rmSync(staging, { recursive: true, force: true });
   }
 }
 
-function combinedMap(maps: readonly ControlMap[], skipped: boolean): Record<string, unknown> {
-  const total = (k: "pass" | "fail" | "suppressed") => maps.reduce((n, m) => n + m.summary[k], 0);
-  return {
-    generator: { name: "cdktf-hipaa-substrate", version: packageVersion() },
-    gate: skipped ? "skipped" : "enforced",
-    ...(skipped ? { warning: GATE_SKIPPED } : {}),
-    summary: { pass: total("pass"), fail: total("fail"), suppressed: total("suppressed") },
-    stacks: maps,
-  };
+/**
+ * Runs the stack's synthesizer and returns the JSON it resolved (undefined if it resolved none,
+ * e.g. a custom synthesizer): the gate writes `cdk.tf.json` itself (with its metadata, in its
+ * format), so cdktf's own writer is handed an empty document instead of stringifying the whole
+ * stack for a file the gate replaces.
+ */
+function synthesizeCapturing(stack: TerraformStack, session: Parameters<TerraformStack["synthesizer"]["synthesize"]>[0]): Record<string, unknown> | undefined {
+  const own = Object.getOwnPropertyDescriptor(stack, "toTerraform");
+  const original = stack.toTerraform;
+  let resolved: Record<string, unknown> | undefined;
+  Object.defineProperty(stack, "toTerraform", {
+    configurable: true,
+    writable: true,
+    value: () => {
+      resolved = original.call(stack) as Record<string, unknown>;
+      return {};
+    },
+  });
+  try {
+    stack.synthesizer.synthesize(session);
+  } finally {
+    if (own) Object.defineProperty(stack, "toTerraform", own);
+    else delete (stack as { toTerraform?: unknown }).toTerraform;
+  }
+  return resolved;
+}
+
+/** The document with only the resources and data sources of `types` (what cross-stack rules read). */
+function pick(doc: Record<string, unknown>, types: ReadonlySet<string>): Record<string, unknown> {
+  const only = (section: unknown) => Object.fromEntries(Object.entries((section ?? {}) as Record<string, unknown>).filter(([type]) => types.has(type)));
+  return { resource: only(doc.resource), data: only(doc.data) };
+}
+
+/**
+ * The app's `control-map.json` and `control-map.md`, written one stack's map at a time (each map
+ * is also written beside its stack): the same bytes as stringifying every map at once, without
+ * holding them all. The JSON's summary precedes its stacks, so the stacks go to a scratch file
+ * first.
+ */
+class CombinedControlMap {
+  private readonly markdown: number;
+  private readonly body: number;
+  private open = true;
+  private readonly bodyPath: string;
+  private count = 0;
+  private readonly summary = { pass: 0, fail: 0, suppressed: 0 };
+
+  constructor(
+    private readonly dir: string,
+    header: Parameters<typeof controlMapMarkdownHeader>[0],
+  ) {
+    this.markdown = openSync(join(dir, "control-map.md"), "w");
+    writeSync(this.markdown, controlMapMarkdownHeader(header).join("\n"));
+    this.bodyPath = join(dir, ".control-map.stacks.json");
+    this.body = openSync(this.bodyPath, "w");
+  }
+
+  public add(stackDir: string, map: ControlMap): void {
+    const json = JSON.stringify(map, null, 2);
+    writeFileSync(join(stackDir, "control-map.json"), `${json}\n`);
+    writeFileSync(join(stackDir, "control-map.md"), renderControlMapMarkdown([map]));
+    writeSync(this.markdown, `\n${controlMapMarkdownSection(map).join("\n")}`);
+    writeSync(this.body, `${this.count === 0 ? "" : ",\n"}    ${json.replace(/\n/g, "\n    ")}`);
+    this.count++;
+    for (const k of ["pass", "fail", "suppressed"] as const) this.summary[k] += map.summary[k];
+  }
+
+  /** Closes the files; after a failure the staging directory with them is deleted. */
+  public close(): void {
+    if (!this.open) return;
+    this.open = false;
+    closeSync(this.markdown);
+    closeSync(this.body);
+  }
+
+  public finish(skipped: boolean): void {
+    writeSync(this.markdown, "\n");
+    this.close();
+    const head = JSON.stringify(
+      { generator: { name: "cdktf-hipaa-substrate", version: packageVersion() }, gate: skipped ? "skipped" : "enforced", ...(skipped ? { warning: GATE_SKIPPED } : {}), summary: this.summary, stacks: [] },
+      null,
+      2,
+    );
+    const out = openSync(join(this.dir, "control-map.json"), "w");
+    if (this.count === 0) {
+      writeSync(out, `${head}\n`);
+    } else {
+      writeSync(out, `${head.slice(0, head.lastIndexOf("[]"))}[\n`);
+      const input = openSync(this.bodyPath, "r");
+      const chunk = Buffer.alloc(1 << 20);
+      for (let n = readSync(input, chunk); n > 0; n = readSync(input, chunk)) writeSync(out, chunk, 0, n);
+      closeSync(input);
+      writeSync(out, "\n  ]\n}\n");
+    }
+    closeSync(out);
+    rmSync(this.bodyPath);
+  }
 }
 
 /** Moves `stacks/<id>` and any other entry of the staging directory into the output directory. */

@@ -14,7 +14,12 @@ export class ResourceIndex {
    * @param everything resources of every unit being judged, by type, for the few rules that
    *   compare across stacks (a claim template in the GitHub stack, a role in an AWS stack)
    */
-  constructor(public readonly unit: TfUnit, private readonly everything: ReadonlyMap<string, readonly TfResource[]> = new Map()) {
+  constructor(
+    public readonly unit: TfUnit,
+    private readonly everything: ReadonlyMap<string, readonly TfResource[]> = new Map(),
+    /** The types `everything` is complete for (the rules' `acrossStacks`); undefined: no check. */
+    private readonly acrossTypes?: ReadonlySet<string>,
+  ) {
     for (const r of unit.resources) {
       this.byAddress.set(r.address, r);
       const sameType = this.byType.get(r.type);
@@ -62,6 +67,9 @@ export class ResourceIndex {
 
   /** Resources of `type` in every unit being judged. */
   public ofTypeEverywhere(type: string): readonly TfResource[] {
+    if (this.acrossTypes && !this.acrossTypes.has(type)) {
+      throw new Error(`a rule reads ${type} across stacks without declaring it in its acrossStacks: the synth gate would not see the other stacks' ${type}`);
+    }
     return this.everything.get(type) ?? this.ofType(type);
   }
 
