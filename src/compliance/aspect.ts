@@ -1,5 +1,5 @@
 import { createHash } from "crypto";
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, writeFileSync, writeSync } from "fs";
+import { closeSync, existsSync, fstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, writeFileSync, writeSync } from "fs";
 import { join } from "path";
 import { IConstruct } from "constructs";
 import { App, Aspects, IAspect, TerraformResource, TerraformStack } from "cdktf";
@@ -20,7 +20,7 @@ import {
   unitFromJson,
   unknownRulePattern,
 } from "./checker";
-import { buildControlMap, ControlMap, controlMapMarkdownHeader, controlMapMarkdownSection, GATE_SKIPPED, renderControlMapMarkdown } from "./control-map";
+import { buildControlMap, ControlMap, controlMapMarkdownHeader, controlMapMarkdownSection, GATE_SKIPPED } from "./control-map";
 import { terraformAddress } from "./record";
 import { packageVersion } from "./version";
 
@@ -191,16 +191,19 @@ function withMetadata(tf: Record<string, unknown>, metadata: OutputMetadata): Re
  *    `enable` are judged too;
  * 2. synthesize each stack (aspects, the stack's validations, custom synthesis) into a staging
  *    directory inside the output directory, not into `stacks/`, with the gate metadata (the
- *    suppressions) already in its `cdk.tf.json`; keep of it only the resources the cross-stack
- *    rules read (`Rule.acrossStacks`), and let the rest of its resolved JSON go;
- * 3. judge each stack from the JSON it staged, with those resources of every stack, and stage
- *    its control map (with the staged file's SHA-256) beside it; on any failure, delete the
- *    staging directory and throw: nothing is written;
- * 4. run the App-level validations, move the stacks and control maps into place, write the
- *    manifest.
+ *    suppressions) already in its `cdk.tf.json`; judge it from that JSON with the resources
+ *    the cross-stack rules read (`Rule.acrossStacks`) of every stack staged so far, stage its
+ *    control map beside it, and keep of it only those resources and its verdicts: its resolved
+ *    JSON goes before the next stack is resolved;
+ * 3. a stack whose verdicts read a type across stacks that a later stack added resources of is
+ *    judged again from its staged file, with every stack's (so verdicts never depend on the
+ *    order of the stacks); on any failure, delete the staging directory and throw: nothing is
+ *    written;
+ * 4. run the App-level validations, write the app's combined control maps from the staged ones,
+ *    move the stacks and control maps into place, write the manifest.
  *
- * Peak memory is the construct tree plus one stack's JSON and control map, not every stack's at
- * once; each stack is resolved once (HCL output aside).
+ * Peak memory is the construct tree plus one stack's JSON and verdicts, not every stack's at
+ * once, and each stack is resolved once (HCL output aside).
  *
  * With `skipValidation: true` step 3 does not throw; the output and the control maps say
  * `gate: skipped` loudly, and the CLI refuses such output.
@@ -209,68 +212,85 @@ function replaceSynth(app: App, gate: Gate): void {
   Object.defineProperty(app, "synth", { configurable: true, writable: true, value: () => gatedSynth(app, gate) });
 }
 
+/** What the gate keeps of a judged stack until the end of synth. */
+interface Judged {
+  readonly stack: TerraformStack;
+  readonly relative: string;
+  readonly metadata: OutputMetadata;
+  readonly sha256: string;
+  failed: JudgedFinding[];
+  summary?: ControlMap["summary"];
+  /** The types its verdicts read across stacks, with how many resources of each there were then. */
+  readAcross: Map<string, number>;
+}
+
 function gatedSynth(app: App, gate: Gate): void {
   const skipped = app.skipValidation === true;
   const gateState: OutputMetadata["gate"] = skipped ? "skipped" : "enforced";
   const version = packageVersion();
   const stacks = app.node.findAll().filter((c): c is TerraformStack => TerraformStack.isStack(c));
-  const judged = stacks.filter((s) => gate.scopes.some((scope) => s === scope || s.node.path.startsWith(`${scope.node.path}/`) || scope.node.path === ""));
-  const judgedSet = new Set(judged);
+  const inScope = new Set(stacks.filter((s) => gate.scopes.some((scope) => s === scope || s.node.path.startsWith(`${scope.node.path}/`) || scope.node.path === "")));
   gate.running = true;
   const staging = mkdtempSync(join(app.outdir, ".hipaa-staging-"));
-  let maps: CombinedControlMap | undefined;
   try {
     stacks.forEach((stack) => stack.prepareStack());
     mkdirSync(join(staging, "stacks"));
     const session = { outdir: staging, skipValidation: app.skipValidation, manifest: app.manifest };
-
-    // 2. Stage every stack; of each judged one keep its metadata and the resources other
-    // stacks' rules read.
     const acrossTypes = acrossStackTypes(gate.rules);
     const everything = new Map<string, TfResource[]>();
-    const metadata = new Map<TerraformStack, OutputMetadata>();
-    const hclDocuments = new Map<TerraformStack, Record<string, unknown>>();
+    const mapHeader = controlMapMarkdownHeader([{ generator: { name: "cdktf-hipaa-substrate", version }, gate: gateState }]).join("\n");
+
+    /** Judges a staged stack and stages its control map; `doc` is its JSON with the gate metadata. */
+    const judgeStaged = (j: Judged, doc: Record<string, unknown>) => {
+      const unit = unitFromJson(j.stack.node.id, doc);
+      const readAcross = new Set<string>();
+      const findings = judgeUnit(unit, gate.rules, everything, readAcross);
+      j.failed = findings.filter((f) => f.verdict === "fail");
+      j.readAcross = new Map([...readAcross].map((t) => [t, everything.get(t)?.length ?? 0]));
+      if (gate.writeControlMap) {
+        const map = buildControlMap(j.stack, findings, { unit, version, gate: gateState, input: { file: j.relative, sha256: j.sha256 } });
+        writeControlMapFiles(join(staging, "stacks", map.stack), map, mapHeader);
+        j.summary = map.summary;
+      }
+    };
+
+    const judged: Judged[] = [];
     for (const stack of stacks) {
-      if (!judgedSet.has(stack)) {
+      if (!inScope.has(stack)) {
         stack.synthesizer.synthesize(session);
         continue;
       }
-      const meta: OutputMetadata = { version, gate: gateState, suppressions: suppressionsOf(stack) };
-      metadata.set(stack, meta);
+      const metadata: OutputMetadata = { version, gate: gateState, suppressions: suppressionsOf(stack) };
       const manifest = app.manifest.forStack(stack);
       let doc: Record<string, unknown>;
+      let text: string;
       if (app.hclOutput) {
         stack.synthesizer.synthesize(session);
         // HCL cannot carry the metadata inside the file: it goes beside it, where the CLI looks too.
-        writeFileSync(join(staging, manifest.workingDirectory, "hipaa-gate.json"), `${JSON.stringify(meta, null, 2)}\n`);
-        doc = withMetadata(stack.toTerraform() as Record<string, unknown>, meta);
-        hclDocuments.set(stack, doc);
+        writeFileSync(join(staging, manifest.workingDirectory, "hipaa-gate.json"), `${JSON.stringify(metadata, null, 2)}\n`);
+        doc = withMetadata(stack.toTerraform() as Record<string, unknown>, metadata);
+        text = readFileSync(join(staging, manifest.synthesizedStackPath), "utf8");
       } else {
         const resolved = synthesizeCapturing(stack, session);
         const file = join(staging, manifest.synthesizedStackPath);
-        doc = withMetadata(resolved ?? JSON.parse(readFileSync(file, "utf8")), meta);
-        writeFileSync(file, stableStringify(doc));
+        // Judged in the order it is written (keys sorted), as the CLI reads it.
+        doc = sortKeys(withMetadata(resolved ?? JSON.parse(readFileSync(file, "utf8")), metadata)) as Record<string, unknown>;
+        text = JSON.stringify(doc, null, 2);
+        writeFileSync(file, text);
       }
+      const j: Judged = { stack, relative: manifest.synthesizedStackPath, metadata, sha256: createHash("sha256").update(text).digest("hex"), failed: [], readAcross: new Map() };
       for (const [type, resources] of resourcesOfTypes([unitFromJson(stack.node.id, pick(doc, acrossTypes))], acrossTypes)) everything.set(type, [...(everything.get(type) ?? []), ...resources]);
+      judgeStaged(j, doc);
+      judged.push(j);
     }
 
-    // 3. Judge each stack from its staged JSON, one at a time, and stage its control map; the
-    // combined maps are written as the stacks are, in stack-name order.
-    const failures = new Map<TerraformStack, JudgedFinding[]>();
-    maps = gate.writeControlMap ? new CombinedControlMap(staging, judged.length > 0 ? [{ generator: { name: "cdktf-hipaa-substrate", version }, gate: gateState }] : []) : undefined;
-    for (const stack of [...judged].sort((a, b) => a.node.id.localeCompare(b.node.id))) {
-      const relative = app.manifest.forStack(stack).synthesizedStackPath;
-      const text = readFileSync(join(staging, relative), "utf8");
-      const unit = unitFromJson(stack.node.id, hclDocuments.get(stack) ?? JSON.parse(text));
-      hclDocuments.delete(stack);
-      const findings = judgeUnit(unit, gate.rules, everything);
-      failures.set(stack, findings.filter((f) => f.verdict === "fail"));
-      if (maps) {
-        const map = buildControlMap(stack, findings, { unit, version, gate: gateState, input: { file: relative, sha256: createHash("sha256").update(text).digest("hex") } });
-        maps.add(join(staging, "stacks", map.stack), map);
-      }
+    // 3. Verdicts that read a type a later stack added to are judged again, with every stack's.
+    for (const j of judged) {
+      if (![...j.readAcross].some(([type, count]) => (everything.get(type)?.length ?? 0) !== count)) continue;
+      judgeStaged(j, app.hclOutput ? withMetadata(j.stack.toTerraform() as Record<string, unknown>, j.metadata) : JSON.parse(readFileSync(join(staging, j.relative), "utf8")));
     }
-    const failed = judged.flatMap((stack) => failures.get(stack) ?? []);
+
+    const failed = judged.flatMap((j) => j.failed);
     if (failed.length > 0 && !skipped) throw new HipaaComplianceError(failed);
     if (skipped) {
       process.stderr.write(
@@ -283,14 +303,16 @@ function gatedSynth(app: App, gate: Gate): void {
       const errors = app.node.validate();
       if (errors.length > 0) throw new Error(`App-level validation failed with the following errors:\n  ${errors.join("\n  ")}`);
     }
-    maps?.finish(skipped);
+    if (gate.writeControlMap) {
+      const sorted = [...judged].sort((a, b) => a.stack.node.id.localeCompare(b.stack.node.id));
+      writeCombinedControlMap(staging, sorted.map((j) => ({ dir: join(staging, "stacks", j.stack.node.id), summary: j.summary! })), skipped, judged.length > 0 ? mapHeader : controlMapMarkdownHeader([]).join("\n"));
+    }
 
     // 4. Into place.
     moveInto(staging, app.outdir);
     app.manifest.writeToFile();
   } finally {
     gate.running = false;
-    maps?.close();
     rmSync(staging, { recursive: true, force: true });
   }
 }
@@ -329,68 +351,142 @@ function pick(doc: Record<string, unknown>, types: ReadonlySet<string>): Record<
 }
 
 /**
- * The app's `control-map.json` and `control-map.md`, written one stack's map at a time (each map
- * is also written beside its stack): the same bytes as stringifying every map at once, without
- * holding them all. The JSON's summary precedes its stacks, so the stacks go to a scratch file
- * first.
+ * Writes through a 64 KiB buffer: the control maps of a large stack run to megabytes, and one
+ * string that size would live in V8's large-object space until the next full collection.
  */
-class CombinedControlMap {
-  private readonly markdown: number;
-  private readonly body: number;
-  private open = true;
-  private readonly bodyPath: string;
-  private count = 0;
-  private readonly summary = { pass: 0, fail: 0, suppressed: 0 };
+class ChunkedWriter {
+  private pieces: string[] = [];
+  private length = 0;
 
-  constructor(
-    private readonly dir: string,
-    header: Parameters<typeof controlMapMarkdownHeader>[0],
-  ) {
-    this.markdown = openSync(join(dir, "control-map.md"), "w");
-    writeSync(this.markdown, controlMapMarkdownHeader(header).join("\n"));
-    this.bodyPath = join(dir, ".control-map.stacks.json");
-    this.body = openSync(this.bodyPath, "w");
+  constructor(private readonly fd: number) {}
+
+  public write(piece: string): void {
+    this.pieces.push(piece);
+    this.length += piece.length;
+    if (this.length >= 1 << 16) this.flush();
   }
 
-  public add(stackDir: string, map: ControlMap): void {
-    const json = JSON.stringify(map, null, 2);
-    writeFileSync(join(stackDir, "control-map.json"), `${json}\n`);
-    writeFileSync(join(stackDir, "control-map.md"), renderControlMapMarkdown([map]));
-    writeSync(this.markdown, `\n${controlMapMarkdownSection(map).join("\n")}`);
-    writeSync(this.body, `${this.count === 0 ? "" : ",\n"}    ${json.replace(/\n/g, "\n    ")}`);
-    this.count++;
-    for (const k of ["pass", "fail", "suppressed"] as const) this.summary[k] += map.summary[k];
+  public flush(): void {
+    if (this.length > 0) writeSync(this.fd, this.pieces.join(""));
+    this.pieces = [];
+    this.length = 0;
   }
+}
 
-  /** Closes the files; after a failure the staging directory with them is deleted. */
-  public close(): void {
-    if (!this.open) return;
-    this.open = false;
-    closeSync(this.markdown);
-    closeSync(this.body);
+/** `JSON.stringify(value, null, 2)`, written piece by piece. */
+function writeJson(out: ChunkedWriter, value: unknown, indent = ""): void {
+  if (value === null || typeof value !== "object") {
+    out.write(JSON.stringify(value) ?? "null");
+    return;
   }
+  const inner = `${indent}  `;
+  const skip = (v: unknown) => v === undefined || typeof v === "function" || typeof v === "symbol";
+  if (Array.isArray(value)) {
+    if (value.length === 0) return out.write("[]");
+    value.forEach((v, i) => {
+      out.write(i === 0 ? `[\n${inner}` : `,\n${inner}`);
+      if (skip(v)) out.write("null");
+      else writeJson(out, v, inner);
+    });
+    return out.write(`\n${indent}]`);
+  }
+  const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => !skip(v));
+  if (entries.length === 0) return out.write("{}");
+  entries.forEach(([k, v], i) => {
+    out.write(`${i === 0 ? "{\n" : ",\n"}${inner}${JSON.stringify(k)}: `);
+    writeJson(out, v, inner);
+  });
+  out.write(`\n${indent}}`);
+}
 
-  public finish(skipped: boolean): void {
-    writeSync(this.markdown, "\n");
-    this.close();
-    const head = JSON.stringify(
-      { generator: { name: "cdktf-hipaa-substrate", version: packageVersion() }, gate: skipped ? "skipped" : "enforced", ...(skipped ? { warning: GATE_SKIPPED } : {}), summary: this.summary, stacks: [] },
-      null,
-      2,
-    );
-    const out = openSync(join(this.dir, "control-map.json"), "w");
-    if (this.count === 0) {
-      writeSync(out, `${head}\n`);
+/** A stack's `control-map.json` and `control-map.md` (the Markdown that `renderControlMapMarkdown([map])` renders). */
+function writeControlMapFiles(dir: string, map: ControlMap, markdownHeader: string): void {
+  const json = openSync(join(dir, "control-map.json"), "w");
+  try {
+    const out = new ChunkedWriter(json);
+    writeJson(out, map);
+    out.write("\n");
+    out.flush();
+  } finally {
+    closeSync(json);
+  }
+  const md = openSync(join(dir, "control-map.md"), "w");
+  try {
+    const out = new ChunkedWriter(md);
+    out.write(markdownHeader);
+    for (const line of controlMapMarkdownSection(map)) out.write(`\n${line}`);
+    out.write("\n");
+    out.flush();
+  } finally {
+    closeSync(md);
+  }
+}
+
+/**
+ * The app's `control-map.json` and `control-map.md`, from the staged stacks' maps (in stack-name
+ * order): the same bytes as stringifying and rendering every map at once, without holding them.
+ */
+function writeCombinedControlMap(dir: string, stacks: readonly { dir: string; summary: ControlMap["summary"] }[], skipped: boolean, markdownHeader: string): void {
+  const total = (k: "pass" | "fail" | "suppressed") => stacks.reduce((n, s) => n + s.summary[k], 0);
+  const head = JSON.stringify(
+    {
+      generator: { name: "cdktf-hipaa-substrate", version: packageVersion() },
+      gate: skipped ? "skipped" : "enforced",
+      ...(skipped ? { warning: GATE_SKIPPED } : {}),
+      summary: { pass: total("pass"), fail: total("fail"), suppressed: total("suppressed") },
+      stacks: [],
+    },
+    null,
+    2,
+  );
+  const json = openSync(join(dir, "control-map.json"), "w");
+  const md = openSync(join(dir, "control-map.md"), "w");
+  try {
+    if (stacks.length === 0) {
+      writeSync(json, `${head}\n`);
     } else {
-      writeSync(out, `${head.slice(0, head.lastIndexOf("[]"))}[\n`);
-      const input = openSync(this.bodyPath, "r");
-      const chunk = Buffer.alloc(1 << 20);
-      for (let n = readSync(input, chunk); n > 0; n = readSync(input, chunk)) writeSync(out, chunk, 0, n);
-      closeSync(input);
-      writeSync(out, "\n  ]\n}\n");
+      writeSync(json, `${head.slice(0, head.lastIndexOf("[]"))}[\n`);
+      stacks.forEach((s, i) => {
+        // Each stack's map, one level deeper: four more spaces after every line break.
+        writeSync(json, i === 0 ? "    " : ",\n    ");
+        copyBytes(join(s.dir, "control-map.json"), json, 0, 1, Buffer.from("\n    "));
+      });
+      writeSync(json, "\n  ]\n}\n");
     }
-    closeSync(out);
-    rmSync(this.bodyPath);
+    writeSync(md, markdownHeader);
+    // Each stack's Markdown is the same header, "\n", its section and "\n".
+    for (const s of stacks) copyBytes(join(s.dir, "control-map.md"), md, Buffer.byteLength(markdownHeader), 1);
+    writeSync(md, "\n");
+  } finally {
+    closeSync(json);
+    closeSync(md);
+  }
+}
+
+/** Copies a file's bytes from `skip` to `drop` before its end into `fd`, replacing each line break with `newline` if given. */
+function copyBytes(file: string, fd: number, skip: number, drop: number, newline?: Buffer): void {
+  const input = openSync(file, "r");
+  try {
+    const end = fstatSync(input).size - drop;
+    const chunk = Buffer.alloc(1 << 16);
+    for (let position = skip; position < end; ) {
+      const n = readSync(input, chunk, 0, Math.min(chunk.length, end - position), position);
+      if (n <= 0) break;
+      position += n;
+      if (!newline) {
+        writeSync(fd, chunk, 0, n);
+        continue;
+      }
+      let from = 0;
+      for (let at = chunk.indexOf(10, 0); at !== -1 && at < n; at = chunk.indexOf(10, from)) {
+        writeSync(fd, chunk, from, at - from);
+        writeSync(fd, newline);
+        from = at + 1;
+      }
+      writeSync(fd, chunk, from, n - from);
+    }
+  } finally {
+    closeSync(input);
   }
 }
 
@@ -410,12 +506,9 @@ function moveInto(staging: string, outdir: string): void {
   }
 }
 
-/** JSON with sorted keys and two-space indent: the format cdktf writes `cdk.tf.json` in. */
-function stableStringify(value: unknown): string {
-  const sort = (v: unknown): unknown => {
-    if (Array.isArray(v)) return v.map(sort);
-    if (v !== null && typeof v === "object") return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sort((v as Record<string, unknown>)[k])]));
-    return v;
-  };
-  return JSON.stringify(sort(value), null, 2);
+/** A copy with every object's keys sorted: `JSON.stringify(sortKeys(v), null, 2)` is the format cdktf writes `cdk.tf.json` in. */
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (value !== null && typeof value === "object") return Object.fromEntries(Object.keys(value).sort().map((k) => [k, sortKeys((value as Record<string, unknown>)[k])]));
+  return value;
 }

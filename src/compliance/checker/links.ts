@@ -19,6 +19,8 @@ export class ResourceIndex {
     private readonly everything: ReadonlyMap<string, readonly TfResource[]> = new Map(),
     /** The types `everything` is complete for (the rules' `acrossStacks`); undefined: no check. */
     private readonly acrossTypes?: ReadonlySet<string>,
+    /** Receives each type read across units, so a caller judging units one at a time knows what a verdict depended on. */
+    private readonly readAcross?: Set<string>,
   ) {
     for (const r of unit.resources) {
       this.byAddress.set(r.address, r);
@@ -70,6 +72,7 @@ export class ResourceIndex {
     if (this.acrossTypes && !this.acrossTypes.has(type)) {
       throw new Error(`a rule reads ${type} across stacks without declaring it in its acrossStacks: the synth gate would not see the other stacks' ${type}`);
     }
+    this.readAcross?.add(type);
     return this.everything.get(type) ?? this.ofType(type);
   }
 

@@ -89,11 +89,17 @@ export function evaluate(units: readonly TfUnit[], rules: readonly Rule[]): Find
  * rules read across units (`acrossStackTypes`), this unit's included; nothing else of the other
  * units is needed, so a caller may judge units one at a time.
  */
-export function evaluateUnit(unit: TfUnit, rules: readonly Rule[], everything: ReadonlyMap<string, readonly TfResource[]>): Finding[] {
+export function evaluateUnit(
+  unit: TfUnit,
+  rules: readonly Rule[],
+  everything: ReadonlyMap<string, readonly TfResource[]>,
+  /** Receives the types the rules actually read across units while judging this one. */
+  readAcross?: Set<string>,
+): Finding[] {
   const byType = new Map<string, Rule[]>();
   for (const rule of rules) for (const t of rule.resourceTypes) byType.set(t, [...(byType.get(t) ?? []), rule]);
   const findings: Finding[] = [];
-  const index = new ResourceIndex(unit, everything, acrossStackTypes(rules));
+  const index = new ResourceIndex(unit, everything, acrossStackTypes(rules), readAcross);
   for (const resource of unit.resources) {
     for (const rule of [...(byType.get(resource.type) ?? []), ...(byType.get(ANY_TYPE) ?? [])]) {
       if (resource.mode !== "managed") continue;

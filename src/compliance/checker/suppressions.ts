@@ -41,10 +41,10 @@ export function judge(units: readonly TfUnit[], rules: readonly Rule[]): JudgedF
  * Judges one unit among others (`everything`: the other units' resources the rules read across
  * units, see `evaluateUnit`), with the suppressions the unit carries.
  */
-export function judgeUnit(unit: TfUnit, rules: readonly Rule[], everything: ReadonlyMap<string, readonly TfResource[]>): JudgedFinding[] {
+export function judgeUnit(unit: TfUnit, rules: readonly Rule[], everything: ReadonlyMap<string, readonly TfResource[]>, readAcross?: Set<string>): JudgedFinding[] {
   const paths = new Map<string, string | undefined>();
   for (const r of unit.resources) paths.set(r.address, r.constructPath);
-  return evaluateUnit(unit, rules, everything).map((f) => {
+  return evaluateUnit(unit, rules, everything, readAcross).map((f) => {
     const judged: JudgedFinding = { ...f, constructPath: paths.get(f.resource) };
     if (f.verdict !== "fail") return judged;
     const s = unit.metadata?.suppressions.find((x) => x.resource === f.resource && patternCovers(x.rule, f.rule));
