@@ -390,6 +390,11 @@ function writeJson(out: ChunkedWriter, value: unknown, indent = ""): void {
     });
     return out.write(`\n${indent}]`);
   }
+  // Small objects (a verdict, a rule) go through JSON.stringify whole: fast, and small.
+  if (Object.values(value).every((v) => !Array.isArray(v) || v.length <= 32)) {
+    const text = JSON.stringify(value, null, 2);
+    return out.write(indent ? text.replace(/\n/g, `\n${indent}`) : text);
+  }
   const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => !skip(v));
   if (entries.length === 0) return out.write("{}");
   entries.forEach(([k, v], i) => {
@@ -449,7 +454,7 @@ function writeCombinedControlMap(dir: string, stacks: readonly { dir: string; su
       stacks.forEach((s, i) => {
         // Each stack's map, one level deeper: four more spaces after every line break.
         writeSync(json, i === 0 ? "    " : ",\n    ");
-        copyBytes(join(s.dir, "control-map.json"), json, 0, 1, Buffer.from("\n    "));
+        copyBytes(join(s.dir, "control-map.json"), json, 0, 1, "    ");
       });
       writeSync(json, "\n  ]\n}\n");
     }
@@ -463,8 +468,8 @@ function writeCombinedControlMap(dir: string, stacks: readonly { dir: string; su
   }
 }
 
-/** Copies a file's bytes from `skip` to `drop` before its end into `fd`, replacing each line break with `newline` if given. */
-function copyBytes(file: string, fd: number, skip: number, drop: number, newline?: Buffer): void {
+/** Copies a file's bytes from `skip` to `drop` before its end into `fd`, with `newline` after each line break if given. */
+function copyBytes(file: string, fd: number, skip: number, drop: number, indent?: string): void {
   const input = openSync(file, "r");
   try {
     const end = fstatSync(input).size - drop;
@@ -473,17 +478,9 @@ function copyBytes(file: string, fd: number, skip: number, drop: number, newline
       const n = readSync(input, chunk, 0, Math.min(chunk.length, end - position), position);
       if (n <= 0) break;
       position += n;
-      if (!newline) {
-        writeSync(fd, chunk, 0, n);
-        continue;
-      }
-      let from = 0;
-      for (let at = chunk.indexOf(10, 0); at !== -1 && at < n; at = chunk.indexOf(10, from)) {
-        writeSync(fd, chunk, from, at - from);
-        writeSync(fd, newline);
-        from = at + 1;
-      }
-      writeSync(fd, chunk, from, n - from);
+      // latin1 maps each byte to one character and back, so UTF-8 sequences split across chunks survive.
+      if (indent) writeSync(fd, Buffer.from(chunk.toString("latin1", 0, n).replace(/\n/g, `\n${indent}`), "latin1"));
+      else writeSync(fd, chunk, 0, n);
     }
   } finally {
     closeSync(input);
