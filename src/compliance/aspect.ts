@@ -506,6 +506,10 @@ function moveInto(staging: string, outdir: string): void {
 /** A copy with every object's keys sorted: `JSON.stringify(sortKeys(v), null, 2)` is the format cdktf writes `cdk.tf.json` in. */
 function sortKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortKeys);
-  if (value !== null && typeof value === "object") return Object.fromEntries(Object.keys(value).sort().map((k) => [k, sortKeys((value as Record<string, unknown>)[k])]));
-  return value;
+  if (value === null || typeof value !== "object") return value;
+  // A loop, not Object.fromEntries: a stack's JSON is hundreds of thousands of keys, and each
+  // entry pair would be garbage.
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(value).sort()) out[k] = sortKeys((value as Record<string, unknown>)[k]);
+  return out;
 }

@@ -22,6 +22,7 @@ export class ResourceIndex {
     /** Receives each type read across units, so a caller judging units one at a time knows what a verdict depended on. */
     private readonly readAcross?: Set<string>,
   ) {
+    UNIT_INDEXES.set(unit, this);
     for (const r of unit.resources) {
       this.byAddress.set(r.address, r);
       const sameType = this.byType.get(r.type);
@@ -53,6 +54,14 @@ export class ResourceIndex {
         else this.referrers.set(t, [r]);
       }
     }
+  }
+
+  /**
+   * An index of `unit` for unit-local lookups (`get`, `companions`, `resolve`): the one its
+   * judgement built, if any, rather than a second pass over every body.
+   */
+  public static of(unit: TfUnit): ResourceIndex {
+    return UNIT_INDEXES.get(unit) ?? new ResourceIndex(unit);
   }
 
   private readonly memo = new Map<string, unknown>();
@@ -96,6 +105,8 @@ export class ResourceIndex {
     return undefined;
   }
 }
+
+const UNIT_INDEXES = new WeakMap<TfUnit, ResourceIndex>();
 
 const REFERENCE = /\b(data\.)?([a-z][a-z0-9_]*)\.([A-Za-z_][A-Za-z0-9_-]*)/g;
 

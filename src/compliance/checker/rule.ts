@@ -100,9 +100,13 @@ export function evaluateUnit(
   for (const rule of rules) for (const t of rule.resourceTypes) byType.set(t, [...(byType.get(t) ?? []), rule]);
   const findings: Finding[] = [];
   const index = new ResourceIndex(unit, everything, acrossStackTypes(rules), readAcross);
+  const anyType = byType.get(ANY_TYPE) ?? [];
+  const applicable = new Map<string, Rule[]>();
   for (const resource of unit.resources) {
-    for (const rule of [...(byType.get(resource.type) ?? []), ...(byType.get(ANY_TYPE) ?? [])]) {
-      if (resource.mode !== "managed") continue;
+    if (resource.mode !== "managed") continue;
+    let forType = applicable.get(resource.type);
+    if (!forType) applicable.set(resource.type, (forType = [...(byType.get(resource.type) ?? []), ...anyType]));
+    for (const rule of forType) {
       const j = rule.evaluate(resource, index);
       if (!j) continue;
       findings.push({
