@@ -25,7 +25,7 @@
  */
 import { spawnSync } from "child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "fs";
-import { tmpdir } from "os";
+import { loadavg, tmpdir } from "os";
 import { join } from "path";
 import { measureCliCheck } from "./cli-check";
 
@@ -97,6 +97,8 @@ function resourceTypes(outdir: string): Map<string, number> {
   return counts;
 }
 
+const load = () => loadavg().map((l) => l.toFixed(2)).join(" ");
+console.log(`load average at start: ${load()} (1, 5, 15 min)`);
 build();
 let largestLibrary: string | undefined;
 for (const command of commands) {
@@ -140,7 +142,7 @@ for (const command of commands) {
       baseline === undefined || cpuBaseline === undefined ? "-" : `${(perK(lib) / baseline).toFixed(2)} / ${(cpuPerK(lib) / cpuBaseline).toFixed(2)}`,
     ]);
   }
-  console.log(`\n[${command}] reference app (gate and control map on) vs the same resources by hand; each metric's minimum of ${repeat} runs`);
+  console.log(`\n[${command}] reference app (gate and control map on) vs the same resources by hand; each metric's minimum of ${repeat} runs; load average now ${load()}`);
   console.log(
     table(
       ["shape (units)", "resources lib / raw", "library wall / synth / cpu, peak", "raw wall / synth / cpu, peak", "wall x", "synth x", "cpu x", "mem x", "synth ms per 1k res lib / raw", "cpu ms per 1k res lib / raw", "lib per-res vs smallest synth / cpu"],

@@ -1,11 +1,26 @@
 import { createHash } from "crypto";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "fs";
+import { closeSync, existsSync, fstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, writeFileSync, writeSync } from "fs";
 import { join } from "path";
 import { IConstruct } from "constructs";
 import { App, Aspects, IAspect, TerraformResource, TerraformStack } from "cdktf";
 import { HipaaConfigError } from "../errors";
-import { ALL_RULES, judge, JudgedFinding, OUTPUT_METADATA_KEY, OutputMetadata, Rule, Suppression, TfUnit, unitFromJson, unknownRulePattern } from "./checker";
-import { buildControlMap, ControlMap, GATE_SKIPPED, renderControlMapMarkdown } from "./control-map";
+import {
+  acrossStackTypes,
+  ALL_RULES,
+  judge,
+  JudgedFinding,
+  judgeUnit,
+  OUTPUT_METADATA_KEY,
+  OutputMetadata,
+  resourcesOfTypes,
+  Rule,
+  Suppression,
+  TfResource,
+  TfUnit,
+  unitFromJson,
+  unknownRulePattern,
+} from "./checker";
+import { buildControlMap, ControlMap, controlMapMarkdownHeader, controlMapMarkdownSection, GATE_SKIPPED } from "./control-map";
 import { terraformAddress } from "./record";
 import { packageVersion } from "./version";
 
@@ -175,12 +190,20 @@ function withMetadata(tf: Record<string, unknown>, metadata: OutputMetadata): Re
  * 1. prepare every stack (as App.synth does), found at synth time, so stacks created after
  *    `enable` are judged too;
  * 2. synthesize each stack (aspects, the stack's validations, custom synthesis) into a staging
- *    directory inside the output directory, not into `stacks/`;
- * 3. judge all stacks together (cross-stack rules included) with the suppressions that will be
- *    written into the output; on any failure, delete the staging directory and throw: nothing
- *    is written;
- * 4. run the App-level validations, write the gate metadata into each `cdk.tf.json`, move the
- *    stacks into place, write the manifest, then the control maps with each file's SHA-256.
+ *    directory inside the output directory, not into `stacks/`, with the gate metadata (the
+ *    suppressions) already in its `cdk.tf.json`; judge it from that JSON with the resources
+ *    the cross-stack rules read (`Rule.acrossStacks`) of every stack staged so far, stage its
+ *    control map beside it, and keep of it only those resources and its verdicts: its resolved
+ *    JSON goes before the next stack is resolved;
+ * 3. a stack whose verdicts read a type across stacks that a later stack added resources of is
+ *    judged again from its staged file, with every stack's (so verdicts never depend on the
+ *    order of the stacks); on any failure, delete the staging directory and throw: nothing is
+ *    written;
+ * 4. run the App-level validations, write the app's combined control maps from the staged ones,
+ *    move the stacks and control maps into place, write the manifest.
+ *
+ * Peak memory is the construct tree plus one stack's JSON and verdicts, not every stack's at
+ * once, and each stack is resolved once (HCL output aside).
  *
  * With `skipValidation: true` step 3 does not throw; the output and the control maps say
  * `gate: skipped` loudly, and the CLI refuses such output.
@@ -189,26 +212,85 @@ function replaceSynth(app: App, gate: Gate): void {
   Object.defineProperty(app, "synth", { configurable: true, writable: true, value: () => gatedSynth(app, gate) });
 }
 
+/** What the gate keeps of a judged stack until the end of synth. */
+interface Judged {
+  readonly stack: TerraformStack;
+  readonly relative: string;
+  readonly metadata: OutputMetadata;
+  readonly sha256: string;
+  failed: JudgedFinding[];
+  summary?: ControlMap["summary"];
+  /** The types its verdicts read across stacks, with how many resources of each there were then. */
+  readAcross: Map<string, number>;
+}
+
 function gatedSynth(app: App, gate: Gate): void {
   const skipped = app.skipValidation === true;
+  const gateState: OutputMetadata["gate"] = skipped ? "skipped" : "enforced";
+  const version = packageVersion();
   const stacks = app.node.findAll().filter((c): c is TerraformStack => TerraformStack.isStack(c));
+  const inScope = new Set(stacks.filter((s) => gate.scopes.some((scope) => s === scope || s.node.path.startsWith(`${scope.node.path}/`) || scope.node.path === "")));
   gate.running = true;
   const staging = mkdtempSync(join(app.outdir, ".hipaa-staging-"));
   try {
     stacks.forEach((stack) => stack.prepareStack());
     mkdirSync(join(staging, "stacks"));
     const session = { outdir: staging, skipValidation: app.skipValidation, manifest: app.manifest };
-    stacks.forEach((stack) => stack.synthesizer.synthesize(session));
+    const acrossTypes = acrossStackTypes(gate.rules);
+    const everything = new Map<string, TfResource[]>();
+    const mapHeader = controlMapMarkdownHeader([{ generator: { name: "cdktf-hipaa-substrate", version }, gate: gateState }]).join("\n");
 
-    const judged = stacks.filter((s) => gate.scopes.some((scope) => s === scope || s.node.path.startsWith(`${scope.node.path}/`) || scope.node.path === ""));
-    const documents = new Map<TerraformStack, Record<string, unknown>>();
-    for (const stack of judged) {
-      const file = join(staging, app.manifest.forStack(stack).synthesizedStackPath);
-      documents.set(stack, app.hclOutput ? (stack.toTerraform() as Record<string, unknown>) : JSON.parse(readFileSync(file, "utf8")));
+    /** Judges a staged stack and stages its control map; `doc` is its JSON with the gate metadata. */
+    const judgeStaged = (j: Judged, doc: Record<string, unknown>) => {
+      const unit = unitFromJson(j.stack.node.id, doc);
+      const readAcross = new Set<string>();
+      const findings = judgeUnit(unit, gate.rules, everything, readAcross);
+      j.failed = findings.filter((f) => f.verdict === "fail");
+      j.readAcross = new Map([...readAcross].map((t) => [t, everything.get(t)?.length ?? 0]));
+      if (gate.writeControlMap) {
+        const map = buildControlMap(j.stack, findings, { unit, version, gate: gateState, input: { file: j.relative, sha256: j.sha256 } });
+        writeControlMapFiles(join(staging, "stacks", map.stack), map, mapHeader);
+        j.summary = map.summary;
+      }
+    };
+
+    const judged: Judged[] = [];
+    for (const stack of stacks) {
+      if (!inScope.has(stack)) {
+        stack.synthesizer.synthesize(session);
+        continue;
+      }
+      const metadata: OutputMetadata = { version, gate: gateState, suppressions: suppressionsOf(stack) };
+      const manifest = app.manifest.forStack(stack);
+      let doc: Record<string, unknown>;
+      let text: string;
+      if (app.hclOutput) {
+        stack.synthesizer.synthesize(session);
+        // HCL cannot carry the metadata inside the file: it goes beside it, where the CLI looks too.
+        writeFileSync(join(staging, manifest.workingDirectory, "hipaa-gate.json"), `${JSON.stringify(metadata, null, 2)}\n`);
+        doc = withMetadata(stack.toTerraform() as Record<string, unknown>, metadata);
+        text = readFileSync(join(staging, manifest.synthesizedStackPath), "utf8");
+      } else {
+        const resolved = synthesizeCapturing(stack, session);
+        const file = join(staging, manifest.synthesizedStackPath);
+        // Judged in the order it is written (keys sorted), as the CLI reads it.
+        doc = sortKeys(withMetadata(resolved ?? JSON.parse(readFileSync(file, "utf8")), metadata)) as Record<string, unknown>;
+        text = JSON.stringify(doc, null, 2);
+        writeFileSync(file, text);
+      }
+      const j: Judged = { stack, relative: manifest.synthesizedStackPath, metadata, sha256: createHash("sha256").update(text).digest("hex"), failed: [], readAcross: new Map() };
+      for (const [type, resources] of resourcesOfTypes([unitFromJson(stack.node.id, pick(doc, acrossTypes))], acrossTypes)) everything.set(type, [...(everything.get(type) ?? []), ...resources]);
+      judgeStaged(j, doc);
+      judged.push(j);
     }
-    const units = judged.map((stack) => stackUnit(stack, documents.get(stack)!, skipped ? "skipped" : "enforced"));
-    const findings = judge(units, gate.rules);
-    const failed = findings.filter((f) => f.verdict === "fail");
+
+    // 3. Verdicts that read a type a later stack added to are judged again, with every stack's.
+    for (const j of judged) {
+      if (![...j.readAcross].some(([type, count]) => (everything.get(type)?.length ?? 0) !== count)) continue;
+      judgeStaged(j, app.hclOutput ? withMetadata(j.stack.toTerraform() as Record<string, unknown>, j.metadata) : JSON.parse(readFileSync(join(staging, j.relative), "utf8")));
+    }
+
+    const failed = judged.flatMap((j) => j.failed);
     if (failed.length > 0 && !skipped) throw new HipaaComplianceError(failed);
     if (skipped) {
       process.stderr.write(
@@ -221,58 +303,188 @@ function gatedSynth(app: App, gate: Gate): void {
       const errors = app.node.validate();
       if (errors.length > 0) throw new Error(`App-level validation failed with the following errors:\n  ${errors.join("\n  ")}`);
     }
+    if (gate.writeControlMap) {
+      const sorted = [...judged].sort((a, b) => a.stack.node.id.localeCompare(b.stack.node.id));
+      writeCombinedControlMap(staging, sorted.map((j) => ({ dir: join(staging, "stacks", j.stack.node.id), summary: j.summary! })), skipped, judged.length > 0 ? mapHeader : controlMapMarkdownHeader([]).join("\n"));
+    }
 
-    const hashes = new Map<TerraformStack, string>();
-    judged.forEach((stack, i) => {
-      const relative = app.manifest.forStack(stack).synthesizedStackPath;
-      let text: string;
-      if (app.hclOutput) {
-        // HCL cannot carry the metadata inside the file: it goes beside it, where the CLI looks too.
-        writeFileSync(join(staging, app.manifest.forStack(stack).workingDirectory, "hipaa-gate.json"), `${JSON.stringify(units[i].metadata, null, 2)}\n`);
-        text = readFileSync(join(staging, relative), "utf8");
-      } else {
-        text = stableStringify(withMetadata(documents.get(stack)!, units[i].metadata!));
-        writeFileSync(join(staging, relative), text);
-      }
-      hashes.set(stack, createHash("sha256").update(text).digest("hex"));
-    });
-
+    // 4. Into place.
     moveInto(staging, app.outdir);
     app.manifest.writeToFile();
-
-    if (gate.writeControlMap) {
-      const maps = judged.map((stack, i) =>
-        buildControlMap(stack, findings.filter((f) => f.file === units[i].file), {
-          unit: units[i],
-          version: packageVersion(),
-          gate: skipped ? "skipped" : "enforced",
-          input: { file: app.manifest.forStack(stack).synthesizedStackPath, sha256: hashes.get(stack)! },
-        }),
-      );
-      for (const map of maps) {
-        const dir = join(app.outdir, "stacks", map.stack);
-        writeFileSync(join(dir, "control-map.json"), `${JSON.stringify(map, null, 2)}\n`);
-        writeFileSync(join(dir, "control-map.md"), renderControlMapMarkdown([map]));
-      }
-      const sorted = [...maps].sort((a, b) => a.stack.localeCompare(b.stack));
-      writeFileSync(join(app.outdir, "control-map.json"), `${JSON.stringify(combinedMap(sorted, skipped), null, 2)}\n`);
-      writeFileSync(join(app.outdir, "control-map.md"), renderControlMapMarkdown(sorted));
-    }
   } finally {
     gate.running = false;
     rmSync(staging, { recursive: true, force: true });
   }
 }
 
-function combinedMap(maps: readonly ControlMap[], skipped: boolean): Record<string, unknown> {
-  const total = (k: "pass" | "fail" | "suppressed") => maps.reduce((n, m) => n + m.summary[k], 0);
-  return {
-    generator: { name: "cdktf-hipaa-substrate", version: packageVersion() },
-    gate: skipped ? "skipped" : "enforced",
-    ...(skipped ? { warning: GATE_SKIPPED } : {}),
-    summary: { pass: total("pass"), fail: total("fail"), suppressed: total("suppressed") },
-    stacks: maps,
-  };
+/**
+ * Runs the stack's synthesizer and returns the JSON it resolved (undefined if it resolved none,
+ * e.g. a custom synthesizer): the gate writes `cdk.tf.json` itself (with its metadata, in its
+ * format), so cdktf's own writer is handed an empty document instead of stringifying the whole
+ * stack for a file the gate replaces.
+ */
+function synthesizeCapturing(stack: TerraformStack, session: Parameters<TerraformStack["synthesizer"]["synthesize"]>[0]): Record<string, unknown> | undefined {
+  const own = Object.getOwnPropertyDescriptor(stack, "toTerraform");
+  const original = stack.toTerraform;
+  let resolved: Record<string, unknown> | undefined;
+  Object.defineProperty(stack, "toTerraform", {
+    configurable: true,
+    writable: true,
+    value: () => {
+      resolved = original.call(stack) as Record<string, unknown>;
+      return {};
+    },
+  });
+  try {
+    stack.synthesizer.synthesize(session);
+  } finally {
+    if (own) Object.defineProperty(stack, "toTerraform", own);
+    else delete (stack as { toTerraform?: unknown }).toTerraform;
+  }
+  return resolved;
+}
+
+/** The document with only the resources and data sources of `types` (what cross-stack rules read). */
+function pick(doc: Record<string, unknown>, types: ReadonlySet<string>): Record<string, unknown> {
+  const only = (section: unknown) => Object.fromEntries(Object.entries((section ?? {}) as Record<string, unknown>).filter(([type]) => types.has(type)));
+  return { resource: only(doc.resource), data: only(doc.data) };
+}
+
+/**
+ * Writes through a 64 KiB buffer: the control maps of a large stack run to megabytes, and one
+ * string that size would live in V8's large-object space until the next full collection.
+ */
+class ChunkedWriter {
+  private pieces: string[] = [];
+  private length = 0;
+
+  constructor(private readonly fd: number) {}
+
+  public write(piece: string): void {
+    this.pieces.push(piece);
+    this.length += piece.length;
+    if (this.length >= 1 << 16) this.flush();
+  }
+
+  public flush(): void {
+    if (this.length > 0) writeSync(this.fd, this.pieces.join(""));
+    this.pieces = [];
+    this.length = 0;
+  }
+}
+
+/** `JSON.stringify(value, null, 2)`, written piece by piece. */
+function writeJson(out: ChunkedWriter, value: unknown, indent = ""): void {
+  if (value === null || typeof value !== "object") {
+    out.write(JSON.stringify(value) ?? "null");
+    return;
+  }
+  const inner = `${indent}  `;
+  const skip = (v: unknown) => v === undefined || typeof v === "function" || typeof v === "symbol";
+  if (Array.isArray(value)) {
+    if (value.length === 0) return out.write("[]");
+    value.forEach((v, i) => {
+      out.write(i === 0 ? `[\n${inner}` : `,\n${inner}`);
+      if (skip(v)) out.write("null");
+      else writeJson(out, v, inner);
+    });
+    return out.write(`\n${indent}]`);
+  }
+  // Small objects (a verdict, a rule) go through JSON.stringify whole: fast, and small.
+  if (Object.values(value).every((v) => !Array.isArray(v) || v.length <= 32)) {
+    const text = JSON.stringify(value, null, 2);
+    return out.write(indent ? text.replace(/\n/g, `\n${indent}`) : text);
+  }
+  const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => !skip(v));
+  if (entries.length === 0) return out.write("{}");
+  entries.forEach(([k, v], i) => {
+    out.write(`${i === 0 ? "{\n" : ",\n"}${inner}${JSON.stringify(k)}: `);
+    writeJson(out, v, inner);
+  });
+  out.write(`\n${indent}}`);
+}
+
+/** A stack's `control-map.json` and `control-map.md` (the Markdown that `renderControlMapMarkdown([map])` renders). */
+function writeControlMapFiles(dir: string, map: ControlMap, markdownHeader: string): void {
+  const json = openSync(join(dir, "control-map.json"), "w");
+  try {
+    const out = new ChunkedWriter(json);
+    writeJson(out, map);
+    out.write("\n");
+    out.flush();
+  } finally {
+    closeSync(json);
+  }
+  const md = openSync(join(dir, "control-map.md"), "w");
+  try {
+    const out = new ChunkedWriter(md);
+    out.write(markdownHeader);
+    for (const line of controlMapMarkdownSection(map)) out.write(`\n${line}`);
+    out.write("\n");
+    out.flush();
+  } finally {
+    closeSync(md);
+  }
+}
+
+/**
+ * The app's `control-map.json` and `control-map.md`, from the staged stacks' maps (in stack-name
+ * order): the same bytes as stringifying and rendering every map at once, without holding them.
+ */
+function writeCombinedControlMap(dir: string, stacks: readonly { dir: string; summary: ControlMap["summary"] }[], skipped: boolean, markdownHeader: string): void {
+  const total = (k: "pass" | "fail" | "suppressed") => stacks.reduce((n, s) => n + s.summary[k], 0);
+  const head = JSON.stringify(
+    {
+      generator: { name: "cdktf-hipaa-substrate", version: packageVersion() },
+      gate: skipped ? "skipped" : "enforced",
+      ...(skipped ? { warning: GATE_SKIPPED } : {}),
+      summary: { pass: total("pass"), fail: total("fail"), suppressed: total("suppressed") },
+      stacks: [],
+    },
+    null,
+    2,
+  );
+  const json = openSync(join(dir, "control-map.json"), "w");
+  const md = openSync(join(dir, "control-map.md"), "w");
+  try {
+    if (stacks.length === 0) {
+      writeSync(json, `${head}\n`);
+    } else {
+      writeSync(json, `${head.slice(0, head.lastIndexOf("[]"))}[\n`);
+      stacks.forEach((s, i) => {
+        // Each stack's map, one level deeper: four more spaces after every line break.
+        writeSync(json, i === 0 ? "    " : ",\n    ");
+        copyBytes(join(s.dir, "control-map.json"), json, 0, 1, "    ");
+      });
+      writeSync(json, "\n  ]\n}\n");
+    }
+    writeSync(md, markdownHeader);
+    // Each stack's Markdown is the same header, "\n", its section and "\n".
+    for (const s of stacks) copyBytes(join(s.dir, "control-map.md"), md, Buffer.byteLength(markdownHeader), 1);
+    writeSync(md, "\n");
+  } finally {
+    closeSync(json);
+    closeSync(md);
+  }
+}
+
+/** Copies a file's bytes from `skip` to `drop` before its end into `fd`, with `newline` after each line break if given. */
+function copyBytes(file: string, fd: number, skip: number, drop: number, indent?: string): void {
+  const input = openSync(file, "r");
+  try {
+    const end = fstatSync(input).size - drop;
+    const chunk = Buffer.alloc(1 << 16);
+    for (let position = skip; position < end; ) {
+      const n = readSync(input, chunk, 0, Math.min(chunk.length, end - position), position);
+      if (n <= 0) break;
+      position += n;
+      // latin1 maps each byte to one character and back, so UTF-8 sequences split across chunks survive.
+      if (indent) writeSync(fd, Buffer.from(chunk.toString("latin1", 0, n).replace(/\n/g, `\n${indent}`), "latin1"));
+      else writeSync(fd, chunk, 0, n);
+    }
+  } finally {
+    closeSync(input);
+  }
 }
 
 /** Moves `stacks/<id>` and any other entry of the staging directory into the output directory. */
@@ -291,12 +503,13 @@ function moveInto(staging: string, outdir: string): void {
   }
 }
 
-/** JSON with sorted keys and two-space indent: the format cdktf writes `cdk.tf.json` in. */
-function stableStringify(value: unknown): string {
-  const sort = (v: unknown): unknown => {
-    if (Array.isArray(v)) return v.map(sort);
-    if (v !== null && typeof v === "object") return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sort((v as Record<string, unknown>)[k])]));
-    return v;
-  };
-  return JSON.stringify(sort(value), null, 2);
+/** A copy with every object's keys sorted: `JSON.stringify(sortKeys(v), null, 2)` is the format cdktf writes `cdk.tf.json` in. */
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (value === null || typeof value !== "object") return value;
+  // A loop, not Object.fromEntries: a stack's JSON is hundreds of thousands of keys, and each
+  // entry pair would be garbage.
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(value).sort()) out[k] = sortKeys((value as Record<string, unknown>)[k]);
+  return out;
 }

@@ -90,34 +90,43 @@ export function buildControlMap(stack: IConstruct, findings: readonly FindingLik
 
 /** The Markdown an auditor reads. */
 export function renderControlMapMarkdown(maps: readonly ControlMap[]): string {
+  return `${[...controlMapMarkdownHeader(maps), ...maps.flatMap(controlMapMarkdownSection)].join("\n")}\n`;
+}
+
+/** The lines that open the Markdown of `maps` (the synth gate writes the sections one stack at a time). */
+export function controlMapMarkdownHeader(maps: readonly Pick<ControlMap, "generator" | "gate">[]): string[] {
   const lines: string[] = ["# HIPAA control map", ""];
   const version = maps.find((m) => m.generator)?.generator?.version;
   if (version) lines.push(`Judged by cdktf-hipaa-substrate ${version}.`, "");
   if (maps.some((m) => m.gate === "skipped")) lines.push(`> **${GATE_SKIPPED}**`, "");
-  for (const map of maps) {
-    lines.push(`## Stack \`${map.stack}\``, "");
-    if (map.input) lines.push(`Input: \`${map.input.file}\`, SHA-256 \`${map.input.sha256}\`.`, "");
-    lines.push(`${map.summary.pass} passed, ${map.summary.fail} failed, ${map.summary.suppressed} suppressed with a reason.`, "");
-    for (const s of map.sections) {
-      lines.push(`### 45 CFR ${s.section} ${s.title}`, "", `> ${s.auditorQuestion}`, "");
-      if (s.implementedBy.length > 0) {
-        lines.push("Implemented by:", "");
-        for (const i of s.implementedBy) lines.push(`- \`${i.construct}\` (${i.resources.map((r) => `\`${r}\``).join(", ")}): ${i.how}`);
-        lines.push("");
+  return lines;
+}
+
+/** The Markdown lines of one stack's map. */
+export function controlMapMarkdownSection(map: ControlMap): string[] {
+  const lines: string[] = [];
+  lines.push(`## Stack \`${map.stack}\``, "");
+  if (map.input) lines.push(`Input: \`${map.input.file}\`, SHA-256 \`${map.input.sha256}\`.`, "");
+  lines.push(`${map.summary.pass} passed, ${map.summary.fail} failed, ${map.summary.suppressed} suppressed with a reason.`, "");
+  for (const s of map.sections) {
+    lines.push(`### 45 CFR ${s.section} ${s.title}`, "", `> ${s.auditorQuestion}`, "");
+    if (s.implementedBy.length > 0) {
+      lines.push("Implemented by:", "");
+      for (const i of s.implementedBy) lines.push(`- \`${i.construct}\` (${i.resources.map((r) => `\`${r}\``).join(", ")}): ${i.how}`);
+      lines.push("");
+    }
+    for (const e of s.exceptions) lines.push(`- **Accepted exception** at \`${e.construct}\`: ${e.what}. Reason: ${e.reason}`);
+    if (s.exceptions.length > 0) lines.push("");
+    if (s.verdicts.length > 0) {
+      lines.push("| resource | name | rule | verdict | note |", "| --- | --- | --- | --- | --- |");
+      for (const v of s.verdicts) {
+        const note = v.verdict === "suppressed" ? `suppressed: ${v.suppressionReason}` : v.message;
+        lines.push(`| \`${v.resource}\` | ${v.name ? `\`${v.name}\`` : ""} | ${v.rule} | ${v.verdict} | ${note.replace(/\|/g, "\\|")} |`);
       }
-      for (const e of s.exceptions) lines.push(`- **Accepted exception** at \`${e.construct}\`: ${e.what}. Reason: ${e.reason}`);
-      if (s.exceptions.length > 0) lines.push("");
-      if (s.verdicts.length > 0) {
-        lines.push("| resource | name | rule | verdict | note |", "| --- | --- | --- | --- | --- |");
-        for (const v of s.verdicts) {
-          const note = v.verdict === "suppressed" ? `suppressed: ${v.suppressionReason}` : v.message;
-          lines.push(`| \`${v.resource}\` | ${v.name ? `\`${v.name}\`` : ""} | ${v.rule} | ${v.verdict} | ${note.replace(/\|/g, "\\|")} |`);
-        }
-        lines.push("");
-      } else if (s.implementedBy.length === 0) {
-        lines.push("No resource in this stack addresses this section.", "");
-      }
+      lines.push("");
+    } else if (s.implementedBy.length === 0) {
+      lines.push("No resource in this stack addresses this section.", "");
     }
   }
-  return `${lines.join("\n")}\n`;
+  return lines;
 }

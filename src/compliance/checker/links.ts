@@ -14,7 +14,15 @@ export class ResourceIndex {
    * @param everything resources of every unit being judged, by type, for the few rules that
    *   compare across stacks (a claim template in the GitHub stack, a role in an AWS stack)
    */
-  constructor(public readonly unit: TfUnit, private readonly everything: ReadonlyMap<string, readonly TfResource[]> = new Map()) {
+  constructor(
+    public readonly unit: TfUnit,
+    private readonly everything: ReadonlyMap<string, readonly TfResource[]> = new Map(),
+    /** The types `everything` is complete for (the rules' `acrossStacks`); undefined: no check. */
+    private readonly acrossTypes?: ReadonlySet<string>,
+    /** Receives each type read across units, so a caller judging units one at a time knows what a verdict depended on. */
+    private readonly readAcross?: Set<string>,
+  ) {
+    UNIT_INDEXES.set(unit, this);
     for (const r of unit.resources) {
       this.byAddress.set(r.address, r);
       const sameType = this.byType.get(r.type);
@@ -48,6 +56,14 @@ export class ResourceIndex {
     }
   }
 
+  /**
+   * An index of `unit` for unit-local lookups (`get`, `companions`, `resolve`): the one its
+   * judgement built, if any, rather than a second pass over every body.
+   */
+  public static of(unit: TfUnit): ResourceIndex {
+    return UNIT_INDEXES.get(unit) ?? new ResourceIndex(unit);
+  }
+
   private readonly memo = new Map<string, unknown>();
 
   /** A value computed once per unit (e.g. the set of log-target buckets) for rules to share. */
@@ -62,6 +78,10 @@ export class ResourceIndex {
 
   /** Resources of `type` in every unit being judged. */
   public ofTypeEverywhere(type: string): readonly TfResource[] {
+    if (this.acrossTypes && !this.acrossTypes.has(type)) {
+      throw new Error(`a rule reads ${type} across stacks without declaring it in its acrossStacks: the synth gate would not see the other stacks' ${type}`);
+    }
+    this.readAcross?.add(type);
     return this.everything.get(type) ?? this.ofType(type);
   }
 
@@ -85,6 +105,8 @@ export class ResourceIndex {
     return undefined;
   }
 }
+
+const UNIT_INDEXES = new WeakMap<TfUnit, ResourceIndex>();
 
 const REFERENCE = /\b(data\.)?([a-z][a-z0-9_]*)\.([A-Za-z_][A-Za-z0-9_-]*)/g;
 

@@ -34,12 +34,20 @@ function statementsOf(value: unknown, index: ResourceIndex | undefined, depth: n
     const parsed = parseHclExpression(encoded[1]);
     return parsed !== null && typeof parsed === "object" && !Array.isArray(parsed) ? statementList(parsed) : undefined;
   }
+  // Several rules read the same policy of the same resource: parse each text once per unit.
+  const cache = index ? (PARSED.get(index) ?? PARSED.set(index, new Map()).get(index)!) : undefined;
+  if (cache?.has(text)) return cache.get(text)?.slice();
+  let statements: Record<string, any>[] | undefined;
   try {
-    return statementList(JSON.parse(text));
+    statements = statementList(JSON.parse(text));
   } catch {
-    return undefined;
+    statements = undefined;
   }
+  cache?.set(text, statements);
+  return statements?.slice();
 }
+
+const PARSED = new WeakMap<ResourceIndex, Map<string, Record<string, any>[] | undefined>>();
 
 function statementList(doc: unknown): Record<string, any>[] | undefined {
   if (doc === null || typeof doc !== "object") return undefined;

@@ -29,7 +29,7 @@ export function resourceNames(unit: TfUnit): Map<string, string> {
     const name = literalName(r);
     if (name) names.set(r.address, name);
     else if (r.type === "aws_kms_key") {
-      index ??= new ResourceIndex(unit);
+      index ??= ResourceIndex.of(unit);
       const alias = index.companions(r, "aws_kms_alias").map((a) => str(a.body.name)).find((n) => n && !n.includes("${"));
       if (alias) names.set(r.address, alias);
     }

@@ -31,6 +31,12 @@ export interface Rule {
    * name in their metadata.json. Claimed from the query's rego and description; KICS is not run.
    */
   readonly kics?: readonly KicsQuery[];
+  /**
+   * Resource types the rule reads in every unit being judged (`index.ofTypeEverywhere`), not only
+   * its own. Declared so the synth gate can judge one stack at a time keeping only these
+   * resources of the other stacks; reading an undeclared type across stacks throws.
+   */
+  readonly acrossStacks?: readonly string[];
   readonly evaluate: (resource: TfResource, index: ResourceIndex) => Judgement | undefined;
 }
 
@@ -53,36 +59,65 @@ export interface Finding {
 export const pass = (message: string): Judgement => ({ verdict: "pass", message });
 export const fail = (message: string): Judgement => ({ verdict: "fail", message });
 
-/** Judges every resource of every unit with every applicable rule: one finding per (rule, resource). */
-export function evaluate(units: readonly TfUnit[], rules: readonly Rule[]): Finding[] {
-  const byType = new Map<string, Rule[]>();
-  for (const rule of rules) for (const t of rule.resourceTypes) byType.set(t, [...(byType.get(t) ?? []), rule]);
-  const everything = new Map<string, TfResource[]>();
+/** The resource types any of `rules` reads across units: all a unit needs to know of the others. */
+export function acrossStackTypes(rules: readonly Rule[]): Set<string> {
+  return new Set(rules.flatMap((r) => r.acrossStacks ?? []));
+}
+
+/** The resources of `types` in `units`, by type: what `evaluateUnit` needs of the other units. */
+export function resourcesOfTypes(units: readonly TfUnit[], types: ReadonlySet<string>): Map<string, TfResource[]> {
+  const out = new Map<string, TfResource[]>();
   for (const unit of units) {
     for (const r of unit.resources) {
-      const list = everything.get(r.type);
+      if (!types.has(r.type)) continue;
+      const list = out.get(r.type);
       if (list) list.push(r);
-      else everything.set(r.type, [r]);
+      else out.set(r.type, [r]);
     }
   }
+  return out;
+}
+
+/** Judges every resource of every unit with every applicable rule: one finding per (rule, resource). */
+export function evaluate(units: readonly TfUnit[], rules: readonly Rule[]): Finding[] {
+  const everything = resourcesOfTypes(units, acrossStackTypes(rules));
+  return units.flatMap((unit) => evaluateUnit(unit, rules, everything));
+}
+
+/**
+ * Judges one unit. `everything` holds the resources of every unit being judged of the types the
+ * rules read across units (`acrossStackTypes`), this unit's included; nothing else of the other
+ * units is needed, so a caller may judge units one at a time.
+ */
+export function evaluateUnit(
+  unit: TfUnit,
+  rules: readonly Rule[],
+  everything: ReadonlyMap<string, readonly TfResource[]>,
+  /** Receives the types the rules actually read across units while judging this one. */
+  readAcross?: Set<string>,
+): Finding[] {
+  const byType = new Map<string, Rule[]>();
+  for (const rule of rules) for (const t of rule.resourceTypes) byType.set(t, [...(byType.get(t) ?? []), rule]);
   const findings: Finding[] = [];
-  for (const unit of units) {
-    const index = new ResourceIndex(unit, everything);
-    for (const resource of unit.resources) {
-      for (const rule of [...(byType.get(resource.type) ?? []), ...(byType.get(ANY_TYPE) ?? [])]) {
-        if (resource.mode !== "managed") continue;
-        const j = rule.evaluate(resource, index);
-        if (!j) continue;
-        findings.push({
-          rule: rule.id,
-          equivalents: rule.equivalents,
-          resource: resource.address,
-          file: unit.file,
-          verdict: j.verdict,
-          controls: rule.controls,
-          message: j.verdict === "fail" ? `${j.message}. Fix: ${rule.fix}` : j.message,
-        });
-      }
+  const index = new ResourceIndex(unit, everything, acrossStackTypes(rules), readAcross);
+  const anyType = byType.get(ANY_TYPE) ?? [];
+  const applicable = new Map<string, Rule[]>();
+  for (const resource of unit.resources) {
+    if (resource.mode !== "managed") continue;
+    let forType = applicable.get(resource.type);
+    if (!forType) applicable.set(resource.type, (forType = [...(byType.get(resource.type) ?? []), ...anyType]));
+    for (const rule of forType) {
+      const j = rule.evaluate(resource, index);
+      if (!j) continue;
+      findings.push({
+        rule: rule.id,
+        equivalents: rule.equivalents,
+        resource: resource.address,
+        file: unit.file,
+        verdict: j.verdict,
+        controls: rule.controls,
+        message: j.verdict === "fail" ? `${j.message}. Fix: ${rule.fix}` : j.message,
+      });
     }
   }
   return findings;

@@ -1,7 +1,5 @@
-import { evaluate, Finding, Rule } from "./rule";
-import { TfUnit } from "./terraform";
-
-
+import { acrossStackTypes, evaluateUnit, Finding, resourcesOfTypes, Rule } from "./rule";
+import { TfResource, TfUnit } from "./terraform";
 
 /** A finding after suppressions: a failure with a recorded reason becomes `suppressed`. */
 export interface JudgedFinding extends Omit<Finding, "verdict"> {
@@ -35,12 +33,19 @@ export function unknownRulePattern(pattern: string, rules: readonly Rule[]): str
  * verdicts, used by synth and by the CLI alike.
  */
 export function judge(units: readonly TfUnit[], rules: readonly Rule[]): JudgedFinding[] {
-  const byFile = new Map(units.map((u) => [u.file, u]));
+  const everything = resourcesOfTypes(units, acrossStackTypes(rules));
+  return units.flatMap((unit) => judgeUnit(unit, rules, everything));
+}
+
+/**
+ * Judges one unit among others (`everything`: the other units' resources the rules read across
+ * units, see `evaluateUnit`), with the suppressions the unit carries.
+ */
+export function judgeUnit(unit: TfUnit, rules: readonly Rule[], everything: ReadonlyMap<string, readonly TfResource[]>, readAcross?: Set<string>): JudgedFinding[] {
   const paths = new Map<string, string | undefined>();
-  for (const u of units) for (const r of u.resources) paths.set(`${u.file}\0${r.address}`, r.constructPath);
-  return evaluate(units, rules).map((f) => {
-    const unit = byFile.get(f.file)!;
-    const judged: JudgedFinding = { ...f, constructPath: paths.get(`${f.file}\0${f.resource}`) };
+  for (const r of unit.resources) paths.set(r.address, r.constructPath);
+  return evaluateUnit(unit, rules, everything, readAcross).map((f) => {
+    const judged: JudgedFinding = { ...f, constructPath: paths.get(f.resource) };
     if (f.verdict !== "fail") return judged;
     const s = unit.metadata?.suppressions.find((x) => x.resource === f.resource && patternCovers(x.rule, f.rule));
     return s ? { ...judged, verdict: "suppressed", suppressionReason: s.reason } : judged;

@@ -75,6 +75,7 @@ export const GITHUB_APPLY_READINESS_RULES: readonly Rule[] = [
     severity: "high",
     controls: [Cfr.INTEGRITY],
     resourceTypes: ["github_repository"],
+    acrossStacks: ["github_repository", "github_actions_runner_group"],
     fix: "add github_actions_repository_access_level { repository = <the repository>, access_level = \"organization\" }",
     equivalents: [],
     evaluate: (repo, index) => {

@@ -98,6 +98,7 @@ export const AWS_IDENTITY_RULES: readonly Rule[] = [
     severity: "critical",
     controls: [Cfr.AUTHENTICATION],
     resourceTypes: ["aws_iam_role"],
+    acrossStacks: ["github_actions_repository_oidc_subject_claim_customization_template"],
     fix: "derive the role trust and the claim template from one GithubOidcSubject (HipaaSubstrate does), or align the template's include_claim_keys with the trusted sub",
     equivalents: [],
     evaluate: (role, index) => {

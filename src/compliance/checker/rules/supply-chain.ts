@@ -177,6 +177,7 @@ export const SUPPLY_CHAIN_RULES: readonly Rule[] = [
     severity: "high",
     controls: [Cfr.EVALUATION],
     resourceTypes: ["aws_ecr_repository", "google_artifact_registry_repository"],
+    acrossStacks: ["aws_ecr_registry_scanning_configuration"],
     fix: "ECR: image_scanning_configuration { scan_on_push = true } or an aws_ecr_registry_scanning_configuration with scan_type ENHANCED covering the repository; Artifact Registry: leave vulnerability_scanning_config.enablement_config INHERITED and enable containerscanning.googleapis.com",
     equivalents: ["CKV_AWS_163"],
     kics: [{ id: "9630336b-3fed-4096-8173-b9afdfe346a7", name: "Unscanned ECR Image" }],
