@@ -137,6 +137,8 @@ export class SecurityAlerts extends Construct {
   public readonly heartbeatAlarms: CloudwatchMetricAlarm[] = [];
   private readonly patterns: { readonly id: string; readonly description: string; readonly pattern: Record<string, unknown>; readonly state?: string }[] = [];
   private readonly keyPolicy: PolicyDocument;
+  /** Where `forwardTo` sends (the archive's bus) and with which role: `watchGlobalRegion` forwards its copies there too. */
+  private forwarder?: { readonly busArn: string; readonly role: IamRole };
 
   constructor(scope: Construct, id: string, props: SecurityAlertsProps) {
     super(scope, id);
@@ -254,6 +256,7 @@ export class SecurityAlerts extends Construct {
       name: "put-events-to-archive-bus",
       policy: new PolicyDocument(`${this.node.path}/ForwarderPolicy`, [{ sid: "PutEventsToArchiveBus", effect: "Allow", actions: ["events:PutEvents"], resources: [busArn] }]).render(),
     });
+    this.forwarder = { busArn, role };
     for (const p of this.patterns) {
       const rule = new CloudwatchEventRule(this, `Forward${p.id}`, { description: `Forwarded to the archive: ${p.description}`, eventPattern: JSON.stringify(p.pattern), state: p.state });
       new CloudwatchEventTarget(this, `Forward${p.id}Target`, { rule: rule.name, arn: busArn, roleArn: role.arn });
@@ -283,7 +286,14 @@ export class SecurityAlerts extends Construct {
    * partition): IAM, and STS through its global endpoint, which console and SSO sign-ins use to
    * assume roles. When this construct's rules run elsewhere, this mirrors its role-assumption rules
    * in `globalRegion` (the provider's per-resource `region`) and sends what they match to this
-   * account's bus in its home region (`homeBusArn`), where the rules above alert (and forward).
+   * account's bus in its home region (`homeBusArn`), where the rules above alert.
+   *
+   * An event that reached a bus from another bus is not routed on to a third (EventBridge User
+   * Guide, cross-account events: an event traverses from one bus to another once), so the home
+   * region's Forward* rules would never deliver what arrives this way. After `forwardTo`, each
+   * copy therefore has a second copy (`GlobalForward*`) in `globalRegion` that sends straight to
+   * the archive's bus (a bus in another account and Region is a valid target, "Sending and
+   * receiving events between AWS Regions") through the forwarder role, whose trust admits it.
    */
   public watchGlobalRegion(globalRegion: string, homeBusArn: string, roleName: string): CloudwatchEventRule[] {
     const account = AwsAccountContext.of(this);
@@ -317,6 +327,26 @@ export class SecurityAlerts extends Construct {
       const rule = new CloudwatchEventRule(this, `Global${p.id}`, { region: globalRegion, description: `In ${globalRegion}, sent to the home region: ${p.description}`, eventPattern: JSON.stringify(p.pattern), state: p.state });
       new CloudwatchEventTarget(this, `Global${p.id}Target`, { region: globalRegion, rule: rule.name, arn: homeBusArn, roleArn: role.arn });
       rules.push(rule);
+    }
+    const forwarded: CloudwatchEventRule[] = [];
+    if (this.forwarder) {
+      for (const p of assumptions) {
+        const rule = new CloudwatchEventRule(this, `GlobalForward${p.id}`, {
+          region: globalRegion,
+          description: `In ${globalRegion}, forwarded straight to the archive (one bus-to-bus hop): ${p.description}`,
+          eventPattern: JSON.stringify(p.pattern),
+          state: p.state,
+        });
+        new CloudwatchEventTarget(this, `GlobalForward${p.id}Target`, { region: globalRegion, rule: rule.name, arn: this.forwarder.busArn, roleArn: this.forwarder.role.arn });
+        // The forwarder role's trust (Lazy, over forwardingRules) admits these rules too.
+        this.forwardingRules.push(rule);
+        forwarded.push(rule);
+      }
+      recordControl(this, {
+        section: Cfr.ACTIVITY_REVIEW,
+        resources: forwarded,
+        how: `Role assumptions and IAM changes delivered in ${globalRegion} are forwarded from there directly to the archive's bus ${this.forwarder.busArn} (an event crosses only one bus-to-bus hop).`,
+      });
     }
     recordControl(this, { section: Cfr.ACTIVITY_REVIEW, resources: [role, ...rules], how: `Role assumptions delivered in ${globalRegion} (global STS endpoint, console and SSO sign-ins) reach the home-region alerts through ${homeBusArn}.` });
     return rules;
