@@ -82,3 +82,44 @@ describe("finding 1: with a home region other than us-east-1, global-region even
     }
   });
 });
+
+describe("finding 2: tampering with the archive's heartbeat alarms, or with a managed policy's default version, alerts", () => {
+  const ref = synthAll(buildReferenceApp(Testing.app()));
+  const archive = ref.get("clinical-archive")!;
+  const [topicId] = Object.keys(resourcesOf(archive, "aws_sns_topic"));
+
+  test("deleting, rewriting, disabling the actions of or setting the state of an alarm alerts (CloudWatch API calls via CloudTrail)", () => {
+    const found = rulesOf(archive).filter(([, r]) => r.event_pattern && JSON.parse(r.event_pattern).detail?.eventSource?.[0] === "monitoring.amazonaws.com");
+    expect(found).toHaveLength(1);
+    const [id, rule] = found[0];
+    const pattern = JSON.parse(rule.event_pattern);
+    expect(pattern).toEqual({
+      account: [ARCHIVE],
+      source: expect.arrayContaining(["aws.monitoring"]),
+      "detail-type": ["AWS API Call via CloudTrail"],
+      detail: { eventSource: ["monitoring.amazonaws.com"], eventName: expect.arrayContaining(["DeleteAlarms", "DisableAlarmActions", "PutMetricAlarm", "SetAlarmState"]) },
+    });
+    expect(targetOf(archive, id).map((t) => t.arn)).toEqual([`\${aws_sns_topic.${topicId}.arn}`]);
+    // The topic policy admits the rule (it publishes).
+    const [, topicPolicy] = Object.entries(resourcesOf(archive, "aws_sns_topic_policy"))[0];
+    const publish = statements(topicPolicy.policy).find((s) => s.Sid === "AlertRulesPublish")!;
+    expect([publish.Condition!.ArnEquals["aws:SourceArn"]].flat()).toContain(`\${aws_cloudwatch_event_rule.${id}.arn}`);
+  });
+
+  test("a new default version of a customer-managed policy in the archive alerts (a policy on the break-glass role cannot be named by role)", () => {
+    const found = rulesOf(archive).filter(([, r]) => r.event_pattern && (JSON.parse(r.event_pattern).detail?.eventName ?? []).includes("SetDefaultPolicyVersion"));
+    expect(found).toHaveLength(1);
+    expect(JSON.parse(found[0][1].event_pattern)).toEqual({
+      account: [ARCHIVE],
+      source: ["aws.iam"],
+      "detail-type": ["AWS API Call via CloudTrail"],
+      detail: { eventSource: ["iam.amazonaws.com"], eventName: ["CreatePolicyVersion", "SetDefaultPolicyVersion"] },
+    });
+  });
+
+  test("with a home region other than us-east-1, the policy-version rule is mirrored in us-east-1, where IAM delivers", () => {
+    const westArchive = regional("us-west-2").get("clinical-archive")!;
+    const global = rulesOf(westArchive).filter(([, r]) => r.region === "us-east-1" && JSON.parse(r.event_pattern).detail.eventName.includes("CreatePolicyVersion"));
+    expect(global).toHaveLength(1);
+  });
+});

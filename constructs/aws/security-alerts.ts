@@ -82,6 +82,27 @@ export function globalEventsRegion(region: string): string | undefined {
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const HTTPS = /^https:\/\/[^\s/]+(\/\S*)?$/;
 
+/**
+ * In the archive account: silencing the heartbeat alarms (deleting them, disabling their actions,
+ * rewriting them, or forcing their state). The EventBridge event reference gives `aws.monitoring`
+ * as the source of CloudWatch API calls delivered through CloudTrail (eventSource
+ * monitoring.amazonaws.com); `aws.cloudwatch` is matched too, at no cost, in case events carry it.
+ * All four calls are writes (read-only events would need ALL_MANAGEMENT_EVENTS).
+ */
+export const ALARM_TAMPERING_EVENTS = {
+  source: ["aws.monitoring", "aws.cloudwatch"],
+  eventSource: "monitoring.amazonaws.com",
+  eventNames: ["DeleteAlarms", "DisableAlarmActions", "PutMetricAlarm", "SetAlarmState"],
+} as const;
+
+/**
+ * In the archive account: a new default version of a customer-managed policy. A policy attached
+ * to the break-glass role could be widened this way without any event naming the role (the call
+ * names the policy ARN only), so the pattern cannot be narrowed to the role's policies: the
+ * archive alerts on every such change in its account (nothing there changes IAM routinely).
+ */
+export const MANAGED_POLICY_EVENTS = { source: "aws.iam", eventSource: "iam.amazonaws.com", eventNames: ["CreatePolicyVersion", "SetDefaultPolicyVersion"] } as const;
+
 /** The CloudTrail management events that end or weaken the audit record, by alert. */
 export const AUDIT_TAMPERING_EVENTS = {
   /** Destroying, disabling or re-policying a KMS key (an evidence, trail or signing key). */
@@ -391,15 +412,14 @@ export class SecurityAlerts extends Construct {
     return rule;
   }
 
-  /** Alerts on `events` (one AUDIT_TAMPERING_EVENTS entry). */
   /**
    * Alerts on `events` (one AUDIT_TAMPERING_EVENTS entry). `account` pins the rule to events of
    * that account: on a bus that admits other accounts' events, an unpinned rule matches theirs too.
    */
-  public alertOn(id: string, description: string, events: { readonly source: string; readonly eventSource: string; readonly eventNames: readonly string[] }, account?: string): CloudwatchEventRule {
+  public alertOn(id: string, description: string, events: { readonly source: string | readonly string[]; readonly eventSource: string; readonly eventNames: readonly string[] }, account?: string): CloudwatchEventRule {
     return this.addRule(id, description, {
       ...(account ? { account: [account] } : {}),
-      source: [events.source],
+      source: [events.source].flat(),
       "detail-type": ["AWS API Call via CloudTrail"],
       detail: { eventSource: [events.eventSource], eventName: [...events.eventNames] },
     });
