@@ -11,7 +11,7 @@ import { EvidenceAuditorRole } from "../constructs/aws/evidence-auditor-role";
 import { EvidenceBucket } from "../constructs/aws/evidence-bucket";
 import { EvidenceReplica } from "../constructs/aws/evidence-replica";
 import { KeyCustody, lookUpBreakGlassRole, validateBreakGlassRoleArn } from "../constructs/aws/key-custody";
-import { AUDIT_TAMPERING_EVENTS, globalEventsRegion, SecurityAlerts } from "../constructs/aws/security-alerts";
+import { ALARM_TAMPERING_EVENTS, AUDIT_TAMPERING_EVENTS, globalEventsRegion, MANAGED_POLICY_EVENTS, SecurityAlerts } from "../constructs/aws/security-alerts";
 import { TrailBucket } from "../constructs/aws/trail-bucket";
 import { assertAccountId, AwsStateBackend } from "./aws-environment-stack";
 
@@ -228,6 +228,10 @@ export class AwsArchiveStack extends TerraformStack {
     this.alerts.alertOn("TrailChanged", "A CloudTrail trail was stopped, deleted or narrowed", AUDIT_TAMPERING_EVENTS.trail, own);
     this.alerts.alertOn("AlertRulesChanged", "An EventBridge rule or target (an alert's or a forwarder's) was changed, disabled or deleted", AUDIT_TAMPERING_EVENTS.alertRules, own);
     this.alerts.alertOn("AlertTopicsChanged", "An alert topic, its policy or a subscription was changed or deleted", AUDIT_TAMPERING_EVENTS.alertTopics, own);
+    // The heartbeat alarms are the only sign of an environment gone silent: silencing one is tampering too.
+    this.alerts.alertOn("AlarmsChanged", "A CloudWatch alarm (a heartbeat alarm among them) was deleted, rewritten, had its actions disabled or its state set by hand", ALARM_TAMPERING_EVENTS, own);
+    // Before watchGlobalRegion, so a home region other than us-east-1 mirrors it there (IAM delivers in us-east-1).
+    this.alerts.alertOn("ManagedPoliciesChanged", "A customer-managed IAM policy got a new or different default version (one attached to the break-glass role would widen it unseen by GuardedRolesChanged)", MANAGED_POLICY_EVENTS, own);
     const global = globalEventsRegion(props.region);
     if (global && global !== props.region) {
       this.alerts.watchGlobalRegion(global, AwsArchiveStack.securityEventBusArn(partition, props.region, props.accountId), `hipaa-${props.substrateId}-archive-global-events`.slice(0, 64));

@@ -396,8 +396,10 @@ export class AwsEnvironmentStack extends TerraformStack {
         this.securityAlerts.forwardTo(props.archive.securityEventBusArn, SecurityAlerts.forwarderRoleName(env.name), SecurityAlerts.heartbeatRuleName(env.name));
         const global = globalEventsRegion(props.region);
         if (global && global !== props.region) {
-          // Break-glass sign-ins through the global STS endpoint land in us-east-1: bring them to
-          // this region's bus, where the local rule alerts and the forwarder sends them on.
+          // Break-glass sign-ins through the global STS endpoint, console switches and IAM changes
+          // land in us-east-1: bring them to this region's bus, where the local rules alert, and
+          // forward them from us-east-1 straight to the archive's bus (the home-region Forward*
+          // rules cannot send on what another bus delivered: one bus-to-bus hop per event).
           const context = AwsAccountContext.of(this);
           this.securityAlerts.watchGlobalRegion(global, `arn:${context.partition}:events:${props.region}:${props.accountId ?? context.accountId}:event-bus/default`, `hipaa-${env.name}-global-event-forwarder`.slice(0, 64));
         }

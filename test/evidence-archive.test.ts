@@ -240,10 +240,10 @@ describe("evidence custody in an archive account (reference app)", () => {
     const [topic] = Object.values(resourcesOf(archive, "aws_sns_topic"));
     expect(topic.kms_master_key_id).toMatch(/^\$\{aws_kms_key\.SecurityAlerts_Key_[0-9A-F]+\.arn\}$/);
     // Break-glass (STS and console), key custody, bucket protection, trail, alert rules, alert
-    // topics, guarded roles, forwarded events.
-    expect(Object.values(resourcesOf(archive, "aws_cloudwatch_event_target"))).toHaveLength(9);
+    // topics, guarded roles, forwarded events; alarms and managed-policy versions (fifth review).
+    expect(Object.values(resourcesOf(archive, "aws_cloudwatch_event_target"))).toHaveLength(11);
     const topicPolicy = statements(Object.values(resourcesOf(archive, "aws_sns_topic_policy"))[0].policy)[0];
-    expect(topicPolicy.Condition!.ArnEquals["aws:SourceArn"]).toHaveLength(9);
+    expect(topicPolicy.Condition!.ArnEquals["aws:SourceArn"]).toHaveLength(11);
     for (const name of REFERENCE_ENVIRONMENTS.map((e) => e.name)) {
       const envNames = Object.values(resourcesOf(stacks.get(`clinical-${name}`)!, "aws_cloudwatch_event_rule")).flatMap((r) => (r.event_pattern ? JSON.parse(r.event_pattern).detail?.eventName ?? [] : []));
       for (const e of ["PutKeyPolicy", "ScheduleKeyDeletion", "DisableKey", "StopLogging", "DeleteTrail"]) expect(envNames).toContain(e);

@@ -82,6 +82,27 @@ export function globalEventsRegion(region: string): string | undefined {
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const HTTPS = /^https:\/\/[^\s/]+(\/\S*)?$/;
 
+/**
+ * In the archive account: silencing the heartbeat alarms (deleting them, disabling their actions,
+ * rewriting them, or forcing their state). The EventBridge event reference gives `aws.monitoring`
+ * as the source of CloudWatch API calls delivered through CloudTrail (eventSource
+ * monitoring.amazonaws.com); `aws.cloudwatch` is matched too, at no cost, in case events carry it.
+ * All four calls are writes (read-only events would need ALL_MANAGEMENT_EVENTS).
+ */
+export const ALARM_TAMPERING_EVENTS = {
+  source: ["aws.monitoring", "aws.cloudwatch"],
+  eventSource: "monitoring.amazonaws.com",
+  eventNames: ["DeleteAlarms", "DisableAlarmActions", "PutMetricAlarm", "SetAlarmState"],
+} as const;
+
+/**
+ * In the archive account: a new default version of a customer-managed policy. A policy attached
+ * to the break-glass role could be widened this way without any event naming the role (the call
+ * names the policy ARN only), so the pattern cannot be narrowed to the role's policies: the
+ * archive alerts on every such change in its account (nothing there changes IAM routinely).
+ */
+export const MANAGED_POLICY_EVENTS = { source: "aws.iam", eventSource: "iam.amazonaws.com", eventNames: ["CreatePolicyVersion", "SetDefaultPolicyVersion"] } as const;
+
 /** The CloudTrail management events that end or weaken the audit record, by alert. */
 export const AUDIT_TAMPERING_EVENTS = {
   /** Destroying, disabling or re-policying a KMS key (an evidence, trail or signing key). */
@@ -137,6 +158,8 @@ export class SecurityAlerts extends Construct {
   public readonly heartbeatAlarms: CloudwatchMetricAlarm[] = [];
   private readonly patterns: { readonly id: string; readonly description: string; readonly pattern: Record<string, unknown>; readonly state?: string }[] = [];
   private readonly keyPolicy: PolicyDocument;
+  /** Where `forwardTo` sends (the archive's bus) and with which role: `watchGlobalRegion` forwards its copies there too. */
+  private forwarder?: { readonly busArn: string; readonly role: IamRole };
 
   constructor(scope: Construct, id: string, props: SecurityAlertsProps) {
     super(scope, id);
@@ -254,6 +277,7 @@ export class SecurityAlerts extends Construct {
       name: "put-events-to-archive-bus",
       policy: new PolicyDocument(`${this.node.path}/ForwarderPolicy`, [{ sid: "PutEventsToArchiveBus", effect: "Allow", actions: ["events:PutEvents"], resources: [busArn] }]).render(),
     });
+    this.forwarder = { busArn, role };
     for (const p of this.patterns) {
       const rule = new CloudwatchEventRule(this, `Forward${p.id}`, { description: `Forwarded to the archive: ${p.description}`, eventPattern: JSON.stringify(p.pattern), state: p.state });
       new CloudwatchEventTarget(this, `Forward${p.id}Target`, { rule: rule.name, arn: busArn, roleArn: role.arn });
@@ -283,7 +307,14 @@ export class SecurityAlerts extends Construct {
    * partition): IAM, and STS through its global endpoint, which console and SSO sign-ins use to
    * assume roles. When this construct's rules run elsewhere, this mirrors its role-assumption rules
    * in `globalRegion` (the provider's per-resource `region`) and sends what they match to this
-   * account's bus in its home region (`homeBusArn`), where the rules above alert (and forward).
+   * account's bus in its home region (`homeBusArn`), where the rules above alert.
+   *
+   * An event that reached a bus from another bus is not routed on to a third (EventBridge User
+   * Guide, cross-account events: an event traverses from one bus to another once), so the home
+   * region's Forward* rules would never deliver what arrives this way. After `forwardTo`, each
+   * copy therefore has a second copy (`GlobalForward*`) in `globalRegion` that sends straight to
+   * the archive's bus (a bus in another account and Region is a valid target, "Sending and
+   * receiving events between AWS Regions") through the forwarder role, whose trust admits it.
    */
   public watchGlobalRegion(globalRegion: string, homeBusArn: string, roleName: string): CloudwatchEventRule[] {
     const account = AwsAccountContext.of(this);
@@ -317,6 +348,26 @@ export class SecurityAlerts extends Construct {
       const rule = new CloudwatchEventRule(this, `Global${p.id}`, { region: globalRegion, description: `In ${globalRegion}, sent to the home region: ${p.description}`, eventPattern: JSON.stringify(p.pattern), state: p.state });
       new CloudwatchEventTarget(this, `Global${p.id}Target`, { region: globalRegion, rule: rule.name, arn: homeBusArn, roleArn: role.arn });
       rules.push(rule);
+    }
+    const forwarded: CloudwatchEventRule[] = [];
+    if (this.forwarder) {
+      for (const p of assumptions) {
+        const rule = new CloudwatchEventRule(this, `GlobalForward${p.id}`, {
+          region: globalRegion,
+          description: `In ${globalRegion}, forwarded straight to the archive (one bus-to-bus hop): ${p.description}`,
+          eventPattern: JSON.stringify(p.pattern),
+          state: p.state,
+        });
+        new CloudwatchEventTarget(this, `GlobalForward${p.id}Target`, { region: globalRegion, rule: rule.name, arn: this.forwarder.busArn, roleArn: this.forwarder.role.arn });
+        // The forwarder role's trust (Lazy, over forwardingRules) admits these rules too.
+        this.forwardingRules.push(rule);
+        forwarded.push(rule);
+      }
+      recordControl(this, {
+        section: Cfr.ACTIVITY_REVIEW,
+        resources: forwarded,
+        how: `Role assumptions and IAM changes delivered in ${globalRegion} are forwarded from there directly to the archive's bus ${this.forwarder.busArn} (an event crosses only one bus-to-bus hop).`,
+      });
     }
     recordControl(this, { section: Cfr.ACTIVITY_REVIEW, resources: [role, ...rules], how: `Role assumptions delivered in ${globalRegion} (global STS endpoint, console and SSO sign-ins) reach the home-region alerts through ${homeBusArn}.` });
     return rules;
@@ -361,15 +412,14 @@ export class SecurityAlerts extends Construct {
     return rule;
   }
 
-  /** Alerts on `events` (one AUDIT_TAMPERING_EVENTS entry). */
   /**
    * Alerts on `events` (one AUDIT_TAMPERING_EVENTS entry). `account` pins the rule to events of
    * that account: on a bus that admits other accounts' events, an unpinned rule matches theirs too.
    */
-  public alertOn(id: string, description: string, events: { readonly source: string; readonly eventSource: string; readonly eventNames: readonly string[] }, account?: string): CloudwatchEventRule {
+  public alertOn(id: string, description: string, events: { readonly source: string | readonly string[]; readonly eventSource: string; readonly eventNames: readonly string[] }, account?: string): CloudwatchEventRule {
     return this.addRule(id, description, {
       ...(account ? { account: [account] } : {}),
-      source: [events.source],
+      source: [events.source].flat(),
       "detail-type": ["AWS API Call via CloudTrail"],
       detail: { eventSource: [events.eventSource], eventName: [...events.eventNames] },
     });
