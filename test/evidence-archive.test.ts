@@ -3,7 +3,7 @@
  * pipeline's own administrators cannot alter. Assertions read the parsed policy JSON.
  */
 import { REFERENCE_GITHUB } from "./support/substrate-config";
-import { App, TerraformStack, Testing } from "cdktf";
+import { App, Testing } from "cdktf";
 import { mkdtempSync, readFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
@@ -23,18 +23,13 @@ import { buildGcpGitlabApp, evidencePrefix, GCP_ARCHIVE, GCP_ENVIRONMENTS, GCP_P
 import { AwsEnvironmentStack } from "../stacks/aws-environment-stack";
 import { Environment, EnvironmentTier, HipaaCompliance, HipaaSubstrate, HipaaSubstrateConfig } from "../src";
 import { principalsTrust } from "../constructs/aws/role-trust";
-import { actionsOf, awsStack, dev, gcpStack, production, refusal, resourcesOf, Statement, statements, synth, SynthResult } from "./support/synth";
+import { actionsOf, awsStack, dev, gcpStack, production, refusal, resourcesOf, Statement, statements, synth, SynthResult, synthAll } from "./support/synth";
 
 const ARCHIVE = REFERENCE_ARCHIVE.accountId;
 const BREAK_GLASS = REFERENCE_ARCHIVE.breakGlassRoleArn;
 /** The break-glass role of the same path and name in an environment's own account. */
 const breakGlassIn = (env: string) => BREAK_GLASS.replace(/:iam::\d{12}:/, `:iam::${REFERENCE_ACCOUNTS[env]}:`);
 const ENV_ACCOUNTS = Object.values(REFERENCE_ACCOUNTS);
-
-function synthAll(app: App): Map<string, SynthResult> {
-  const stacks = app.node.children.filter((c): c is TerraformStack => TerraformStack.isStack(c));
-  return new Map(stacks.map((s) => [s.node.id, (() => { const json = Testing.synth(s, true); return { json, tf: JSON.parse(json) }; })()]));
-}
 
 /** Every policy document of a stack, with where it came from. */
 function policiesOf(out: SynthResult): { where: string; statements: Statement[] }[] {
@@ -749,7 +744,6 @@ describe("GCP environment stack writing evidence to the archive", () => {
     expect(refusal(() => new GcpEnvironmentStack(app, "c", { ...props, evidenceArchive: { bucket: { ...archived(), projectId: props.projectId } } }))).toContain("the archive project is this environment's own project hipaa-health-prod, whose administrators could re-policy the bucket and destroy its key (45 CFR 164.312(b))");
   });
 });
-
 
 describe("HipaaSubstrate's GCP path with an archive project", () => {
   const projects = Object.fromEntries(REFERENCE_ENVIRONMENTS.map((e, i) => [e.name, { id: `hipaa-health-${e.name}`, number: `${i + 1}0000000000` }]));

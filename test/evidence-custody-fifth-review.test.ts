@@ -2,34 +2,19 @@
  * Issue 14, fifth review of the AWS archive (synthesized reference app and a us-west-2 variant):
  * each finding as an assertion on the parsed synthesized JSON. Each of these failed before its fix.
  */
-import { App, TerraformStack, Testing } from "cdktf";
-import { buildReferenceApp, REFERENCE_ACCOUNTS, REFERENCE_ARCHIVE, REFERENCE_ENVIRONMENTS, REFERENCE_REPOSITORIES } from "../examples/reference/main";
-import { HipaaSubstrate } from "../src";
-import { REFERENCE_GITHUB } from "./support/substrate-config";
-import { resourcesOf, statements, SynthResult } from "./support/synth";
+import { Testing } from "cdktf";
+import { buildReferenceApp, REFERENCE_ACCOUNTS, REFERENCE_ARCHIVE, REFERENCE_ENVIRONMENTS } from "../examples/reference/main";
+import { referenceAppIn } from "./support/reference-app";
+import { resourcesOf, statements, SynthResult, synthAll } from "./support/synth";
 
 const ARCHIVE = REFERENCE_ARCHIVE.accountId;
 const ENVS = REFERENCE_ENVIRONMENTS.map((e) => e.name);
 
-function synthAll(app: App): Map<string, SynthResult> {
-  const stacks = app.node.children.filter((c): c is TerraformStack => TerraformStack.isStack(c));
-  return new Map(stacks.map((s) => [s.node.id, (() => { const json = Testing.synth(s, true); return { json, tf: JSON.parse(json) }; })()]));
-}
-const regional = (region: string) => {
-  const app = Testing.app();
-  new HipaaSubstrate(app, "clinical", {
-    ...REFERENCE_GITHUB,
-    environments: REFERENCE_ENVIRONMENTS,
-    repositories: REFERENCE_REPOSITORIES,
-    aws: { region, accounts: { ...REFERENCE_ACCOUNTS }, archive: { ...REFERENCE_ARCHIVE } },
-  });
-  return synthAll(app);
-};
 const rulesOf = (out: SynthResult) => Object.entries(resourcesOf(out, "aws_cloudwatch_event_rule"));
 const targetOf = (out: SynthResult, ruleId: string) => Object.values(resourcesOf(out, "aws_cloudwatch_event_target")).filter((t) => t.rule === `\${aws_cloudwatch_event_rule.${ruleId}.name}`);
 
 describe("finding 1: with a home region other than us-east-1, global-region events reach the archive in one bus-to-bus hop", () => {
-  const west = regional("us-west-2");
+  const west = referenceAppIn("us-west-2");
   const westArchive = west.get("clinical-archive")!;
   const WEST_ARCHIVE_BUS = `arn:aws:events:us-west-2:${ARCHIVE}:event-bus/default`;
 
@@ -118,7 +103,7 @@ describe("finding 2: tampering with the archive's heartbeat alarms, or with a ma
   });
 
   test("with a home region other than us-east-1, the policy-version rule is mirrored in us-east-1, where IAM delivers", () => {
-    const westArchive = regional("us-west-2").get("clinical-archive")!;
+    const westArchive = referenceAppIn("us-west-2").get("clinical-archive")!;
     const global = rulesOf(westArchive).filter(([, r]) => r.region === "us-east-1" && JSON.parse(r.event_pattern).detail.eventName.includes("CreatePolicyVersion"));
     expect(global).toHaveLength(1);
   });

@@ -2,20 +2,15 @@
  * Issue 14, fourth review of the AWS archive (synthesized reference app): each finding as an
  * assertion on the parsed synthesized JSON. Each of these failed before its fix.
  */
-import { App, TerraformStack, Testing } from "cdktf";
+import { Testing } from "cdktf";
 import { buildReferenceApp, REFERENCE_ACCOUNTS, REFERENCE_ARCHIVE, REFERENCE_ENVIRONMENTS } from "../examples/reference/main";
 import { ALL_RULES, evaluate, unitFromJson } from "../src/compliance";
-import { resourcesOf, Statement, statements, SynthResult } from "./support/synth";
+import { resourcesOf, Statement, statements, SynthResult, synthAll } from "./support/synth";
 
 const ARCHIVE = REFERENCE_ARCHIVE.accountId;
 const ENVS = REFERENCE_ENVIRONMENTS.map((e) => e.name);
 const ARCHIVE_BUS = `arn:aws:events:us-east-1:${ARCHIVE}:event-bus/default`;
 const ALL_MANAGEMENT = "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS";
-
-function synthAll(app: App): Map<string, SynthResult> {
-  const stacks = app.node.children.filter((c): c is TerraformStack => TerraformStack.isStack(c));
-  return new Map(stacks.map((s) => [s.node.id, (() => { const json = Testing.synth(s, true); return { json, tf: JSON.parse(json) }; })()]));
-}
 
 const stacks = synthAll(buildReferenceApp(Testing.app()));
 const archive = stacks.get("clinical-archive")!;

@@ -2,12 +2,13 @@
  * Issue 14, third review of the AWS archive: each finding as an assertion on the parsed
  * synthesized JSON of the reference app (archive on). Each of these failed before its fix.
  */
-import { App, TerraformStack, Testing } from "cdktf";
+import { Testing } from "cdktf";
 import { buildReferenceApp, REFERENCE_ACCOUNTS, REFERENCE_ARCHIVE, REFERENCE_ENVIRONMENTS, REFERENCE_REPOSITORIES } from "../examples/reference/main";
 import { HipaaSubstrate, HipaaSubstrateConfig } from "../src";
 import { collectControlRecords } from "../src/compliance";
 import { REFERENCE_GITHUB } from "./support/substrate-config";
-import { actionsOf, refusal, resourcesOf, Statement, statements, SynthResult } from "./support/synth";
+import { referenceAppIn } from "./support/reference-app";
+import { actionsOf, refusal, resourcesOf, Statement, statements, SynthResult, synthAll } from "./support/synth";
 
 const ARCHIVE = REFERENCE_ARCHIVE.accountId;
 const BREAK_GLASS = REFERENCE_ARCHIVE.breakGlassRoleArn;
@@ -15,11 +16,6 @@ const ENVS = REFERENCE_ENVIRONMENTS.map((e) => e.name);
 const breakGlassIn = (env: string) => BREAK_GLASS.replace(/:iam::\d{12}:/, `:iam::${REFERENCE_ACCOUNTS[env]}:`);
 const ARCHIVE_BUS = `arn:aws:events:us-east-1:${ARCHIVE}:event-bus/default`;
 const trailArn = (env: string) => `arn:aws:cloudtrail:us-east-1:${REFERENCE_ACCOUNTS[env]}:trail/hipaa-clinical-${env}-audit`;
-
-function synthAll(app: App): Map<string, SynthResult> {
-  const stacks = app.node.children.filter((c): c is TerraformStack => TerraformStack.isStack(c));
-  return new Map(stacks.map((s) => [s.node.id, (() => { const json = Testing.synth(s, true); return { json, tf: JSON.parse(json) }; })()]));
-}
 
 const stacks = synthAll(buildReferenceApp(Testing.app()));
 const archive = stacks.get("clinical-archive")!;
@@ -276,16 +272,6 @@ describe("the control map answers 'can engineers alter the audit log?' with name
 });
 
 describe("finding 6: EventBridge rules are regional; global services' events reach them", () => {
-  const regional = (region: string) => {
-    const app = Testing.app();
-    new HipaaSubstrate(app, "clinical", {
-      ...REFERENCE_GITHUB,
-      environments: REFERENCE_ENVIRONMENTS,
-      repositories: REFERENCE_REPOSITORIES,
-      aws: { region, accounts: { ...REFERENCE_ACCOUNTS }, archive: { ...REFERENCE_ARCHIVE } },
-    });
-    return synthAll(app);
-  };
 
   test("in us-east-1 (where global events land) nothing extra is built", () => {
     for (const out of stacks.values()) {
@@ -294,7 +280,7 @@ describe("finding 6: EventBridge rules are regional; global services' events rea
   });
 
   test("elsewhere, break-glass assumptions delivered in us-east-1 are sent to the home region's bus, where they alert", () => {
-    const out = regional("us-west-2");
+    const out = referenceAppIn("us-west-2");
     const cases = [
       { stack: out.get("clinical-archive")!, account: ARCHIVE, breakGlass: BREAK_GLASS },
       ...ENVS.map((env) => ({ stack: out.get(`clinical-${env}`)!, account: REFERENCE_ACCOUNTS[env], breakGlass: breakGlassIn(env) })),

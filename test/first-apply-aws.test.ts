@@ -3,16 +3,11 @@
  * refused at synth. Each test fails on the output before the fix.
  */
 import { REFERENCE_GITHUB } from "./support/substrate-config";
-import { TerraformStack, Testing } from "cdktf";
+import { Testing } from "cdktf";
 import { buildReferenceApp, REFERENCE_ACCOUNTS, REFERENCE_ENVIRONMENTS, REFERENCE_REPOSITORIES } from "../examples/reference/main";
 import { HipaaSubstrate, HipaaSubstrateConfig } from "../src";
 import { ALL_RULES, evaluate, unitFromJson } from "../src/compliance";
-import { actionsOf, refusal, resourcesOf, statements, SynthResult } from "./support/synth";
-
-function synthAll(app: ReturnType<typeof Testing.app>): Map<string, SynthResult> {
-  const stacks = app.node.children.filter((c): c is TerraformStack => TerraformStack.isStack(c));
-  return new Map(stacks.map((s) => [s.node.id, (() => { const json = Testing.synth(s, true); return { json, tf: JSON.parse(json) }; })()]));
-}
+import { actionsOf, refusal, resourcesOf, statements, SynthResult, synthAll } from "./support/synth";
 
 const ADMIN = (account: string) => `arn:aws:iam::${account}:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_PlatformAdmin_0123456789abcdef`;
 

@@ -74,12 +74,8 @@ describe("the gate judges the whole app before anything is written", () => {
     expect(files(outdir)).toEqual([]);
   });
 
-  test("a claim template in one stack that disagrees with a role in another fails synth (cross-stack rule)", () => {
-    const app = new App({ outdir: outdirOf() });
-    const github = new TerraformStack(app, "github");
-    new GithubProvider(github, "github", { owner: "org" });
-    new ActionsRepositoryOidcSubjectClaimCustomizationTemplate(github, "Template", { repository: "app", useDefault: false, includeClaimKeys: ["repository_owner_id", "repository_id", "context"] });
-    const aws = awsStack(app, "aws");
+  /** A role trusting GitHub's production environment of org/app by the default `sub`. */
+  const productionDeployRole = (aws: TerraformStack) => {
     const oidc = new IamOpenidConnectProvider(aws, "GitHub", { url: "https://token.actions.githubusercontent.com", clientIdList: ["sts.amazonaws.com"] });
     new IamRole(aws, "Deploy", {
       name: "deploy",
@@ -95,6 +91,15 @@ describe("the gate judges the whole app before anything is written", () => {
         ],
       }),
     });
+  };
+
+  test("a claim template in one stack that disagrees with a role in another fails synth (cross-stack rule)", () => {
+    const app = new App({ outdir: outdirOf() });
+    const github = new TerraformStack(app, "github");
+    new GithubProvider(github, "github", { owner: "org" });
+    new ActionsRepositoryOidcSubjectClaimCustomizationTemplate(github, "Template", { repository: "app", useDefault: false, includeClaimKeys: ["repository_owner_id", "repository_id", "context"] });
+    const aws = awsStack(app, "aws");
+    productionDeployRole(aws);
     HipaaCompliance.enable(app);
     expect(refusal(() => app.synth())).toMatch(/aws\/Deploy: HIPAA-OIDC-CLAIM-TEMPLATE-CONSISTENCY failed .*emits a sub from repository_owner_id, repository_id, context/);
   });
@@ -102,21 +107,7 @@ describe("the gate judges the whole app before anything is written", () => {
   test("a claim template in one stack that disagrees with a role in another fails synth when the role's stack comes first (judged again once every stack is staged)", () => {
     const app = new App({ outdir: outdirOf() });
     const aws = awsStack(app, "aws");
-    const oidc = new IamOpenidConnectProvider(aws, "GitHub", { url: "https://token.actions.githubusercontent.com", clientIdList: ["sts.amazonaws.com"] });
-    new IamRole(aws, "Deploy", {
-      name: "deploy",
-      assumeRolePolicy: JSON.stringify({
-        Version: "2012-10-17",
-        Statement: [
-          {
-            Effect: "Allow",
-            Principal: { Federated: oidc.arn },
-            Action: "sts:AssumeRoleWithWebIdentity",
-            Condition: { StringEquals: { "token.actions.githubusercontent.com:aud": "sts.amazonaws.com", "token.actions.githubusercontent.com:sub": "repo:org/app:environment:production" } },
-          },
-        ],
-      }),
-    });
+    productionDeployRole(aws);
     const github = new TerraformStack(app, "github");
     new GithubProvider(github, "github", { owner: "org" });
     new ActionsRepositoryOidcSubjectClaimCustomizationTemplate(github, "Template", { repository: "app", useDefault: false, includeClaimKeys: ["repository_owner_id", "repository_id", "context"] });

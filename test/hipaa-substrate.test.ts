@@ -1,19 +1,8 @@
 import { REFERENCE_GITHUB } from "./support/substrate-config";
-import { TerraformStack, Testing } from "cdktf";
+import { Testing } from "cdktf";
 import { buildReferenceApp, REFERENCE_APPROVED_RELEASE, REFERENCE_ENVIRONMENTS, REFERENCE_REPOSITORIES } from "../examples/reference/main";
 import { Environment, EnvironmentTier, GithubClaimKey, GithubSubjectFormat, HipaaSubstrate, HipaaSubstrateConfig, ImmutableSubjects, RepositoryVisibility } from "../src";
-import { refusal, resourcesOf, statements, SynthResult } from "./support/synth";
-
-function synthAll(app: ReturnType<typeof Testing.app>): Map<string, SynthResult> {
-  return new Map(
-    app.node.children
-      .filter((c): c is TerraformStack => TerraformStack.isStack(c))
-      .map((s) => {
-        const json = Testing.synth(s, true);
-        return [s.node.id, { json, tf: JSON.parse(json) }];
-      }),
-  );
-}
+import { refusal, resourcesOf, statements, SynthResult, synthAll } from "./support/synth";
 
 /**
  * What GitHub puts in `sub` for a job, given the repository's claim template (as synthesized) and

@@ -1,21 +1,13 @@
-import { TerraformStack, Testing } from "cdktf";
+import { Testing } from "cdktf";
 import { AwsPrincipal, ImageRepository } from "../constructs/aws";
 import { ArtifactRegistryImageRepository, GcpPrincipal } from "../constructs/gcp";
 import { buildReferenceApp, REFERENCE_ENVIRONMENTS, REFERENCE_REPOSITORIES } from "../examples/reference/main";
 import { buildGcpGitlabApp, GCP_PROJECTS } from "../examples/gcp-gitlab/main";
 import { collectControlRecords } from "../src/compliance";
-import { awsStack, dev, gcpStack, production, refAt, refusal, resourceAt, resourcesOf, statement, statements, synth, SynthResult } from "./support/synth";
+import { awsStack, dev, gcpStack, production, refAt, refusal, resourceAt, resourcesOf, statement, statements, synth, synthAll } from "./support/synth";
 
 const BUILD = "arn:aws:iam::111122223333:role/hipaa-production-build-runner";
 const NODES = "arn:aws:iam::111122223333:role/clinical-production-workload-nodes";
-
-function synthAll(app: ReturnType<typeof Testing.app>): Map<string, SynthResult> {
-  const stacks = app.node.children.filter((c): c is TerraformStack => TerraformStack.isStack(c));
-  return new Map(stacks.map((s) => {
-    const json = Testing.synth(s, true);
-    return [s.node.id, { json, tf: JSON.parse(json) }];
-  }));
-}
 
 describe("ImageRepository (ECR)", () => {
   const { stack } = awsStack();

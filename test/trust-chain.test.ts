@@ -2,15 +2,10 @@
  * Issue 12: only reviewed code, from one protected ref, in one environment, reaches a cloud
  * credential, and that credential reaches only its own application's resources.
  */
-import { TerraformStack, Testing } from "cdktf";
+import { Testing } from "cdktf";
 import { buildReferenceApp, REFERENCE_REPOSITORIES } from "../examples/reference/main";
 import { ALL_RULES, evaluate, unitFromJson } from "../src/compliance";
-import { refusal, resourcesOf, statements, SynthResult } from "./support/synth";
-
-function synthAll(app: ReturnType<typeof Testing.app>): Map<string, SynthResult> {
-  const stacks = app.node.children.filter((c): c is TerraformStack => TerraformStack.isStack(c));
-  return new Map(stacks.map((s) => [s.node.id, (() => { const json = Testing.synth(s, true); return { json, tf: JSON.parse(json) }; })()]));
-}
+import { refusal, resourcesOf, statements, synthAll } from "./support/synth";
 
 describe("least privilege per application (AWS)", () => {
   const stacks = synthAll(buildReferenceApp(Testing.app()));

@@ -27,6 +27,15 @@ export function synth(stack: TerraformStack): SynthResult {
   return { json, tf: JSON.parse(json) };
 }
 
+/** Every stack of an app, synthesized with validations on, by stack id. */
+export function synthAll(app: App): Map<string, SynthResult> {
+  return new Map(
+    app.node.children
+      .filter((c): c is TerraformStack => TerraformStack.isStack(c))
+      .map((s) => [s.node.id, synth(s)]),
+  );
+}
+
 /** All resources of one type, by logical name. */
 export function resourcesOf(result: SynthResult, type: string): Record<string, Record<string, any>> {
   return result.tf.resource[type] ?? {};
