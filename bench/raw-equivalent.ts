@@ -5,13 +5,20 @@
  * `bench/run.ts` checks the claim on every run: it compares both outputs resource type by
  * resource type and prints any difference.
  *
- * The archive stack (the evidence archive account): per environment an evidence bucket (key with
- * break-glass-only custody, alias, bucket, public-access block, ownership, versioning, Object
- * Lock, encryption, EventBridge notifications, access logging, lifecycle, and a bucket policy
- * with the deny statements, each writer's put-only statements and the auditor's read), its
- * access-log bucket, the auditor role and its policy; the CloudTrail bucket (locked, with its own
- * key, alias and access-log bucket) that every account's trail writes to; the archive's own
- * trail; the security alerts (key, topic, topic policy, four EventBridge rules and targets).
+ * The archive stack (the evidence archive account): the break-glass role's lookup (its unique id
+ * pins every custody denial, a second statement beside the ARN one); per environment an evidence
+ * bucket (key with break-glass-only custody, alias, bucket, public-access block, ownership,
+ * versioning, Object Lock, encryption, EventBridge notifications, access logging, lifecycle, and a
+ * bucket policy with the deny statements, each writer's put-only statements, the evidence runner's
+ * <repository>/<environment>/ statements and the auditor's read), its access-log bucket, the
+ * auditor role (trusted through its account, pinned by ARN) and its policy; the CloudTrail bucket
+ * (locked, without a Bucket Key, with its own key, alias and access-log bucket) that every
+ * account's trail writes to, each environment's auditors reading their own account's logs only;
+ * the archive's own trail (naming the key ARN); the security alerts: key (custody, EventBridge and
+ * CloudWatch-alarm publishing), topic, topic policy, eight rules on the archive's own events and
+ * one on the environments' forwarded events with their targets, the bus policy admitting each
+ * environment's forwarder role, per environment a heartbeat rule and a missing-heartbeat alarm,
+ * and the security team's https subscription.
  *
  * Per environment stack: S3 backend with a lock file, the provider with default tags, the
  * account/partition/region data sources, the workload-cluster, workload node role and subnet
@@ -22,8 +29,14 @@
  * the runner cluster (secrets key, log group, cluster role, cluster, IRSA provider and issuer
  * local, platform-admin access entries), the Auto Scaling service-linked role, and three runner
  * pools (volume key naming the service-linked role, node role and attachments, launch template,
- * node group, IRSA pod role and its policy; the deploy pool's access entry); the account's
- * trail into the archive and its security alerts (key, topic, policy, three rules and targets).
+ * node group, IRSA pod role and its policy; the deploy pool's access entry); the lookups of the
+ * account's break-glass role (custodian of the signing and alert keys) and of the archive's trail
+ * key by alias; the account's trail into the archive (naming the key ARN); its security alerts
+ * (key, topic, policy, eight rules and targets: key, bucket, trail, alert-rule and alert-topic
+ * tampering, break-glass assumed by STS or console switch, guarded roles changed) and the same
+ * eight forwarded to the archive's bus by rules and targets of their own, with a heartbeat rule
+ * and target, the forwarder role and its policy. (Both run in us-east-1, where IAM and global
+ * STS events arrive: neither copies the global-service rules to another region.)
  * The GitHub stack: the compliance repository with its access level, CODEOWNERS, three rulesets
  * and the release environment with its default-branch policy; a claim template and two rulesets
  * per repository; an environment and a deployment policy per repository and environment; a
@@ -32,18 +45,21 @@
  * What it does not include: no HIPAA gate and no control map (nothing judges the output), no
  * construct-time validation of any input, no `hipaa_environment`/`hipaa_substrate` locals that
  * mark the stacks for the gate, no deploy-gate bundle files (policy/ next to each stack), no
- * outputs, no postconditions on the lookups, and resource names are fixed strings rather than
- * derived from construct paths (so no hashed suffixes). Those are what the library adds; the
- * ratio the bench prints is their price.
+ * outputs, no postconditions on the lookups (the break-glass role's path, the subnet count), and
+ * resource names are fixed strings rather than derived from construct paths (so no hashed
+ * suffixes). Those are what the library adds; the ratio the bench prints is their price.
  */
 import { App, Fn, S3Backend, TerraformLocal, TerraformStack, Token } from "cdktf";
 import { Cloudtrail, CloudtrailAdvancedEventSelector } from "@cdktf/provider-aws/lib/cloudtrail";
+import { CloudwatchEventBusPolicy } from "@cdktf/provider-aws/lib/cloudwatch-event-bus-policy";
 import { CloudwatchEventRule } from "@cdktf/provider-aws/lib/cloudwatch-event-rule";
 import { CloudwatchEventTarget } from "@cdktf/provider-aws/lib/cloudwatch-event-target";
 import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
+import { CloudwatchMetricAlarm } from "@cdktf/provider-aws/lib/cloudwatch-metric-alarm";
 import { DataAwsCallerIdentity } from "@cdktf/provider-aws/lib/data-aws-caller-identity";
 import { DataAwsEksCluster } from "@cdktf/provider-aws/lib/data-aws-eks-cluster";
 import { DataAwsIamRole } from "@cdktf/provider-aws/lib/data-aws-iam-role";
+import { DataAwsKmsKey } from "@cdktf/provider-aws/lib/data-aws-kms-key";
 import { DataAwsPartition } from "@cdktf/provider-aws/lib/data-aws-partition";
 import { DataAwsRegion } from "@cdktf/provider-aws/lib/data-aws-region";
 import { DataAwsSubnets } from "@cdktf/provider-aws/lib/data-aws-subnets";
@@ -75,6 +91,7 @@ import { S3BucketServerSideEncryptionConfigurationA } from "@cdktf/provider-aws/
 import { S3BucketVersioningA } from "@cdktf/provider-aws/lib/s3-bucket-versioning";
 import { SnsTopic } from "@cdktf/provider-aws/lib/sns-topic";
 import { SnsTopicPolicy } from "@cdktf/provider-aws/lib/sns-topic-policy";
+import { SnsTopicSubscription } from "@cdktf/provider-aws/lib/sns-topic-subscription";
 import { ActionsRepositoryAccessLevel } from "@cdktf/provider-github/lib/actions-repository-access-level";
 import { ActionsRepositoryOidcSubjectClaimCustomizationTemplate } from "@cdktf/provider-github/lib/actions-repository-oidc-subject-claim-customization-template";
 import { ActionsRunnerGroup } from "@cdktf/provider-github/lib/actions-runner-group";
@@ -144,19 +161,42 @@ function awsStack(app: App, id: string, account: string, tags: Record<string, st
   return { stack, accountId, partition, region, root };
 }
 
+/**
+ * The break-glass role of a stack's account, looked up for its unique id: every custody denial
+ * exempts it by ARN and, in a second statement, by `aws:userid` (a role re-created under the same
+ * name has a new id).
+ */
+interface BreakGlass {
+  readonly arn: string;
+  readonly uniqueId: string;
+}
+function lookUpBreakGlass(stack: Construct, arn: string): BreakGlass {
+  return { arn, uniqueId: new DataAwsIamRole(stack, "break_glass", { name: arn.split("/").pop()! }).uniqueId };
+}
+/** A Deny's conditions are ANDed: "not break-glass by ARN" and "not break-glass by id" are two statements. */
+const notBreakGlass = (bg: BreakGlass): [string, Record<string, Record<string, string>>][] => [
+  ["", { ArnNotEquals: { "aws:PrincipalArn": bg.arn } }],
+  ["ByRoleId", { StringNotLike: { "aws:userid": `${bg.uniqueId}:*` } }],
+];
+
 /** The administration statement, and the custody denials keys that hold evidence or alerts carry. */
-function custody(root: string | string[], breakGlass: string) {
+function custody(root: string | string[], bg: BreakGlass) {
   return [
     { Sid: "KeyAdministrationWithoutUse", Effect: "Allow", Principal: { AWS: root }, Action: KMS_ADMIN, Resource: "*" },
-    {
-      Sid: "OnlyBreakGlassDestroysDisablesOrRepoliciesKey", Effect: "Deny", Principal: "*", Action: ["kms:ScheduleKeyDeletion", "kms:DisableKey", "kms:PutKeyPolicy", "kms:DeleteImportedKeyMaterial"],
-      Resource: "*", Condition: { ArnNotEquals: { "aws:PrincipalArn": breakGlass } },
-    },
-    {
-      Sid: "OnlyBreakGlassGrantsKeyUseOutsideAwsServices", Effect: "Deny", Principal: "*", Action: ["kms:CreateGrant", "kms:RevokeGrant"], Resource: "*",
-      Condition: { ArnNotEquals: { "aws:PrincipalArn": breakGlass }, Bool: { "kms:GrantIsForAWSResource": "false" } },
-    },
+    ...notBreakGlass(bg).map(([suffix, condition]) => ({
+      Sid: `OnlyBreakGlassDestroysDisablesOrRepoliciesKey${suffix}`, Effect: "Deny", Principal: "*",
+      Action: ["kms:ScheduleKeyDeletion", "kms:DisableKey", "kms:PutKeyPolicy", "kms:DeleteImportedKeyMaterial", "kms:UpdateAlias", "kms:DeleteAlias"], Resource: "*", Condition: condition,
+    })),
+    ...notBreakGlass(bg).map(([suffix, condition]) => ({
+      Sid: `OnlyBreakGlassGrantsKeyUseOutsideAwsServices${suffix}`, Effect: "Deny", Principal: "*", Action: ["kms:CreateGrant", "kms:RevokeGrant"], Resource: "*",
+      Condition: { ...condition, Bool: { "kms:GrantIsForAWSResource": "false" } },
+    })),
   ];
+}
+
+/** Bucket actions only break-glass may take. */
+function bucketCustody(sid: string, bucketArn: string, actions: string[], bg: BreakGlass) {
+  return notBreakGlass(bg).map(([suffix, condition]) => ({ Sid: `${sid}${suffix}`, Effect: "Deny", Principal: "*", Action: actions, Resource: bucketArn, Condition: condition }));
 }
 
 /** An account's trail into the archive's trail bucket. */
@@ -174,38 +214,76 @@ function trail(stack: Construct, name: string, evidenceObjectPrefixes: string[],
   });
 }
 
-/** The security alerts of an account: a key, a topic, its policy, and a rule and target per alert. */
-function alerts(stack: Construct, topicName: string, breakGlass: string, root: string, accountId: string, breakGlassRule: boolean) {
+const ALL_MANAGEMENT_EVENTS = "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS";
+const ARCHIVE_BUS = `arn:aws:events:${REGION}:${ARCHIVE}:event-bus/default`;
+const forwarderRoleName = (e: string) => `hipaa-${e}-security-event-forwarder`;
+const heartbeatRuleName = (e: string) => `hipaa-${e}-archive-heartbeat`;
+const heartbeatAlarmName = (e: string) => `hipaa-clinical-heartbeat-${e}`;
+interface AlertPattern {
+  readonly id: string;
+  readonly description: string;
+  readonly pattern: object;
+  readonly state?: string;
+}
+
+/** The security events an account alerts on; `account` pins each rule to that account's own events (the archive's bus also carries forwarded ones). */
+type SecurityEvent = "keyCustody" | "bucketProtection" | "trail" | "alertRules" | "alertTopics" | "breakGlass" | "breakGlassConsole" | "guardedRoles";
+function securityEvents(bg: BreakGlass, guardedRoles: string[], account?: string): Record<SecurityEvent, AlertPattern> {
+  const pin = account ? { account: [account] } : {};
+  const apiCalls = (source: string, eventSource: string, eventName: string[], detail: object = {}) =>
+    ({ ...pin, source: [source], "detail-type": ["AWS API Call via CloudTrail"], detail: { eventSource: [eventSource], eventName, ...detail } });
+  const [, , , , breakGlassAccount, resource] = bg.arn.split(":");
+  const breakGlassName = resource.split("/").pop();
+  return {
+    keyCustody: { id: "key_custody", description: "A KMS key's policy or alias was changed, or the key was disabled or scheduled for deletion",
+      pattern: apiCalls("aws.kms", "kms.amazonaws.com", ["PutKeyPolicy", "ScheduleKeyDeletion", "DisableKey", "DisableKeyRotation", "DeleteImportedKeyMaterial", "CreateAlias", "UpdateAlias", "DeleteAlias"]) },
+    bucketProtection: { id: "bucket_protection", description: "A bucket's policy, access logging, lifecycle, encryption, versioning or lock was changed",
+      pattern: apiCalls("aws.s3", "s3.amazonaws.com", ["PutBucketPolicy", "DeleteBucketPolicy", "PutBucketLogging", "PutBucketLifecycle", "DeleteBucketLifecycle", "PutBucketEncryption", "DeleteBucketEncryption", "PutObjectLockConfiguration", "PutBucketVersioning"]) },
+    trail: { id: "trail_changed", description: "A CloudTrail trail was stopped, deleted or narrowed", pattern: apiCalls("aws.cloudtrail", "cloudtrail.amazonaws.com", ["StopLogging", "DeleteTrail", "UpdateTrail", "PutEventSelectors"]) },
+    alertRules: { id: "alert_rules", description: "An EventBridge rule or target (an alert's or a forwarder's) was changed, disabled or deleted",
+      pattern: apiCalls("aws.events", "events.amazonaws.com", ["DeleteRule", "DisableRule", "RemoveTargets", "PutRule", "PutTargets", "PutPermission", "RemovePermission"]) },
+    alertTopics: { id: "alert_topics", description: "An alert topic, its policy or a subscription was changed or deleted", pattern: apiCalls("aws.sns", "sns.amazonaws.com", ["DeleteTopic", "SetTopicAttributes", "Unsubscribe", "RemovePermission"]) },
+    // AssumeRole* and SwitchRole are read-only management events: a plain ENABLED rule never sees them.
+    breakGlass: { id: "break_glass", description: `The break-glass role ${bg.arn} was assumed`, state: ALL_MANAGEMENT_EVENTS,
+      pattern: apiCalls("aws.sts", "sts.amazonaws.com", ["AssumeRole", "AssumeRoleWithSAML", "AssumeRoleWithWebIdentity"], { requestParameters: { roleArn: [bg.arn] } }) },
+    breakGlassConsole: { id: "break_glass_console", description: `The break-glass role ${bg.arn} was switched to in the console`, state: ALL_MANAGEMENT_EVENTS,
+      pattern: { ...pin, source: ["aws.signin"], "detail-type": ["AWS Console Sign In via CloudTrail"],
+        detail: { eventSource: ["signin.amazonaws.com"], eventName: ["SwitchRole"], userIdentity: { arn: [{ prefix: `arn:aws:sts::${breakGlassAccount}:assumed-role/${breakGlassName}/` }] } } } },
+    guardedRoles: { id: "guarded_roles", description: `A guarded role (${guardedRoles.join(", ")}) had its trust, policies or boundary changed, or was deleted`,
+      pattern: apiCalls("aws.iam", "iam.amazonaws.com", ["UpdateAssumeRolePolicy", "PutRolePolicy", "DeleteRolePolicy", "AttachRolePolicy", "DetachRolePolicy", "PutRolePermissionsBoundary", "DeleteRolePermissionsBoundary", "DeleteRole", "UpdateRole"],
+        { requestParameters: { roleName: guardedRoles } }) },
+  };
+}
+
+/** An account's alert topic under its own custody key; `alertOn` adds a rule and its target, `publishers` writes the topic policy. */
+function alertTopic(stack: Construct, topicName: string, root: string, bg: BreakGlass, extraKeyStatements: object[] = []) {
   const key = new KmsKey(stack, "alerts_key", {
     description: `Encrypts the ${topicName} alert topic (45 CFR 164.308(a)(1)(ii)(D))`, enableKeyRotation: true, deletionWindowInDays: 30, bypassPolicyLockoutSafetyCheck: true,
+    lifecycle: { preventDestroy: true },
     policy: doc([
-      ...custody([root, breakGlass], breakGlass),
-      { Sid: "EventBridgePublishesEncrypted", Effect: "Allow", Principal: { Service: "events.amazonaws.com" }, Action: ["kms:GenerateDataKey", "kms:Decrypt"], Resource: "*", Condition: { StringEquals: { "aws:SourceAccount": accountId } } },
+      ...custody([root, bg.arn], bg),
+      // No aws:SourceAccount here: EventBridge-to-encrypted-topic delivery does not carry it to KMS.
+      { Sid: "EventBridgePublishesEncrypted", Effect: "Allow", Principal: { Service: "events.amazonaws.com" }, Action: ["kms:GenerateDataKey", "kms:Decrypt"], Resource: "*" },
+      ...extraKeyStatements,
     ]),
   });
   const topic = new SnsTopic(stack, "alerts", { name: topicName, kmsMasterKeyId: key.arn });
-  const cloudTrailCall = (source: string, eventSource: string, names: string[], detail: object = {}) =>
-    JSON.stringify({ source: [source], "detail-type": ["AWS API Call via CloudTrail"], detail: { eventSource: [eventSource], eventName: names, ...detail } });
-  const patterns: [string, string, string][] = [
-    ["key_custody", "A KMS key's policy was changed, or the key was disabled or scheduled for deletion",
-      cloudTrailCall("aws.kms", "kms.amazonaws.com", ["PutKeyPolicy", "ScheduleKeyDeletion", "DisableKey", "DisableKeyRotation", "DeleteImportedKeyMaterial"])],
-    ["bucket_protection", "A bucket's policy, access logging, lifecycle, encryption, versioning or lock was changed",
-      cloudTrailCall("aws.s3", "s3.amazonaws.com", ["PutBucketPolicy", "DeleteBucketPolicy", "PutBucketLogging", "PutBucketLifecycle", "DeleteBucketLifecycle", "PutBucketEncryption", "DeleteBucketEncryption", "PutObjectLockConfiguration", "PutBucketVersioning"])],
-    ["trail_changed", "A CloudTrail trail was stopped, deleted or narrowed", cloudTrailCall("aws.cloudtrail", "cloudtrail.amazonaws.com", ["StopLogging", "DeleteTrail", "UpdateTrail", "PutEventSelectors"])],
-  ];
-  if (breakGlassRule) {
-    patterns.unshift(["break_glass", `The break-glass role ${breakGlass} was assumed`,
-      cloudTrailCall("aws.sts", "sts.amazonaws.com", ["AssumeRole", "AssumeRoleWithSAML", "AssumeRoleWithWebIdentity"], { requestParameters: { roleArn: [breakGlass] } })]);
-  }
-  const rules = patterns.map(([id, description, eventPattern]) => {
-    const rule = new CloudwatchEventRule(stack, `alert_${id}`, { description, eventPattern });
-    new CloudwatchEventTarget(stack, `alert_${id}_target`, { rule: rule.name, arn: topic.arn });
+  const alertOn = (p: AlertPattern) => {
+    const rule = new CloudwatchEventRule(stack, `alert_${p.id}`, { description: p.description, eventPattern: JSON.stringify(p.pattern), state: p.state });
+    new CloudwatchEventTarget(stack, `alert_${p.id}_target`, { rule: rule.name, arn: topic.arn });
     return rule.arn;
-  });
-  new SnsTopicPolicy(stack, "alerts_policy", {
-    arn: topic.arn,
-    policy: doc([{ Sid: "AlertRulesPublish", Effect: "Allow", Principal: { Service: "events.amazonaws.com" }, Action: "sns:Publish", Resource: topic.arn, Condition: { ArnEquals: { "aws:SourceArn": rules } } }]),
-  });
+  };
+  const publishers = (rules: string[], alarms: string[] = []) =>
+    new SnsTopicPolicy(stack, "alerts_policy", {
+      arn: topic.arn,
+      policy: doc([
+        { Sid: "AlertRulesPublish", Effect: "Allow", Principal: { Service: "events.amazonaws.com" }, Action: "sns:Publish", Resource: topic.arn, Condition: { ArnEquals: { "aws:SourceArn": rules } } },
+        ...(alarms.length > 0
+          ? [{ Sid: "SilenceAlarmsPublish", Effect: "Allow", Principal: { Service: "cloudwatch.amazonaws.com" }, Action: "sns:Publish", Resource: topic.arn, Condition: { ArnEquals: { "aws:SourceArn": alarms } } }]
+          : []),
+      ]),
+    });
+  return { topic, alertOn, publishers };
 }
 
 /** A bucket's hardening: public-access block, ownership, versioning, EventBridge notifications. */
@@ -218,7 +296,7 @@ function baseline(stack: Construct, id: string, b: S3Bucket) {
 }
 
 /** A never-expiring access-log bucket for `source`, with its policy. */
-function accessLogBucket(stack: Construct, id: string, name: string, source: S3Bucket, accountId: string, tags: Record<string, string>): S3Bucket {
+function accessLogBucket(stack: Construct, id: string, name: string, source: S3Bucket, accountId: string, tags: Record<string, string>, bg: BreakGlass): S3Bucket {
   const logBucket = new S3Bucket(stack, id, { bucket: name, forceDestroy: false, lifecycle: { preventDestroy: true }, tags: { CFRSection: "164.308(a)(1)(ii)(D),164.312(b)", Purpose: "HIPAA evidence access logs", ...tags } });
   const base = baseline(stack, id, logBucket);
   new S3BucketServerSideEncryptionConfigurationA(stack, `${id}_sse`, { bucket: logBucket.id, rule: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }] });
@@ -234,10 +312,7 @@ function accessLogBucket(stack: Construct, id: string, name: string, source: S3B
     policy: doc([
       { Sid: "DenyInsecureTransport", Effect: "Deny", Principal: "*", Action: "s3:*", Resource: [logBucket.arn, `${logBucket.arn}/*`], Condition: { Bool: { "aws:SecureTransport": "false" } } },
       { Sid: "DenyLogDeletion", Effect: "Deny", Principal: "*", Action: ["s3:DeleteObject", "s3:DeleteObjectVersion"], Resource: `${logBucket.arn}/*` },
-      {
-        Sid: "OnlyBreakGlassEndsTheLogTrail", Effect: "Deny", Principal: "*", Action: ["s3:DeleteBucket", "s3:PutLifecycleConfiguration", "s3:PutBucketVersioning", "s3:PutBucketPolicy", "s3:DeleteBucketPolicy"],
-        Resource: logBucket.arn, Condition: { ArnNotEquals: { "aws:PrincipalArn": BREAK_GLASS } },
-      },
+      ...bucketCustody("OnlyBreakGlassEndsTheLogTrail", logBucket.arn, ["s3:DeleteBucket", "s3:PutLifecycleConfiguration", "s3:PutBucketVersioning", "s3:PutBucketPolicy", "s3:DeleteBucketPolicy"], bg),
       {
         Sid: "AllowS3ServerAccessLogDelivery", Effect: "Allow", Principal: { Service: "logging.s3.amazonaws.com" }, Action: "s3:PutObject", Resource: `${logBucket.arn}/*`,
         Condition: { StringEquals: { "aws:SourceAccount": accountId }, ArnEquals: { "aws:SourceArn": [source.arn] } },
@@ -247,13 +322,21 @@ function accessLogBucket(stack: Construct, id: string, name: string, source: S3B
   return logBucket;
 }
 
-/** A locked bucket (evidence or trail) with its key's encryption, access logging and lifecycle. */
-function lockedBucket(stack: Construct, id: string, name: string, keyArn: string, logPrefix: string, accountId: string, tags: Record<string, string>, lifecycleId: string) {
+/**
+ * A locked bucket (evidence or trail) with its key's encryption, access logging and lifecycle.
+ * The trail bucket goes without an S3 Bucket Key (with one, CloudTrail wants kms:Decrypt from
+ * whoever creates the trail, which no trail creator has) and keeps old versions in STANDARD_IA
+ * only.
+ */
+function lockedBucket(
+  stack: Construct, id: string, name: string, keyArn: string, logPrefix: string, accountId: string, tags: Record<string, string>, logTags: Record<string, string>, lifecycleId: string,
+  bg: BreakGlass, layout: { bucketKey: boolean; coldNoncurrent: boolean },
+) {
   const bucket = new S3Bucket(stack, id, { bucket: name, objectLockEnabled: true, forceDestroy: false, lifecycle: { preventDestroy: true }, tags: { CFRSection: "164.312(b),164.316(b)(2)(i)", Retention: "2190d", ...tags } });
   const base = baseline(stack, id, bucket);
-  const logs = accessLogBucket(stack, `${id}_logs`, `${name}-logs`, bucket, accountId, tags.Environment ? { Environment: tags.Environment } : {});
+  const logs = accessLogBucket(stack, `${id}_logs`, `${name}-logs`, bucket, accountId, logTags, bg);
   const lock = new S3BucketObjectLockConfigurationA(stack, `${id}_lock`, { bucket: bucket.id, rule: { defaultRetention: { mode: "COMPLIANCE", days: 2190 } }, dependsOn: [base.versioning] });
-  const sse = new S3BucketServerSideEncryptionConfigurationA(stack, `${id}_sse`, { bucket: bucket.id, rule: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: keyArn }, bucketKeyEnabled: true }] });
+  const sse = new S3BucketServerSideEncryptionConfigurationA(stack, `${id}_sse`, { bucket: bucket.id, rule: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: keyArn }, bucketKeyEnabled: layout.bucketKey }] });
   const logging = new S3BucketLoggingA(stack, `${id}_logging`, {
     bucket: bucket.id, targetBucket: logs.id, targetPrefix: logPrefix, targetObjectKeyFormat: { partitionedPrefix: { partitionDateSource: "EventTime" } },
   });
@@ -262,7 +345,7 @@ function lockedBucket(stack: Construct, id: string, name: string, keyArn: string
     bucket: bucket.id, dependsOn: [base.versioning],
     rule: [{
       id: lifecycleId, status: "Enabled", filter: [{}], abortIncompleteMultipartUpload: [{ daysAfterInitiation: 7 }],
-      transition: tiers, noncurrentVersionTransition: tiers.map((t) => ({ noncurrentDays: t.days, storageClass: t.storageClass })),
+      transition: tiers, noncurrentVersionTransition: (layout.coldNoncurrent ? tiers : tiers.slice(0, 1)).map((t) => ({ noncurrentDays: t.days, storageClass: t.storageClass })),
     }],
   });
   return { bucket, dependsOn: [lock, base.pab, logging, lifecycle, sse] };
@@ -271,19 +354,21 @@ function lockedBucket(stack: Construct, id: string, name: string, keyArn: string
 function buildRawArchive(app: App, environments: readonly Environment[], repositories: readonly RawRepository[]): void {
   const { stack, accountId, partition, region, root } = awsStack(app, "raw-archive", ARCHIVE, { HipaaArchive: "clinical" });
   const viaS3 = (bucketArn: string) => ({ StringEquals: { "kms:ViaService": `s3.${region}.amazonaws.com`, "kms:EncryptionContext:aws:s3:arn": bucketArn } });
-  const auditors: string[] = [];
+  const bg = lookUpBreakGlass(stack, BREAK_GLASS);
+  const auditors: [string, string][] = [];
   const evidencePrefixes: string[] = [];
   for (const env of environments) {
     const e = env.name;
     const account = accountFor(e);
     const auditor = new IamRole(stack, `auditor_${e}`, {
       name: `hipaa-${e}-evidence-auditor`, maxSessionDuration: 3600, description: `Reads the ${e} evidence bucket for audits; read-only`, tags: { Environment: e, Purpose: "EvidenceAuditor" },
+      // Through the auditors' account, pinned by ARN: the SSO role need not exist when this applies.
       assumeRolePolicy: doc([{
-        Sid: "NamedPrincipals", Effect: "Allow", Principal: { AWS: `arn:aws:iam::${account}:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_HipaaAuditor_0123456789abcdef` },
-        Action: ["sts:AssumeRole", "sts:SetSourceIdentity"],
+        Sid: "NamedPrincipalsByArn", Effect: "Allow", Principal: { AWS: `arn:aws:iam::${account}:root` }, Action: ["sts:AssumeRole", "sts:SetSourceIdentity"],
+        Condition: { ArnEquals: { "aws:PrincipalArn": [`arn:aws:iam::${account}:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_HipaaAuditor_0123456789abcdef`] } },
       }]),
     });
-    auditors.push(auditor.arn);
+    auditors.push([account, auditor.arn]);
     // The key policy names the bucket, and the bucket's encryption names the key: the bucket is
     // declared first and the key's policy set once both exist.
     const key = new KmsKey(stack, `evidence_key_${e}`, {
@@ -292,10 +377,10 @@ function buildRawArchive(app: App, environments: readonly Environment[], reposit
     });
     new KmsAlias(stack, `evidence_alias_${e}`, { name: `alias/hipaa-evidence-${e}`, targetKeyId: key.keyId });
     const { bucket, dependsOn } = lockedBucket(stack, `evidence_${e}`, evidenceBucketName(e), key.arn, `${e}/`, accountId,
-      { Purpose: "HIPAA pipeline evidence", Environment: e }, "evidence-to-colder-storage-never-expire");
+      { Purpose: "HIPAA pipeline evidence", Environment: e }, { Environment: e }, "evidence-to-colder-storage-never-expire", bg, { bucketKey: true, coldNoncurrent: true });
     evidencePrefixes.push(`${bucket.arn}/`);
     key.policy = doc([
-      ...custody(root, BREAK_GLASS),
+      ...custody(root, bg),
       { Sid: `Account${account}EncryptsThroughS3`, Effect: "Allow", Principal: { AWS: `arn:aws:iam::${account}:root` }, Action: ["kms:GenerateDataKey", "kms:Decrypt"], Resource: "*", Condition: viaS3(bucket.arn) },
       { Sid: "ReadEvidenceAuditorKey", Effect: "Allow", Principal: { AWS: auditor.arn }, Action: ["kms:Decrypt", "kms:DescribeKey"], Resource: "*", Condition: viaS3(bucket.arn) },
     ]);
@@ -323,12 +408,10 @@ function buildRawArchive(app: App, environments: readonly Environment[], reposit
           Sid: "DenyEvidenceDeletionAndLockChanges", Effect: "Deny", Principal: "*", Resource: [bucket.arn, objects],
           Action: ["s3:DeleteObject", "s3:DeleteObjectVersion", "s3:BypassGovernanceRetention", "s3:PutBucketObjectLockConfiguration"],
         },
-        {
-          Sid: "OnlyBreakGlassChangesLoggingLifecycleOrEncryption", Effect: "Deny", Principal: "*", Action: ["s3:PutBucketLogging", "s3:PutLifecycleConfiguration", "s3:PutEncryptionConfiguration"],
-          Resource: bucket.arn, Condition: { ArnNotEquals: { "aws:PrincipalArn": BREAK_GLASS } },
-        },
+        ...bucketCustody("OnlyBreakGlassChangesLoggingLifecycleOrEncryption", bucket.arn, ["s3:PutBucketLogging", "s3:PutLifecycleConfiguration", "s3:PutEncryptionConfiguration"], bg),
         ...repositories.flatMap((r) => write(`WriteEvidenceWriter${r.name.replace(/[^A-Za-z0-9]/g, "")}`, `${bucket.arn}/${r.name}/${e}/*`, `hipaa-${e}-evidence-writer-${r.name}`.slice(0, 64))),
-        ...write("WriteEvidenceRunner", objects, `hipaa-${e}-evidence-runner`),
+        // The evidence runner pool uploads every repository's evidence of this environment: <repository>/<environment>/.
+        ...write("WriteEvidenceRunner", `${bucket.arn}/*/${e}/*`, `hipaa-${e}-evidence-runner`),
         { Sid: "ReadEvidenceAuditor", Effect: "Allow", Principal: { AWS: auditor.arn }, Action: READ_EVIDENCE, Resource: [bucket.arn, objects] },
       ]),
     });
@@ -348,17 +431,26 @@ function buildRawArchive(app: App, environments: readonly Environment[], reposit
     description: "Encrypts the CloudTrail log files of every environment account (45 CFR 164.312(b))", enableKeyRotation: true, deletionWindowInDays: 30, bypassPolicyLockoutSafetyCheck: true,
     tags: { Purpose: "HIPAA audit trail encryption" }, lifecycle: { preventDestroy: true },
     policy: doc([
-      ...custody(root, BREAK_GLASS),
+      ...custody(root, bg),
       {
         Sid: "CloudTrailEncryptsLogs", Effect: "Allow", Principal: { Service: "cloudtrail.amazonaws.com" }, Action: "kms:GenerateDataKey*", Resource: "*",
         Condition: { StringEquals: { "aws:SourceArn": trailArns }, StringLike: { "kms:EncryptionContext:aws:cloudtrail:arn": trails.map(([a]) => `arn:aws:cloudtrail:*:${a}:trail/*`) } },
       },
       { Sid: "CloudTrailDescribesKey", Effect: "Allow", Principal: { Service: "cloudtrail.amazonaws.com" }, Action: "kms:DescribeKey", Resource: "*", Condition: { StringEquals: { "aws:SourceArn": trailArns } } },
-      { Sid: "AuditorsDecryptTrailThroughS3", Effect: "Allow", Principal: { AWS: auditors }, Action: ["kms:Decrypt", "kms:DescribeKey"], Resource: "*" },
+      // Environment trails name the key by alias: their accounts resolve it.
+      {
+        Sid: "TrailAccountsResolveKeyAlias", Effect: "Allow", Principal: { AWS: environments.map((e) => `arn:${partition}:iam::${accountFor(e.name)}:root`) }, Action: "kms:DescribeKey", Resource: "*",
+      },
+      // Each environment's auditors decrypt their own account's trail logs only.
+      ...auditors.map(([a, auditor]) => ({
+        Sid: `AuditorsDecrypt${a}`, Effect: "Allow", Principal: { AWS: auditor }, Action: "kms:Decrypt", Resource: "*",
+        Condition: { StringEquals: { "kms:EncryptionContext:aws:cloudtrail:arn": trails.filter(([t]) => t === a).map(([t, n]) => trailArn(t, n)) } },
+      })),
     ]),
   });
-  const trailAlias = new KmsAlias(stack, "trail_alias", { name: "alias/hipaa-trail-clinical", targetKeyId: trailKey.keyId });
-  const { bucket: trailBucket, dependsOn: trailDeps } = lockedBucket(stack, "trail", trailBucketName, trailKey.arn, "trail/", accountId, { Purpose: "HIPAA audit trail" }, "trail-to-colder-storage-never-expire");
+  new KmsAlias(stack, "trail_alias", { name: "alias/hipaa-trail-clinical", targetKeyId: trailKey.keyId });
+  const { bucket: trailBucket, dependsOn: trailDeps } = lockedBucket(stack, "trail", trailBucketName, trailKey.arn, "trail/", accountId, { Purpose: "HIPAA audit trail" }, { HipaaArchive: "clinical" },
+    "trail-to-colder-storage-never-expire", bg, { bucketKey: false, coldNoncurrent: false });
   const trailPolicy = new S3BucketPolicy(stack, "trail_policy", {
     bucket: trailBucket.id, dependsOn: trailDeps,
     policy: doc([
@@ -367,31 +459,76 @@ function buildRawArchive(app: App, environments: readonly Environment[], reposit
         Sid: "DenyLogDeletionAndLockChanges", Effect: "Deny", Principal: "*", Resource: [trailBucket.arn, `${trailBucket.arn}/*`],
         Action: ["s3:DeleteObject", "s3:DeleteObjectVersion", "s3:BypassGovernanceRetention", "s3:PutBucketObjectLockConfiguration"],
       },
-      {
-        Sid: "OnlyBreakGlassChangesLoggingLifecycleOrEncryption", Effect: "Deny", Principal: "*", Action: ["s3:PutBucketLogging", "s3:PutLifecycleConfiguration", "s3:PutEncryptionConfiguration"],
-        Resource: trailBucket.arn, Condition: { ArnNotEquals: { "aws:PrincipalArn": BREAK_GLASS } },
-      },
+      ...bucketCustody("OnlyBreakGlassChangesLoggingLifecycleOrEncryption", trailBucket.arn, ["s3:PutBucketLogging", "s3:PutLifecycleConfiguration", "s3:PutEncryptionConfiguration"], bg),
       { Sid: "AWSCloudTrailAclCheck", Effect: "Allow", Principal: { Service: "cloudtrail.amazonaws.com" }, Action: "s3:GetBucketAcl", Resource: trailBucket.arn, Condition: { StringEquals: { "aws:SourceArn": trailArns } } },
       ...trails.map(([a, n]) => ({
         Sid: `AWSCloudTrailWrite${a}`, Effect: "Allow", Principal: { Service: "cloudtrail.amazonaws.com" }, Action: "s3:PutObject", Resource: `${trailBucket.arn}/AWSLogs/${a}/*`,
         Condition: { StringEquals: { "s3:x-amz-acl": "bucket-owner-full-control", "aws:SourceArn": trailArn(a, n) } },
       })),
-      {
-        Sid: "AuditorsReadTrail", Effect: "Allow", Principal: { AWS: auditors }, Action: ["s3:GetObject", "s3:GetObjectVersion", "s3:ListBucket", "s3:ListBucketVersions", "s3:GetBucketLocation"],
-        Resource: [trailBucket.arn, `${trailBucket.arn}/*`],
-      },
+      // Each environment's auditors read their own account's trail logs only.
+      ...auditors.flatMap(([a, auditor]) => [
+        { Sid: `AuditorsRead${a}`, Effect: "Allow", Principal: { AWS: auditor }, Action: ["s3:GetObject", "s3:GetObjectVersion"], Resource: `${trailBucket.arn}/AWSLogs/${a}/*` },
+        {
+          Sid: `AuditorsList${a}`, Effect: "Allow", Principal: { AWS: auditor }, Action: ["s3:ListBucket", "s3:ListBucketVersions"], Resource: trailBucket.arn,
+          Condition: { StringLike: { "s3:prefix": [`AWSLogs/${a}/*`] } },
+        },
+        { Sid: `AuditorsLocate${a}`, Effect: "Allow", Principal: { AWS: auditor }, Action: "s3:GetBucketLocation", Resource: trailBucket.arn },
+      ]),
     ]),
   });
-  trail(stack, "hipaa-clinical-archive-audit", evidencePrefixes, trailAlias.arn, { dependsOn: [trailPolicy, trailKey] });
-  alerts(stack, "hipaa-clinical-archive-alerts", BREAK_GLASS, root, accountId, true);
-  void partition;
+  // The key ARN, not the alias: CloudTrail stores the key ARN, and would follow a re-pointed alias.
+  trail(stack, "hipaa-clinical-archive-audit", evidencePrefixes, trailKey.arn, { dependsOn: [trailPolicy, trailKey] });
+
+  // The archive's alerts: its own events (rules pinned to this account), every environment's
+  // forwarded events, and an alarm per environment whose heartbeat stops arriving.
+  const alarmArn = (e: string) => `arn:${partition}:cloudwatch:${region}:${accountId}:alarm:${heartbeatAlarmName(e)}`;
+  const { topic, alertOn, publishers } = alertTopic(stack, "hipaa-clinical-archive-alerts", root, bg, [{
+    Sid: "SilenceAlarmsPublishEncrypted", Effect: "Allow", Principal: { Service: "cloudwatch.amazonaws.com" }, Action: ["kms:GenerateDataKey*", "kms:Decrypt"], Resource: "*",
+    Condition: { StringEquals: { "aws:SourceAccount": accountId }, ArnLike: { "aws:SourceArn": environments.map((e) => alarmArn(e.name)) } },
+  }]);
+  const own = securityEvents(bg, [BREAK_GLASS.split("/").pop()!], ARCHIVE);
+  const rules = [own.breakGlass, own.breakGlassConsole, own.guardedRoles, own.keyCustody, own.bucketProtection, own.trail, own.alertRules, own.alertTopics].map(alertOn);
+  const busArn = `arn:${partition}:events:${region}:${accountId}:event-bus/default`;
+  new CloudwatchEventBusPolicy(stack, "forwarded_events", {
+    eventBusName: "default",
+    policy: doc(environments.map((e) => ({
+      Sid: `ForwardedFrom${accountFor(e.name)}`, Effect: "Allow", Principal: { AWS: `arn:${partition}:iam::${accountFor(e.name)}:root` }, Action: "events:PutEvents", Resource: busArn,
+      Condition: { ArnEquals: { "aws:PrincipalArn": `arn:aws:iam::${accountFor(e.name)}:role/${forwarderRoleName(e.name)}` } },
+    }))),
+  });
+  rules.push(alertOn({
+    id: "environment_security_events", state: ALL_MANAGEMENT_EVENTS,
+    description: "A security event forwarded from an environment account (key, bucket, trail or alert tampering, a change to its forwarder or break-glass role, or its break-glass role assumed)",
+    pattern: {
+      account: environments.map((e) => accountFor(e.name)), source: ["aws.kms", "aws.s3", "aws.cloudtrail", "aws.events", "aws.sns", "aws.sts", "aws.signin", "aws.iam"],
+      "detail-type": ["AWS API Call via CloudTrail", "AWS Console Sign In via CloudTrail"],
+    },
+  }));
+  const alarms = environments.map((env) => {
+    const e = env.name;
+    const account = accountFor(e);
+    const name = heartbeatAlarmName(e);
+    const heartbeat = new CloudwatchEventRule(stack, `heartbeat_${e}`, {
+      name, description: `Heartbeat of ${e} (account ${account}): counted by the alarm ${name}`,
+      eventPattern: JSON.stringify({ account: [account], source: ["aws.events"], "detail-type": ["Scheduled Event"], resources: [`arn:aws:events:${REGION}:${account}:rule/${heartbeatRuleName(e)}`] }),
+    });
+    return new CloudwatchMetricAlarm(stack, `heartbeat_${e}_missing`, {
+      alarmName: name,
+      alarmDescription: `No heartbeat from ${e} (account ${account}) for 15 minutes: its security events may no longer reach the archive (forwarder role, rules or bus policy changed)`,
+      namespace: "AWS/Events", metricName: "MatchedEvents", dimensions: { RuleName: heartbeat.name }, statistic: "Sum", period: 300, evaluationPeriods: 3, datapointsToAlarm: 3, threshold: 1,
+      comparisonOperator: "LessThanThreshold", treatMissingData: "breaching", alarmActions: [topic.arn], okActions: [topic.arn],
+    }).arn;
+  });
+  publishers(rules, alarms);
+  new SnsTopicSubscription(stack, "alerts_pager", { topicArn: topic.arn, protocol: "https", endpoint: "https://hooks.example.com/hipaa/security-alerts" });
 }
 
 function buildRawEnvironment(app: App, env: Environment, repositories: readonly RawRepository[]): void {
   const e = env.name;
   const account = accountFor(e);
   const { stack, accountId, partition, region, root } = awsStack(app, `raw-${e}`, account, { HipaaEnvironment: e });
-  const breakGlass = `arn:aws:iam::${account}:role/break-glass/evidence-custodian`;
+  // This account's own break-glass role (same path and name as the archive's), custodian of its signing and alert keys.
+  const bg = lookUpBreakGlass(stack, `arn:aws:iam::${account}:role/break-glass/evidence-custodian`);
   const admin = { Sid: "KeyAdministrationWithoutUse", Effect: "Allow", Principal: { AWS: root }, Action: KMS_ADMIN, Resource: "*" };
 
   // Roles first (their ARNs go into the key and bucket policies below).
@@ -542,7 +679,7 @@ function buildRawEnvironment(app: App, env: Environment, repositories: readonly 
   for (const { repo, role } of writers) {
     new IamRolePolicy(stack, `writer_${repo.name}_policy`, { name: "evidence-write", role: role.id, policy: doc(archiveWrite(sid, `${bucketArn}/${repo.name}/${e}/*`)) });
   }
-  new IamRolePolicy(stack, "evidence_pod_policy", { name: "evidence-write", role: pods.evidence.id, policy: doc(archiveWrite(sid, `${bucketArn}/*`)) });
+  new IamRolePolicy(stack, "evidence_pod_policy", { name: "evidence-write", role: pods.evidence.id, policy: doc(archiveWrite(sid, `${bucketArn}/*/${e}/*`)) });
 
   // Per repository an image repository under its own key: only the build pool pushes, only the
   // workload nodes and the build pool pull.
@@ -586,7 +723,7 @@ function buildRawEnvironment(app: App, env: Environment, repositories: readonly 
   const signing = new KmsKey(stack, "signing_key", {
     description: `cosign signing key for ${e} (45 CFR 164.312(c)(1))`, keyUsage: "SIGN_VERIFY", customerMasterKeySpec: "ECC_NIST_P256", deletionWindowInDays: 30, bypassPolicyLockoutSafetyCheck: true,
     tags: { Environment: e, Purpose: "HIPAA artifact signing" }, lifecycle: { preventDestroy: true },
-    policy: doc([...custody([root, breakGlass], breakGlass), { Sid: "SignBuildRunner", Effect: "Allow", Principal: { AWS: builder }, Action: ["kms:Sign", "kms:GetPublicKey", "kms:DescribeKey"], Resource: "*" }]),
+    policy: doc([...custody([root, bg.arn], bg), { Sid: "SignBuildRunner", Effect: "Allow", Principal: { AWS: builder }, Action: ["kms:Sign", "kms:GetPublicKey", "kms:DescribeKey"], Resource: "*" }]),
   });
   new KmsAlias(stack, "signing_alias", { name: `alias/hipaa-cosign-${e}`, targetKeyId: signing.keyId });
   new IamRolePolicy(stack, "build_pod_policy", {
@@ -599,9 +736,31 @@ function buildRawEnvironment(app: App, env: Environment, repositories: readonly 
   });
 
   // The account's trail into the archive, and its alerts.
-  trail(stack, `hipaa-clinical-${e}-audit`, [`${bucketArn}/`], `arn:aws:kms:${REGION}:${ARCHIVE}:alias/hipaa-trail-clinical`);
-  alerts(stack, `hipaa-${e}-security-alerts`, breakGlass, root, accountId, false);
-  void partition;
+  // The trail key lives in the archive's state: resolved from its alias at plan, the trail names the key ARN.
+  const trailKey = new DataAwsKmsKey(stack, "trail_key", { keyId: `arn:aws:kms:${REGION}:${ARCHIVE}:alias/hipaa-trail-clinical` }).arn;
+  trail(stack, `hipaa-clinical-${e}-audit`, [`${bucketArn}/`], trailKey);
+
+  // The account's alerts, and the same events forwarded to the archive's bus through rules of
+  // their own (disabling the local alerts does not silence the archive), with a heartbeat.
+  const { alertOn, publishers } = alertTopic(stack, `hipaa-${e}-security-alerts`, root, bg);
+  const events = securityEvents(bg, [forwarderRoleName(e), bg.arn.split("/").pop()!]);
+  const patterns = [events.keyCustody, events.bucketProtection, events.trail, events.alertRules, events.alertTopics, events.breakGlass, events.breakGlassConsole, events.guardedRoles];
+  publishers(patterns.map(alertOn));
+  const forwarding = patterns.map((p) => new CloudwatchEventRule(stack, `forward_${p.id}`, { description: `Forwarded to the archive: ${p.description}`, eventPattern: JSON.stringify(p.pattern), state: p.state }));
+  forwarding.push(new CloudwatchEventRule(stack, "heartbeat", {
+    name: heartbeatRuleName(e), description: "Heartbeat to the archive's bus: the archive alarms when these stop arriving", scheduleExpression: "rate(5 minutes)",
+  }));
+  const forwarder = new IamRole(stack, "forwarder", {
+    name: forwarderRoleName(e), description: "EventBridge delivers this account's security events to the archive account's bus", maxSessionDuration: 3600,
+    assumeRolePolicy: doc([{
+      Sid: "ForwardingRulesOnly", Effect: "Allow", Principal: { Service: "events.amazonaws.com" }, Action: "sts:AssumeRole",
+      Condition: { StringEquals: { "aws:SourceAccount": accountId }, ArnEquals: { "aws:SourceArn": forwarding.map((r) => r.arn) } },
+    }]),
+  });
+  new IamRolePolicy(stack, "forwarder_policy", {
+    role: forwarder.id, name: "put-events-to-archive-bus", policy: doc([{ Sid: "PutEventsToArchiveBus", Effect: "Allow", Action: "events:PutEvents", Resource: ARCHIVE_BUS }]),
+  });
+  forwarding.forEach((rule, i) => new CloudwatchEventTarget(stack, `${i === patterns.length ? "heartbeat" : `forward_${patterns[i].id}`}_target`, { rule: rule.name, arn: ARCHIVE_BUS, roleArn: forwarder.arn }));
 }
 
 function buildRawGithub(app: App, environments: readonly Environment[], repositories: readonly RawRepository[]): void {
@@ -614,7 +773,7 @@ function buildRawGithub(app: App, environments: readonly Environment[], reposito
   });
   new ActionsRepositoryAccessLevel(stack, "compliance_access", { repository: compliance.name, accessLevel: "organization" });
   const codeowners = new RepositoryFile(stack, "codeowners", {
-    repository: compliance.name, file: ".github/CODEOWNERS", content: `* @${ORG}/compliance\n`, commitMessage: "Compliance team owns every file",
+    repository: compliance.name, file: ".github/CODEOWNERS", content: `# Every change to the compliance workflows is reviewed by the compliance team.\n* @${ORG}/compliance\n`, commitMessage: "Compliance team owns every file",
     overwriteOnCreate: false, lifecycle: { ignoreChanges: "all" },
   });
   const ruleset = (id: string, name: string, target: string, include: string, rules: RepositoryRulesetRules, bypass?: RepositoryRulesetBypassActors[]) =>
