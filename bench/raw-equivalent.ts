@@ -488,6 +488,13 @@ function buildRawArchive(app: App, environments: readonly Environment[], reposit
   }]);
   const own = securityEvents(bg, [BREAK_GLASS.split("/").pop()!], ARCHIVE);
   const rules = [own.breakGlass, own.breakGlassConsole, own.guardedRoles, own.keyCustody, own.bucketProtection, own.trail, own.alertRules, own.alertTopics].map(alertOn);
+  // Archive only: its alarms (the heartbeat alarms) and its customer-managed policies' versions.
+  const ownApiCalls = (source: string[], eventSource: string, eventName: string[]) =>
+    ({ account: [ARCHIVE], source, "detail-type": ["AWS API Call via CloudTrail"], detail: { eventSource: [eventSource], eventName } });
+  rules.push(alertOn({ id: "alarms_changed", description: "A CloudWatch alarm was deleted, rewritten, had its actions disabled or its state set by hand",
+    pattern: ownApiCalls(["aws.monitoring", "aws.cloudwatch"], "monitoring.amazonaws.com", ["DeleteAlarms", "DisableAlarmActions", "PutMetricAlarm", "SetAlarmState"]) }));
+  rules.push(alertOn({ id: "managed_policies_changed", description: "A customer-managed IAM policy got a new or different default version",
+    pattern: ownApiCalls(["aws.iam"], "iam.amazonaws.com", ["CreatePolicyVersion", "SetDefaultPolicyVersion"]) }));
   const busArn = `arn:${partition}:events:${region}:${accountId}:event-bus/default`;
   new CloudwatchEventBusPolicy(stack, "forwarded_events", {
     eventBusName: "default",
