@@ -2,8 +2,9 @@
 """Talks to the moto server that tools/apply-test/run.ts started on 127.0.0.1.
 
   seed    creates, in one emulated account, what the substrate expects to exist already: a VPC and
-          two private subnets carrying the tags the stack's aws_subnets lookup filters on, and the
-          workload EKS clusters its aws_eks_cluster lookups name.
+          two private subnets carrying the tags the stack's aws_subnets lookup filters on, the
+          workload EKS clusters its aws_eks_cluster lookups name, and the roles its aws_iam_role
+          lookups name (break-glass at its path).
   attack  given the applied stacks (context JSON written by run.ts), checks the evidence chain as
           applied, mints a session for each of the library's roles, switches IAM auth on and tries
           to break the chain. Prints one line per attempt and writes the results as JSON.
@@ -58,6 +59,18 @@ def harness_session(endpoint, account):
 
 def seed(args):
     creds = harness_session(args.endpoint, args.account)
+    # The roles the stack looks up by name (data "aws_iam_role"): the account's break-glass role, at
+    # the path its lookup's postcondition demands, and the workload nodes' roles. Created outside the
+    # substrate in a real account (README "Apply order"); here trusted by the account root only.
+    iam = client(args.endpoint, "iam", creds)
+    for path_and_name in args.iam_role:
+        path, name = path_and_name.rsplit("/", 1)
+        arn = iam.create_role(RoleName=name, Path=f"{path}/", AssumeRolePolicyDocument=json.dumps({
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{args.account}:root"}, "Action": "sts:AssumeRole"}]}))["Role"]["Arn"]
+        print(f"seeded account {args.account}: IAM role {arn}")
+    if not args.subnet_tag and not args.eks_cluster:
+        return
     ec2 = client(args.endpoint, "ec2", creds)
     tags = [dict(zip(("Key", "Value"), t.split("=", 1))) for t in args.subnet_tag]
     vpc = ec2.create_vpc(CidrBlock="10.80.0.0/16")["Vpc"]["VpcId"]
@@ -211,6 +224,25 @@ def attack(args):
         # moto does not evaluate key policies (gap kms-key-policy): read back who the applied one lets sign.
         kms = client(ep, "kms", harness_session(ep, st["account"]))
         sign_policy = json.loads(kms.get_key_policy(KeyId=st["signingKeyArn"], PolicyName="default")["Policy"])
+        if st.get("breakGlassRoleName"):
+            # The unique-id half of "not break-glass" must name the role that exists now in the key's
+            # own account (data "aws_iam_role" at plan): archive keys the archive's, signing keys the environment's.
+            for stack, account, what, pol in ((arch, st["archiveAccount"], "evidence key", key_policy), (st["stack"], st["account"], "signing key", sign_policy)):
+                role_id = client(ep, "iam", harness_session(ep, account)).get_role(RoleName=st["breakGlassRoleName"])["Role"]["RoleId"]
+                exempt = {v for s in pol["Statement"] if s["Effect"] == "Deny" for v in
+                          [s.get("Condition", {}).get("StringNotLike", {}).get("aws:userid")] if isinstance(v, str)}
+                res.add(stack, env, "applied", f"{what}: custody exempts this account's break-glass by unique id",
+                        "applied" if exempt == {f"{role_id}:*"} else "FAIL", ", ".join(sorted(exempt)) or "no aws:userid deny")
+        if st.get("trailArn"):
+            # The environment's trail delivers across accounts into the archive's locked trail bucket, encrypted with the archive's trail key.
+            ct = client(ep, "cloudtrail", harness_session(ep, st["account"]))
+            trail = ct.get_trail(Name=st["trailArn"])["Trail"]
+            ok = (trail.get("S3BucketName") == st.get("trailBucket") and trail.get("KmsKeyId") == st.get("trailKeyArn")
+                  and trail.get("IsMultiRegionTrail") and trail.get("LogFileValidationEnabled"))
+            res.add(st["stack"], env, "applied", "trail: multi-region, validated, into the archive trail bucket with its key",
+                    "applied" if ok else "FAIL", f"{trail.get('S3BucketName')} {trail.get('KmsKeyId')}")
+            logging = ct.get_trail_status(Name=st["trailArn"]).get("IsLogging")
+            res.add(st["stack"], env, "applied", "trail: logging", "applied" if logging else "FAIL", str(logging))
         signers = sorted({p for s in sign_policy["Statement"] if s["Effect"] == "Allow" and "kms:Sign" in actions_of(s) for p in principals_of(s)})
         builders = sorted(r["arn"] for r in st["roles"] if r["kind"] == "build-runner")
         res.add(st["stack"], env, "applied", "signing key policy: kms:Sign for the build runner only", "applied" if signers == builders else "FAIL",
@@ -453,6 +485,7 @@ def main():
     s.add_argument("--account", required=True)
     s.add_argument("--subnet-tag", action="append", default=[])
     s.add_argument("--eks-cluster", action="append", default=[])
+    s.add_argument("--iam-role", action="append", default=[], help="/path/name of a role the stack looks up")
     a = sub.add_parser("attack")
     a.add_argument("--endpoint", required=True)
     a.add_argument("--context", required=True)

@@ -9,7 +9,8 @@
  *     .cache/apply-test/<stack>/ beside an override.tf.json (local state, every endpoint to the
  *     emulator, credentials `test`). The synthesized file is never edited.
  *  2. Seeds what the README says must exist (tagged private subnets, the workload EKS cluster each
- *     environment looks up by name), then `terraform init` and
+ *     environment looks up by name, the roles each stack looks up: the account's break-glass role
+ *     and the workload nodes' roles), then `terraform init` and
  *     `terraform apply -target=...` of every resource except the emulator's gaps
  *     (emulator-gaps.json, one place, a reason each); every targeted resource must be in the state.
  *  3. emulator.py attacks the applied chain with sessions of the library's roles, IAM auth on.
@@ -47,15 +48,22 @@ const HARNESS_ROLE = "hipaa-apply-harness";
 /** Services the stacks call, plus neighbours the provider may touch; anything else also goes to moto through AWS_ENDPOINT_URL. */
 const ENDPOINT_SERVICES = ["autoscaling", "cloudtrail", "cloudwatch", "ec2", "ecr", "eks", "events", "iam", "kms", "logs", "s3", "sns", "sqs", "ssm", "sts"];
 
-interface Gap { id: string; resourceTypes?: string[]; providerFrom?: string; affects?: string[]; reason: string }
+interface Gap { id: string; resourceTypes?: string[]; lookupTypes?: string[]; providerFrom?: string; affects?: string[]; reason: string }
 interface GapFile { apply: Gap[]; evaluate: Gap[] }
 type TfJson = { resource?: Record<string, Record<string, Record<string, unknown>>>; data?: Record<string, Record<string, Record<string, unknown>>>; provider?: Record<string, Array<Record<string, unknown>>> };
-interface StackPlan { stack: string; env: string; archive: boolean; account: string; dir: string; declared: string[]; relaxed: string[]; knownFailures: Gap[]; targets: string[]; excluded: Array<{ address: string; gap: string }> }
+interface StackPlan {
+  stack: string; env: string; archive: boolean; account: string; dir: string; declared: string[]; relaxed: string[]; knownFailures: Gap[]; targets: string[];
+  excluded: Array<{ address: string; gap: string }>; lookups: Array<{ address: string; owner: string; gap: string }>;
+}
 interface RoleContext { label: string; kind: string; name: string; arn: string; assumeRolePolicy: string; stack: string; writePrefix?: string }
 /** One environment: its own account and roles, and its evidence bucket and key in the archive account. */
 interface StackContext {
   stack: string; env: string; account: string; archiveStack: string; archiveAccount: string;
   evidenceBucket: string; evidenceKeyArn: string; evidenceKeyPolicy: string; signingKeyArn: string; roles: RoleContext[];
+  /** The role each stack's data "aws_iam_role" BreakGlassRole looks up (the same path and name in every account). */
+  breakGlassRoleName?: string;
+  /** The environment's trail, and the archive's trail bucket and key it must deliver to. */
+  trailArn?: string; trailBucket?: string; trailKeyArn?: string;
 }
 interface ResultRow { stack: string; verdict: string }
 
@@ -214,23 +222,49 @@ function widenWriters(tf: TfJson, actions: string[]): number {
   return widened;
 }
 
-function overrideFor(account: string, region: string, endpoint: string): object {
+function emulatedProvider(account: string, region: string, endpoint: string): Record<string, unknown> {
+  return {
+    region,
+    access_key: "test",
+    secret_key: "test",
+    allowed_account_ids: [account],
+    assume_role: [{ role_arn: `arn:aws:iam::${account}:role/${HARNESS_ROLE}`, session_name: "apply-test" }],
+    s3_use_path_style: true,
+    skip_metadata_api_check: true,
+    endpoints: [Object.fromEntries(ENDPOINT_SERVICES.map((s) => [s, endpoint]))],
+  };
+}
+
+function overrideFor(account: string, region: string, endpoint: string, lookups: Array<{ type: string; name: string; owner: string }>): object {
+  const data: Record<string, Record<string, { provider: string }>> = {};
+  for (const l of lookups) (data[l.type] ??= {})[l.name] = { provider: `aws.${ownerAlias(l.owner)}` };
   return {
     "//": "Written by tools/apply-test/run.ts: local state, the emulator for every endpoint, the stack's own account through a session in it.",
     terraform: { backend: { local: { path: "terraform.tfstate" } } },
-    provider: {
-      aws: [{
-        region,
-        access_key: "test",
-        secret_key: "test",
-        allowed_account_ids: [account],
-        assume_role: [{ role_arn: `arn:aws:iam::${account}:role/${HARNESS_ROLE}`, session_name: "apply-test" }],
-        s3_use_path_style: true,
-        skip_metadata_api_check: true,
-        endpoints: [Object.fromEntries(ENDPOINT_SERVICES.map((s) => [s, endpoint]))],
-      }],
-    },
+    provider: { aws: [emulatedProvider(account, region, endpoint)] },
+    ...(lookups.length > 0 ? { data } : {}),
   };
+}
+
+function ownerAlias(account: string): string {
+  return `emulator_lookup_${account}`;
+}
+
+/**
+ * Lookups of a gap's lookupTypes that name a resource of another account by ARN (an environment's
+ * data "aws_kms_key" of the archive's trail-key alias): the emulator resolves them only in the
+ * owning account, so the copy reads them through a provider configuration in that account
+ * (harness.tf.json beside the copy, the data block's provider set in override.tf.json).
+ */
+function crossAccountLookups(tf: TfJson, account: string, gaps: Gap[]): Array<{ type: string; name: string; owner: string; gap: string }> {
+  return Object.entries(tf.data ?? {}).flatMap(([type, byName]) => {
+    const gap = gaps.find((g) => g.lookupTypes?.includes(type));
+    if (!gap) return [];
+    return Object.entries(byName).flatMap(([name, body]) => {
+      const owner = /"arn:aws[\w-]*:[\w-]+:[\w-]*:(\d{12}):/.exec(JSON.stringify({ ...body, lifecycle: undefined }))?.[1];
+      return owner && owner !== account ? [{ type, name, owner, gap: gap.id }] : [];
+    });
+  });
 }
 
 function prepareStack(stack: string, synthesized: string, endpoint: string, python: string, gaps: GapFile): StackPlan {
@@ -254,7 +288,15 @@ function prepareStack(stack: string, synthesized: string, endpoint: string, pyth
   } else {
     fs.copyFileSync(synthesized, path.join(dir, "cdk.tf.json"));
   }
-  fs.writeFileSync(path.join(dir, "override.tf.json"), JSON.stringify(overrideFor(account, region, endpoint), null, 2));
+  const lookups = crossAccountLookups(tf, account, gaps.apply);
+  fs.writeFileSync(path.join(dir, "override.tf.json"), JSON.stringify(overrideFor(account, region, endpoint, lookups), null, 2));
+  if (lookups.length > 0) {
+    const owners = [...new Set(lookups.map((l) => l.owner))];
+    fs.writeFileSync(path.join(dir, "harness.tf.json"), JSON.stringify({
+      "//": "Written by tools/apply-test/run.ts: a provider configuration per account whose resources this stack looks up by ARN (emulator-gaps.json lookupTypes).",
+      provider: { aws: owners.map((o) => ({ alias: ownerAlias(o), ...emulatedProvider(o, region, endpoint) })) },
+    }, null, 2));
+  }
 
   // The substrate looks up its private subnets by tag and the workload cluster by name (README):
   // create both in the stack's account, as the platform team's network and cluster stacks would.
@@ -263,8 +305,18 @@ function prepareStack(stack: string, synthesized: string, endpoint: string, pyth
       .filter((f) => f.name.startsWith("tag:"))
       .map((f) => `${f.name.slice(4)}=${f.values[0]}`));
   const clusters = Object.values(tf.data?.aws_eks_cluster ?? {}).map((d) => d.name as string);
-  if (subnetTags.length > 0 || clusters.length > 0) {
-    const seedArgs = [...subnetTags.flatMap((t) => ["--subnet-tag", t]), ...clusters.flatMap((c) => ["--eks-cluster", c])];
+  // Roles the stack looks up by name (the account's break-glass role, the workload nodes' roles):
+  // created outside the substrate beforehand (README "Apply order"). The path comes from the ARN a
+  // lookup's postcondition demands (break-glass: /break-glass/), else "/".
+  const roles = Object.values(tf.data?.aws_iam_role ?? {}).map((d) => {
+    const name = d.name as string;
+    const demanded = /:iam::\d{12}:role(\/[^"\\]*)/.exec(JSON.stringify(d.lifecycle ?? {}))?.[1];
+    return demanded?.endsWith(`/${name}`) ? demanded : `/${name}`;
+  });
+  if (subnetTags.length > 0 || clusters.length > 0 || roles.length > 0) {
+    const seedArgs = [
+      ...subnetTags.flatMap((t) => ["--subnet-tag", t]), ...clusters.flatMap((c) => ["--eks-cluster", c]), ...roles.flatMap((r) => ["--iam-role", r]),
+    ];
     if (run(python, [path.join(HERE, "emulator.py"), "seed", "--endpoint", endpoint, "--account", account, ...seedArgs]) !== 0) {
       throw new Error(`seeding account ${account} failed`);
     }
@@ -276,6 +328,7 @@ function prepareStack(stack: string, synthesized: string, endpoint: string, pyth
     knownFailures: gaps.apply.filter((g) => g.providerFrom !== undefined && (g.affects ?? []).some((t) => tf.resource?.[t] !== undefined)),
     targets: declared.filter((a) => !excludedMap.has(a)),
     excluded: [...excludedMap].map(([address, gap]) => ({ address, gap })),
+    lookups: lookups.map((l) => ({ address: `data.${l.type}.${l.name}`, owner: l.owner, gap: l.gap })),
   };
 }
 
@@ -306,6 +359,7 @@ function applyStack(plan: StackPlan, tfEnv: NodeJS.ProcessEnv): { created: strin
   log(`== ${plan.stack}: terraform init && apply, ${plan.targets.length} of ${plan.declared.length} resources (log ${path.relative(ROOT, logFile)})`);
   for (const e of plan.excluded) log(`   excluded ${e.address}: ${e.gap}`);
   for (const r of plan.relaxed) log(`   relaxed ${r}`);
+  for (const l of plan.lookups) log(`   lookup ${l.address} read in account ${l.owner}: ${l.gap}`);
   if (run(terraform, ["init", "-input=false", "-no-color"], { cwd: plan.dir, env: tfEnv, logFile }) !== 0) {
     log(tail(logFile));
     return { created: [], ok: false };
@@ -389,6 +443,12 @@ function contextFor(env: AppliedStack, archive: AppliedStack): StackContext {
   const signingKey = env.resources.find((r) => r.type === "aws_kms_key" && r.values.key_usage === "SIGN_VERIFY");
   if (!evidenceKey || !signingKey) throw new Error(`${env.plan.stack}: evidence key (archive) or signing key missing from the state`);
   const bucketName = bucket.values.bucket as string;
+  const byPath = (s: AppliedStack, type: string, p: string) =>
+    s.resources.find((r) => r.type === type && metadataPath(s.tf.resource?.[r.type]?.[r.name] ?? {}) === `${s.plan.stack}/${p}`);
+  const trail = env.resources.find((r) => r.type === "aws_cloudtrail");
+  const trailBucket = byPath(archive, "aws_s3_bucket", "TrailBucket/Bucket");
+  const trailKey = byPath(archive, "aws_kms_key", "TrailBucket/Key");
+  const breakGlass = env.tf.data?.aws_iam_role?.BreakGlassRole?.name as string | undefined;
   const roles = [
     ...rolesOf(env),
     ...rolesOf(archive, (r) => r.kind === "auditor" && r.label === `EvidenceAuditor-${name}`),
@@ -404,6 +464,10 @@ function contextFor(env: AppliedStack, archive: AppliedStack): StackContext {
     evidenceKeyPolicy: evidenceKey.values.policy as string,
     signingKeyArn: signingKey.values.arn as string,
     roles,
+    ...(breakGlass ? { breakGlassRoleName: breakGlass } : {}),
+    ...(trail ? { trailArn: trail.values.arn as string } : {}),
+    ...(trailBucket ? { trailBucket: trailBucket.values.bucket as string } : {}),
+    ...(trailKey ? { trailKeyArn: trailKey.values.arn as string } : {}),
   };
 }
 
