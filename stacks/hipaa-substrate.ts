@@ -462,7 +462,7 @@ export class HipaaSubstrate extends Construct {
         region: config.gcp.region,
         breakGlassMember: gcpArchive.breakGlassMember,
         legacyUsageLogBucketNames: gcpArchive.legacyUsageLogBucketNames,
-        environments: environments.map((environment) => ({ environment, projectId: gcpProject(path, config.gcp!, environment.name).id, projectNumber: gcpProject(path, config.gcp!, environment.name).number })),
+        environments: environments.map((environment) => ({ environment, ...archivedProject(path, config.gcp!, environment.name) })),
       });
     }
     for (const environment of environments) {
@@ -575,8 +575,7 @@ export class HipaaSubstrate extends Construct {
         region: config.gcp.region,
         environments: environments.map((environment) => ({
           environment,
-          projectId: gcpProject(path, config.gcp!, environment.name).id,
-          projectNumber: gcpProject(path, config.gcp!, environment.name).number,
+          ...archivedProject(path, config.gcp!, environment.name),
           auditorMembers: config.gcp!.auditorMembers,
         })),
       });
@@ -719,6 +718,12 @@ function planAccounts(path: string, aws: SubstrateAwsSettings, environments: rea
     }
   }
   return { owner, sharers };
+}
+
+/** An environment's project as the archive stacks name it. */
+function archivedProject(path: string, gcp: SubstrateGcpSettings, env: string): { readonly projectId: string; readonly projectNumber: string } {
+  const project = gcpProject(path, gcp, env);
+  return { projectId: project.id, projectNumber: project.number };
 }
 
 function gcpProject(path: string, gcp: SubstrateGcpSettings, env: string): { readonly id: string; readonly number: string } {

@@ -205,6 +205,12 @@ describe("HipaaSubstrate", () => {
     );
   });
 
+  test("refuses GCP settings that leave an environment without a project", () => {
+    const projects = Object.fromEntries(REFERENCE_ENVIRONMENTS.filter((e) => e.name !== "staging").map((e, i) => [e.name, { id: `hipaa-health-${e.name}`, number: `${i + 1}0000000000` }]));
+    const build = () => new HipaaSubstrate(Testing.app(), "clinical", config({ aws: undefined, gcp: { region: "us-central1", projects } }));
+    expect(refusal(build)).toContain('no GCP project is given for environment "staging"');
+  });
+
   test("GCP settings build one GCP stack per environment wired to the same subjects", () => {
     const app = Testing.app();
     new HipaaSubstrate(app, "clinical", config({
