@@ -11,6 +11,7 @@ import { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket";
 import { GithubProvider } from "@cdktf/provider-github/lib/provider";
 import { ActionsRepositoryOidcSubjectClaimCustomizationTemplate } from "@cdktf/provider-github/lib/actions-repository-oidc-subject-claim-customization-template";
 import { HipaaCompliance, HipaaComplianceError } from "../src/compliance";
+import { pass, Rule } from "../src/compliance/checker/rule";
 import { main } from "../src/cli";
 import { buildReferenceApp } from "../examples/reference/main";
 import { refusal } from "./support/synth";
@@ -92,6 +93,26 @@ describe("the gate judges the whole app before anything is written", () => {
       }),
     });
   };
+
+  test("a custom rule that reads another stack's resources without declaring them in acrossStacks stops the synth, naming the rule and the fix", () => {
+    const outdir = outdirOf();
+    const app = new App({ outdir });
+    new S3Bucket(awsStack(app, "one"), "Evidence", { bucket: "one-evidence" });
+    new S3Bucket(awsStack(app, "two"), "Evidence", { bucket: "two-evidence" });
+    const countsQueues: Rule = {
+      id: "ORG-COUNTS-QUEUES",
+      title: "Counts every stack's queues",
+      severity: "low",
+      controls: [],
+      resourceTypes: ["aws_s3_bucket"],
+      fix: "none",
+      equivalents: [],
+      evaluate: (_resource, index) => pass(`${index.ofTypeEverywhere("aws_sqs_queue").length} queues`),
+    };
+    HipaaCompliance.enable(app, { rules: [countsQueues] });
+    expect(refusal(() => app.synth())).toContain('rule ORG-COUNTS-QUEUES reads aws_sqs_queue across stacks without declaring it in its acrossStacks: the synth gate would not see the other stacks\' aws_sqs_queue. Fix: add "aws_sqs_queue" to the rule\'s acrossStacks');
+    expect(files(outdir)).toEqual([]);
+  });
 
   test("a claim template in one stack that disagrees with a role in another fails synth (cross-stack rule)", () => {
     const app = new App({ outdir: outdirOf() });

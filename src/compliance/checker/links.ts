@@ -1,5 +1,16 @@
 import { str, TfResource, TfUnit, TfValue } from "./terraform";
 
+/** A rule read a resource type of other stacks that no rule declares in `acrossStacks`. */
+export class UndeclaredAcrossStacksRead extends Error {
+  constructor(public readonly type: string, ruleId?: string) {
+    super(
+      `${ruleId ? `rule ${ruleId}` : "a rule"} reads ${type} across stacks without declaring it in its acrossStacks: the synth gate would not see the other stacks' ${type}. ` +
+        `Fix: add "${type}" to the rule's acrossStacks`,
+    );
+    this.name = "UndeclaredAcrossStacksRead";
+  }
+}
+
 /**
  * Companion resources: the resources that configure another one by reference
  * (`bucket = "${aws_s3_bucket.x.id}"`) or by literal name (`bucket = "my-bucket"`), indexed once
@@ -79,7 +90,7 @@ export class ResourceIndex {
   /** Resources of `type` in every unit being judged. */
   public ofTypeEverywhere(type: string): readonly TfResource[] {
     if (this.acrossTypes && !this.acrossTypes.has(type)) {
-      throw new Error(`a rule reads ${type} across stacks without declaring it in its acrossStacks: the synth gate would not see the other stacks' ${type}`);
+      throw new UndeclaredAcrossStacksRead(type);
     }
     this.readAcross?.add(type);
     return this.everything.get(type) ?? this.ofType(type);

@@ -1,4 +1,4 @@
-import { ResourceIndex } from "./links";
+import { ResourceIndex, UndeclaredAcrossStacksRead } from "./links";
 import { TfResource, TfUnit } from "./terraform";
 
 export type Severity = "critical" | "high" | "medium" | "low";
@@ -107,7 +107,7 @@ export function evaluateUnit(
     let forType = applicable.get(resource.type);
     if (!forType) applicable.set(resource.type, (forType = [...(byType.get(resource.type) ?? []), ...anyType]));
     for (const rule of forType) {
-      const j = rule.evaluate(resource, index);
+      const j = evaluateNaming(rule, resource, index);
       if (!j) continue;
       findings.push({
         rule: rule.id,
@@ -121,4 +121,14 @@ export function evaluateUnit(
     }
   }
   return findings;
+}
+
+/** Evaluates one rule, naming it when it reads another stack's resources it did not declare. */
+function evaluateNaming(rule: Rule, resource: TfResource, index: ResourceIndex): Judgement | undefined {
+  try {
+    return rule.evaluate(resource, index);
+  } catch (e) {
+    if (e instanceof UndeclaredAcrossStacksRead) throw new UndeclaredAcrossStacksRead(e.type, rule.id);
+    throw e;
+  }
 }
