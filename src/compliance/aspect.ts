@@ -20,7 +20,7 @@ import {
   unitFromJson,
   unknownRulePattern,
 } from "./checker";
-import { buildControlMap, ControlMap, controlMapMarkdownHeader, controlMapMarkdownSection, GATE_SKIPPED } from "./control-map";
+import { ControlMap, controlMapMarkdownHeader, controlMapMarkdownLines, ControlMapOnDemand, controlMapOnDemand, GATE_SKIPPED, VerdictsOnDemand } from "./control-map";
 import { terraformAddress } from "./record";
 import { packageVersion } from "./version";
 
@@ -248,7 +248,7 @@ function gatedSynth(app: App, gate: Gate): void {
       j.failed = findings.filter((f) => f.verdict === "fail");
       j.readAcross = new Map([...readAcross].map((t) => [t, everything.get(t)?.length ?? 0]));
       if (gate.writeControlMap) {
-        const map = buildControlMap(j.stack, findings, { unit, version, gate: gateState, input: { file: j.relative, sha256: j.sha256 } });
+        const map = controlMapOnDemand(j.stack, findings, { unit, version, gate: gateState, input: { file: j.relative, sha256: j.sha256 } });
         writeControlMapFiles(join(staging, "stacks", map.stack), map, mapHeader);
         j.summary = map.summary;
       }
@@ -373,7 +373,10 @@ class ChunkedWriter {
   }
 }
 
-/** `JSON.stringify(value, null, 2)`, written piece by piece. */
+/**
+ * `JSON.stringify(value, null, 2)`, written piece by piece; a `VerdictsOnDemand` is written as the
+ * array it stands for, one verdict at a time.
+ */
 function writeJson(out: ChunkedWriter, value: unknown, indent = ""): void {
   if (value === null || typeof value !== "object") {
     out.write(JSON.stringify(value) ?? "null");
@@ -381,6 +384,7 @@ function writeJson(out: ChunkedWriter, value: unknown, indent = ""): void {
   }
   const inner = `${indent}  `;
   const skip = (v: unknown) => v === undefined || typeof v === "function" || typeof v === "symbol";
+  if (value instanceof VerdictsOnDemand) return value.writeJson((piece) => out.write(piece), indent);
   if (Array.isArray(value)) {
     if (value.length === 0) return out.write("[]");
     value.forEach((v, i) => {
@@ -390,8 +394,19 @@ function writeJson(out: ChunkedWriter, value: unknown, indent = ""): void {
     });
     return out.write(`\n${indent}]`);
   }
-  // Small objects (a verdict, a rule) go through JSON.stringify whole: fast, and small.
-  if (Object.values(value).every((v) => !Array.isArray(v) || v.length <= 32)) {
+  // A flat object (a verdict) by hand, as JSON.stringify(value, null, 2) writes it at this depth.
+  const record = value as Record<string, unknown>;
+  if (Object.values(record).every((v) => v === null || typeof v !== "object")) {
+    let text = "{";
+    for (const k of Object.keys(record)) {
+      const v = record[k];
+      if (skip(v)) continue;
+      text += `${text.length === 1 ? "" : ","}\n${inner}${JSON.stringify(k)}: ${JSON.stringify(v)}`;
+    }
+    return out.write(text.length === 1 ? "{}" : `${text}\n${indent}}`);
+  }
+  // Small objects (a rule, a section without verdicts) go through JSON.stringify whole: fast, and small.
+  if (small(value)) {
     const text = JSON.stringify(value, null, 2);
     return out.write(indent ? text.replace(/\n/g, `\n${indent}`) : text);
   }
@@ -404,8 +419,20 @@ function writeJson(out: ChunkedWriter, value: unknown, indent = ""): void {
   out.write(`\n${indent}}`);
 }
 
-/** A stack's `control-map.json` and `control-map.md` (the Markdown that `renderControlMapMarkdown([map])` renders). */
-function writeControlMapFiles(dir: string, map: ControlMap, markdownHeader: string): void {
+/** No verdicts made on demand anywhere inside, and no array of more than 32 elements. */
+function small(value: unknown): boolean {
+  if (value === null || typeof value !== "object") return true;
+  if (value instanceof VerdictsOnDemand) return false;
+  if (Array.isArray(value)) return value.length <= 32 && value.every(small);
+  return Object.values(value).every(small);
+}
+
+/**
+ * A stack's `control-map.json` and `control-map.md`: the bytes of `JSON.stringify(buildControlMap(...), null, 2)`
+ * and of `renderControlMapMarkdown([map])`, written as the verdicts are made, so a stack's map is
+ * never held whole.
+ */
+function writeControlMapFiles(dir: string, map: ControlMapOnDemand, markdownHeader: string): void {
   const json = openSync(join(dir, "control-map.json"), "w");
   try {
     const out = new ChunkedWriter(json);
@@ -419,7 +446,7 @@ function writeControlMapFiles(dir: string, map: ControlMap, markdownHeader: stri
   try {
     const out = new ChunkedWriter(md);
     out.write(markdownHeader);
-    for (const line of controlMapMarkdownSection(map)) out.write(`\n${line}`);
+    for (const line of controlMapMarkdownLines(map)) out.write(`\n${line}`);
     out.write("\n");
     out.flush();
   } finally {

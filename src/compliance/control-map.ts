@@ -63,27 +63,99 @@ export const GATE_SKIPPED =
 
 /** The control map of one stack: for every CFR section, its question, rules, verdicts and implementers. */
 export function buildControlMap(stack: IConstruct, findings: readonly FindingLike[], context: ControlMapContext = {}): ControlMap {
+  const map = controlMapOnDemand(stack, findings, context);
+  return { ...map, sections: map.sections.map((s) => ({ ...s, verdicts: [...s.verdicts] })) };
+}
+
+/**
+ * A section's verdicts, made from the findings each time they are read: the synth gate writes a
+ * large stack's map (tens of thousands of verdicts) one verdict at a time, so no verdict lives
+ * longer than its own line of output.
+ */
+export class VerdictsOnDemand implements Iterable<ControlMapVerdict> {
+  constructor(
+    /** The findings of this section, in the order of all findings. */
+    private readonly findings: readonly FindingLike[],
+    private readonly names: ReadonlyMap<string, string>,
+  ) {}
+
+  public get length(): number {
+    return this.findings.length;
+  }
+
+  public *[Symbol.iterator](): Iterator<ControlMapVerdict> {
+    for (const f of this.findings) {
+      yield { resource: f.resource, name: this.names.get(f.resource), constructPath: f.constructPath, rule: f.rule, verdict: f.verdict, message: f.message, suppressionReason: f.suppressionReason };
+    }
+  }
+
+  /** The verdicts as `JSON.stringify` writes an array of them. */
+  public toJSON(): ControlMapVerdict[] {
+    return [...this];
+  }
+
+  /**
+   * Writes the array as `JSON.stringify(value, null, 2)` writes it inside a document, where
+   * `indent` is the indentation of the line it opens on: one verdict per `write`, made from its
+   * finding without a verdict object in between (test/control-map-stream.test.ts holds the bytes
+   * to `buildControlMap`'s).
+   */
+  public writeJson(write: (piece: string) => void, indent: string): void {
+    if (this.findings.length === 0) return write("[]");
+    const open = `\n${indent}  {`;
+    const close = `\n${indent}  }`;
+    const field = `,\n${indent}    `;
+    let first = true;
+    for (const f of this.findings) {
+      let text = `${first ? "[" : ","}${open}\n${indent}    "resource": ${JSON.stringify(f.resource)}`;
+      first = false;
+      const name = this.names.get(f.resource);
+      if (name !== undefined) text += `${field}"name": ${JSON.stringify(name)}`;
+      if (f.constructPath !== undefined) text += `${field}"constructPath": ${JSON.stringify(f.constructPath)}`;
+      text += `${field}"rule": ${JSON.stringify(f.rule)}${field}"verdict": ${JSON.stringify(f.verdict)}${field}"message": ${JSON.stringify(f.message)}`;
+      if (f.suppressionReason !== undefined) text += `${field}"suppressionReason": ${JSON.stringify(f.suppressionReason)}`;
+      write(`${text}${close}`);
+    }
+    write(`\n${indent}]`);
+  }
+}
+
+/** A control map whose verdicts are made on demand (see `VerdictsOnDemand`); `buildControlMap` is this, made whole. */
+export interface ControlMapOnDemand extends Omit<ControlMap, "sections"> {
+  readonly sections: readonly (Omit<ControlMapSection, "verdicts"> & { readonly verdicts: VerdictsOnDemand })[];
+}
+
+/** The control map of one stack, with each section's verdicts made from `findings` when read. */
+export function controlMapOnDemand(stack: IConstruct, findings: readonly FindingLike[], context: ControlMapContext = {}): ControlMapOnDemand {
   const records = collectControlRecords(stack);
   const names = context.unit ? resourceNames(context.unit) : new Map<string, string>();
+  const bySection = new Map<string, FindingLike[]>();
+  for (const f of findings) {
+    for (const section of f.controls) {
+      let of = bySection.get(section);
+      if (!of) bySection.set(section, (of = []));
+      // A rule naming a section twice still gives one verdict there, as `controls.includes` did.
+      if (of[of.length - 1] !== f) of.push(f);
+    }
+  }
   const sections = hipaaControls().map((control) => ({
     section: control.section,
     title: control.title,
     auditorQuestion: control.auditorQuestion,
     rules: ALL_RULES.filter((r) => r.controls.includes(control.section)).map((r) => ({ id: r.id, title: r.title, equivalents: r.equivalents, kics: r.kics ?? [] })),
-    verdicts: findings
-      .filter((f) => f.controls.includes(control.section))
-      .map((f) => ({ resource: f.resource, name: names.get(f.resource), constructPath: f.constructPath, rule: f.rule, verdict: f.verdict, message: f.message, suppressionReason: f.suppressionReason })),
+    verdicts: new VerdictsOnDemand(bySection.get(control.section) ?? [], names),
     implementedBy: records.implementations.filter((i) => i.section === control.section).map((i) => ({ construct: i.constructPath, resources: i.resources, how: i.how })),
     exceptions: records.exceptions.filter((e) => e.section === control.section).map((e) => ({ construct: e.constructPath, what: e.what, reason: e.reason })),
   }));
-  const count = (v: string) => findings.filter((f) => f.verdict === v).length;
+  const summary = { pass: 0, fail: 0, suppressed: 0 };
+  for (const f of findings) summary[f.verdict]++;
   return {
     stack: stack.node.id,
     ...(context.version ? { generator: { name: "cdktf-hipaa-substrate", version: context.version } } : {}),
     ...(context.gate ? { gate: context.gate } : {}),
     ...(context.gate === "skipped" ? { warning: GATE_SKIPPED } : {}),
     ...(context.input ? { input: context.input } : {}),
-    summary: { pass: count("pass"), fail: count("fail"), suppressed: count("suppressed") },
+    summary,
     sections,
   };
 }
@@ -103,30 +175,34 @@ export function controlMapMarkdownHeader(maps: readonly Pick<ControlMap, "genera
 }
 
 /** The Markdown lines of one stack's map. */
-export function controlMapMarkdownSection(map: ControlMap): string[] {
-  const lines: string[] = [];
-  lines.push(`## Stack \`${map.stack}\``, "");
-  if (map.input) lines.push(`Input: \`${map.input.file}\`, SHA-256 \`${map.input.sha256}\`.`, "");
-  lines.push(`${map.summary.pass} passed, ${map.summary.fail} failed, ${map.summary.suppressed} suppressed with a reason.`, "");
+export function controlMapMarkdownSection(map: ControlMap | ControlMapOnDemand): string[] {
+  return [...controlMapMarkdownLines(map)];
+}
+
+/** The Markdown lines of one stack's map, one at a time (the synth gate writes them as they come). */
+export function* controlMapMarkdownLines(map: ControlMap | ControlMapOnDemand): Generator<string> {
+  yield `## Stack \`${map.stack}\``;
+  yield "";
+  if (map.input) yield* [`Input: \`${map.input.file}\`, SHA-256 \`${map.input.sha256}\`.`, ""];
+  yield* [`${map.summary.pass} passed, ${map.summary.fail} failed, ${map.summary.suppressed} suppressed with a reason.`, ""];
   for (const s of map.sections) {
-    lines.push(`### 45 CFR ${s.section} ${s.title}`, "", `> ${s.auditorQuestion}`, "");
+    yield* [`### 45 CFR ${s.section} ${s.title}`, "", `> ${s.auditorQuestion}`, ""];
     if (s.implementedBy.length > 0) {
-      lines.push("Implemented by:", "");
-      for (const i of s.implementedBy) lines.push(`- \`${i.construct}\` (${i.resources.map((r) => `\`${r}\``).join(", ")}): ${i.how}`);
-      lines.push("");
+      yield* ["Implemented by:", ""];
+      for (const i of s.implementedBy) yield `- \`${i.construct}\` (${i.resources.map((r) => `\`${r}\``).join(", ")}): ${i.how}`;
+      yield "";
     }
-    for (const e of s.exceptions) lines.push(`- **Accepted exception** at \`${e.construct}\`: ${e.what}. Reason: ${e.reason}`);
-    if (s.exceptions.length > 0) lines.push("");
+    for (const e of s.exceptions) yield `- **Accepted exception** at \`${e.construct}\`: ${e.what}. Reason: ${e.reason}`;
+    if (s.exceptions.length > 0) yield "";
     if (s.verdicts.length > 0) {
-      lines.push("| resource | name | rule | verdict | note |", "| --- | --- | --- | --- | --- |");
+      yield* ["| resource | name | rule | verdict | note |", "| --- | --- | --- | --- | --- |"];
       for (const v of s.verdicts) {
         const note = v.verdict === "suppressed" ? `suppressed: ${v.suppressionReason}` : v.message;
-        lines.push(`| \`${v.resource}\` | ${v.name ? `\`${v.name}\`` : ""} | ${v.rule} | ${v.verdict} | ${note.replace(/\|/g, "\\|")} |`);
+        yield `| \`${v.resource}\` | ${v.name ? `\`${v.name}\`` : ""} | ${v.rule} | ${v.verdict} | ${note.replace(/\|/g, "\\|")} |`;
       }
-      lines.push("");
+      yield "";
     } else if (s.implementedBy.length === 0) {
-      lines.push("No resource in this stack addresses this section.", "");
+      yield* ["No resource in this stack addresses this section.", ""];
     }
   }
-  return lines;
 }
