@@ -72,5 +72,8 @@ describe("a control map with a suppressed verdict and text that needs escaping",
     expect(map.sections.flatMap((s) => s.verdicts)).toContainEqual(expect.objectContaining({ verdict: "suppressed", suppressionReason: reason }));
     expect(json).toBe(`${JSON.stringify(map, null, 2)}\n`);
     expect(readFileSync(join(dir, "control-map.md"), "utf8")).toBe(renderControlMapMarkdown([map]));
+    // The combined map copies the stack's bytes (UTF-8 included) one level deeper.
+    expect(JSON.parse(readFileSync(join(outdir, "control-map.json"), "utf8")).stacks).toEqual([written]);
+    expect(readFileSync(join(outdir, "control-map.md"), "utf8")).toContain(`suppressed: ${reason.replace(/\|/g, "\\|")}`);
   });
 });

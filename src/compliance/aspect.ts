@@ -506,7 +506,7 @@ function copyBytes(file: string, fd: number, skip: number, drop: number, indent?
       if (n <= 0) break;
       position += n;
       // latin1 maps each byte to one character and back, so UTF-8 sequences split across chunks survive.
-      if (indent) writeSync(fd, Buffer.from(chunk.toString("latin1", 0, n).replace(/\n/g, `\n${indent}`), "latin1"));
+      if (indent) writeSync(fd, chunk.toString("latin1", 0, n).replace(/\n/g, `\n${indent}`), null, "latin1");
       else writeSync(fd, chunk, 0, n);
     }
   } finally {
