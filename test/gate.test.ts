@@ -137,6 +137,36 @@ describe("the gate judges the whole app before anything is written", () => {
   });
 });
 
+describe("the written cdk.tf.json", () => {
+  test("has every object's keys sorted, overrides cdktf appends out of order included", () => {
+    const outdir = outdirOf();
+    const app = new App({ outdir });
+    const stack = awsStack(app, "user");
+    const key = new KmsKey(stack, "Key", { description: "the user's own key", enableKeyRotation: true, policy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Sid: "Account", Effect: "Allow", Principal: { AWS: "arn:aws:iam::111122223333:root" }, Action: "kms:*", Resource: "*" }] }) });
+    // cdktf merges overrides after the resource's own keys: "bypass..." and "tags.a" arrive out of order.
+    key.addOverride("bypass_policy_lockout_safety_check", false);
+    key.addOverride("tags", { z: "last", a: "first" });
+    HipaaCompliance.enable(app);
+    app.synth();
+    const text = readFileSync(join(outdir, "stacks", "user", "cdk.tf.json"), "utf8");
+    const unsorted: string[] = [];
+    const walk = (v: unknown, at: string) => {
+      if (v === null || typeof v !== "object") return;
+      if (Array.isArray(v)) return v.forEach((x, i) => walk(x, `${at}[${i}]`));
+      const keys = Object.keys(v);
+      if (keys.join("\0") !== [...keys].sort().join("\0")) unsorted.push(at);
+      for (const k of keys) walk((v as Record<string, unknown>)[k], `${at}.${k}`);
+    };
+    const doc = JSON.parse(text);
+    walk(doc, "$");
+    expect(unsorted).toEqual([]);
+    const written = Object.values(doc.resource.aws_kms_key)[0] as Record<string, unknown>;
+    expect(Object.keys(written).slice(0, 3)).toEqual(["//", "bypass_policy_lockout_safety_check", "description"]);
+    expect(Object.keys(written.tags as object)).toEqual(["a", "z"]);
+    expect(text).toBe(`${JSON.stringify(doc, null, 2)}`);
+  });
+});
+
 describe("suppressions travel with the output", () => {
   function suppressedApp() {
     const outdir = outdirOf();

@@ -530,13 +530,33 @@ function moveInto(staging: string, outdir: string): void {
   }
 }
 
-/** A copy with every object's keys sorted: `JSON.stringify(sortKeys(v), null, 2)` is the format cdktf writes `cdk.tf.json` in. */
+/** The value with every object's keys sorted (copied only where out of order): `JSON.stringify(sortKeys(v), null, 2)` is the format cdktf writes `cdk.tf.json` in. */
 function sortKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeys);
   if (value === null || typeof value !== "object") return value;
-  // A loop, not Object.fromEntries: a stack's JSON is hundreds of thousands of keys, and each
-  // entry pair would be garbage.
+  // What is already in order is returned as it is: cdktf resolves most objects with their keys
+  // sorted, so copying a whole stack's JSON to sort it would be a second copy of the stack kept
+  // while it is judged. Only the objects out of order (and those above them) are new.
+  if (Array.isArray(value)) {
+    let copy: unknown[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      const sorted = sortKeys(value[i]);
+      if (sorted !== value[i]) (copy ??= value.slice())[i] = sorted;
+    }
+    return copy ?? value;
+  }
+  const record = value as Record<string, unknown>;
+  const keys = Object.keys(record);
+  let inOrder = true;
+  for (let i = 1; i < keys.length && inOrder; i++) inOrder = keys[i - 1] < keys[i];
+  if (inOrder) {
+    let copy: Record<string, unknown> | undefined;
+    for (const k of keys) {
+      const sorted = sortKeys(record[k]);
+      if (sorted !== record[k]) (copy ??= { ...record })[k] = sorted;
+    }
+    return copy ?? value;
+  }
   const out: Record<string, unknown> = {};
-  for (const k of Object.keys(value).sort()) out[k] = sortKeys((value as Record<string, unknown>)[k]);
+  for (const k of keys.sort()) out[k] = sortKeys(record[k]);
   return out;
 }

@@ -96,9 +96,40 @@ export function evaluateUnit(
   /** Receives the types the rules actually read across units while judging this one. */
   readAcross?: Set<string>,
 ): Finding[] {
+  const findings: Finding[] = [];
+  evaluateUnitEach(unit, rules, everything, readAcross, (rule, resource, j) =>
+    findings.push({
+      rule: rule.id,
+      equivalents: rule.equivalents,
+      resource: resource.address,
+      file: unit.file,
+      verdict: j.verdict,
+      controls: rule.controls,
+      message: findingMessage(rule, j),
+    }),
+  );
+  return findings;
+}
+
+/** A finding's message: a failure's ends with the rule's fix. */
+export function findingMessage(rule: Rule, j: Judgement): string {
+  return j.verdict === "fail" ? `${j.message}. Fix: ${rule.fix}` : j.message;
+}
+
+/**
+ * `evaluateUnit`, handing each (rule, resource, judgement) to `each` as it is made instead of
+ * collecting findings: the synth gate builds its own findings from them, with no intermediate
+ * object per finding.
+ */
+export function evaluateUnitEach(
+  unit: TfUnit,
+  rules: readonly Rule[],
+  everything: ReadonlyMap<string, readonly TfResource[]>,
+  readAcross: Set<string> | undefined,
+  each: (rule: Rule, resource: TfResource, judgement: Judgement) => void,
+): void {
   const byType = new Map<string, Rule[]>();
   for (const rule of rules) for (const t of rule.resourceTypes) byType.set(t, [...(byType.get(t) ?? []), rule]);
-  const findings: Finding[] = [];
   const index = new ResourceIndex(unit, everything, acrossStackTypes(rules), readAcross);
   const anyType = byType.get(ANY_TYPE) ?? [];
   const applicable = new Map<string, Rule[]>();
@@ -108,19 +139,9 @@ export function evaluateUnit(
     if (!forType) applicable.set(resource.type, (forType = [...(byType.get(resource.type) ?? []), ...anyType]));
     for (const rule of forType) {
       const j = evaluateNaming(rule, resource, index);
-      if (!j) continue;
-      findings.push({
-        rule: rule.id,
-        equivalents: rule.equivalents,
-        resource: resource.address,
-        file: unit.file,
-        verdict: j.verdict,
-        controls: rule.controls,
-        message: j.verdict === "fail" ? `${j.message}. Fix: ${rule.fix}` : j.message,
-      });
+      if (j) each(rule, resource, j);
     }
   }
-  return findings;
 }
 
 /** Evaluates one rule, naming it when it reads another stack's resources it did not declare. */

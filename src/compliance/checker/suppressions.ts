@@ -1,4 +1,4 @@
-import { acrossStackTypes, evaluateUnit, Finding, resourcesOfTypes, Rule } from "./rule";
+import { acrossStackTypes, evaluateUnitEach, Finding, findingMessage, resourcesOfTypes, Rule } from "./rule";
 import { TfResource, TfUnit } from "./terraform";
 
 /** A finding after suppressions: a failure with a recorded reason becomes `suppressed`. */
@@ -42,12 +42,17 @@ export function judge(units: readonly TfUnit[], rules: readonly Rule[]): JudgedF
  * units, see `evaluateUnit`), with the suppressions the unit carries.
  */
 export function judgeUnit(unit: TfUnit, rules: readonly Rule[], everything: ReadonlyMap<string, readonly TfResource[]>, readAcross?: Set<string>): JudgedFinding[] {
-  const paths = new Map<string, string | undefined>();
-  for (const r of unit.resources) paths.set(r.address, r.constructPath);
-  return evaluateUnit(unit, rules, everything, readAcross).map((f) => {
-    const judged: JudgedFinding = { ...f, constructPath: paths.get(f.resource) };
-    if (f.verdict !== "fail") return judged;
-    const s = unit.metadata?.suppressions.find((x) => x.resource === f.resource && patternCovers(x.rule, f.rule));
-    return s ? { ...judged, verdict: "suppressed", suppressionReason: s.reason } : judged;
+  const findings: JudgedFinding[] = [];
+  // One object per finding, made whole here (a large stack has tens of thousands of them, kept
+  // until its control map is written), with the same keys in the same order as before.
+  evaluateUnitEach(unit, rules, everything, readAcross, (rule, resource, j) => {
+    const message = findingMessage(rule, j);
+    const suppression = j.verdict === "fail" ? unit.metadata?.suppressions.find((x) => x.resource === resource.address && patternCovers(x.rule, rule.id)) : undefined;
+    findings.push(
+      suppression
+        ? { rule: rule.id, equivalents: rule.equivalents, resource: resource.address, file: unit.file, verdict: "suppressed", controls: rule.controls, message, constructPath: resource.constructPath, suppressionReason: suppression.reason }
+        : { rule: rule.id, equivalents: rule.equivalents, resource: resource.address, file: unit.file, verdict: j.verdict, controls: rule.controls, message, constructPath: resource.constructPath },
+    );
   });
+  return findings;
 }
