@@ -175,7 +175,7 @@ export function controlMapMarkdownHeader(maps: readonly Pick<ControlMap, "genera
 }
 
 /** The Markdown lines of one stack's map. */
-export function controlMapMarkdownSection(map: ControlMap | ControlMapOnDemand): string[] {
+export function controlMapMarkdownSection(map: ControlMap): string[] {
   return [...controlMapMarkdownLines(map)];
 }
 
