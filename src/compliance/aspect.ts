@@ -202,8 +202,10 @@ function withMetadata(tf: Record<string, unknown>, metadata: OutputMetadata): Re
  * 4. run the App-level validations, write the app's combined control maps from the staged ones,
  *    move the stacks and control maps into place, write the manifest.
  *
- * Peak memory is the construct tree plus one stack's JSON and verdicts, not every stack's at
- * once, and each stack is resolved once (HCL output aside).
+ * Peak memory is the construct tree plus one stack's JSON and findings, not every stack's at
+ * once: each stack is resolved once (HCL output aside), its keys sorted by copying only the
+ * objects out of order, one object made per finding, and its control map written verdict by
+ * verdict from the findings (never held whole).
  *
  * With `skipValidation: true` step 3 does not throw; the output and the control maps say
  * `gate: skipped` loudly, and the CLI refuses such output.
