@@ -1,4 +1,4 @@
-import { createHash } from "crypto";
+import { createHash, Hash } from "crypto";
 import { closeSync, existsSync, fstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, writeFileSync, writeSync } from "fs";
 import { join } from "path";
 import { IConstruct } from "constructs";
@@ -265,22 +265,30 @@ function gatedSynth(app: App, gate: Gate): void {
       const metadata: OutputMetadata = { version, gate: gateState, suppressions: suppressionsOf(stack) };
       const manifest = app.manifest.forStack(stack);
       let doc: Record<string, unknown>;
-      let text: string;
+      const hash = createHash("sha256");
       if (app.hclOutput) {
         stack.synthesizer.synthesize(session);
         // HCL cannot carry the metadata inside the file: it goes beside it, where the CLI looks too.
         writeFileSync(join(staging, manifest.workingDirectory, "hipaa-gate.json"), `${JSON.stringify(metadata, null, 2)}\n`);
         doc = withMetadata(stack.toTerraform() as Record<string, unknown>, metadata);
-        text = readFileSync(join(staging, manifest.synthesizedStackPath), "utf8");
+        hash.update(readFileSync(join(staging, manifest.synthesizedStackPath)));
       } else {
         const resolved = synthesizeCapturing(stack, session);
         const file = join(staging, manifest.synthesizedStackPath);
         // Judged in the order it is written (keys sorted), as the CLI reads it.
         doc = sortKeys(withMetadata(resolved ?? JSON.parse(readFileSync(file, "utf8")), metadata)) as Record<string, unknown>;
-        text = JSON.stringify(doc, null, 2);
-        writeFileSync(file, text);
+        // `JSON.stringify(doc, null, 2)`, written and hashed 64 KiB at a time: the whole text of a
+        // large stack would be one more copy of it, kept in V8's large-object space.
+        const fd = openSync(file, "w");
+        try {
+          const out = new ChunkedWriter(fd, hash);
+          writeJson(out, doc);
+          out.flush();
+        } finally {
+          closeSync(fd);
+        }
       }
-      const j: Judged = { stack, relative: manifest.synthesizedStackPath, metadata, sha256: createHash("sha256").update(text).digest("hex"), failed: [], readAcross: new Map() };
+      const j: Judged = { stack, relative: manifest.synthesizedStackPath, metadata, sha256: hash.digest("hex"), failed: [], readAcross: new Map() };
       for (const [type, resources] of resourcesOfTypes([unitFromJson(stack.node.id, pick(doc, acrossTypes))], acrossTypes)) everything.set(type, [...(everything.get(type) ?? []), ...resources]);
       judgeStaged(j, doc);
       judged.push(j);
@@ -360,7 +368,8 @@ class ChunkedWriter {
   private pieces: string[] = [];
   private length = 0;
 
-  constructor(private readonly fd: number) {}
+  /** @param hash also receives every byte written (the SHA-256 of a file written in pieces) */
+  constructor(private readonly fd: number, private readonly hash?: Hash) {}
 
   public write(piece: string): void {
     this.pieces.push(piece);
@@ -369,7 +378,11 @@ class ChunkedWriter {
   }
 
   public flush(): void {
-    if (this.length > 0) writeSync(this.fd, this.pieces.join(""));
+    if (this.length > 0) {
+      const text = this.pieces.join("");
+      writeSync(this.fd, text);
+      this.hash?.update(text);
+    }
     this.pieces = [];
     this.length = 0;
   }
