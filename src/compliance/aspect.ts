@@ -434,12 +434,13 @@ function writeJson(out: ChunkedWriter, value: unknown, indent = ""): void {
   out.write(`\n${indent}}`);
 }
 
-/** No verdicts made on demand anywhere inside, and no array of more than 32 elements. */
+/** No verdicts made on demand anywhere inside, and no array or object of more than 32 entries. */
 function small(value: unknown): boolean {
   if (value === null || typeof value !== "object") return true;
   if (value instanceof VerdictsOnDemand) return false;
   if (Array.isArray(value)) return value.length <= 32 && value.every(small);
-  return Object.values(value).every(small);
+  const values = Object.values(value);
+  return values.length <= 32 && values.every(small);
 }
 
 /**
