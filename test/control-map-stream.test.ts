@@ -77,3 +77,14 @@ describe("a control map with a suppressed verdict and text that needs escaping",
     expect(readFileSync(join(outdir, "control-map.md"), "utf8")).toContain(`suppressed: ${reason.replace(/\|/g, "\\|")}`);
   });
 });
+
+describe("buildControlMap", () => {
+  test("keeps every finding it is given, and a rule naming a section twice gives one verdict there", () => {
+    const app = new App({ outdir: mkdtempSync(join(tmpdir(), "hipaa-map-build-")) });
+    const stack = new TerraformStack(app, "s");
+    const f = { rule: "HIPAA-X", resource: "aws_kms_key.k", verdict: "pass" as const, controls: ["164.312(a)(2)(iv)", "164.312(a)(2)(iv)"], message: "ok" };
+    const map = buildControlMap(stack, [f, f]);
+    expect(map.sections.find((s) => s.section === "164.312(a)(2)(iv)")!.verdicts).toHaveLength(2);
+    expect(map.summary).toEqual({ pass: 2, fail: 0, suppressed: 0 });
+  });
+});

@@ -2,7 +2,7 @@ import { createHash } from "crypto";
 import { mkdtempSync, readdirSync, readFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
-import { App, TerraformStack } from "cdktf";
+import { App, TerraformLocal, TerraformStack } from "cdktf";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { IamOpenidConnectProvider } from "@cdktf/provider-aws/lib/iam-openid-connect-provider";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
@@ -164,6 +164,23 @@ describe("the written cdk.tf.json", () => {
     expect(Object.keys(written).slice(0, 3)).toEqual(["//", "bypass_policy_lockout_safety_check", "description"]);
     expect(Object.keys(written.tags as object)).toEqual(["a", "z"]);
     expect(text).toBe(`${JSON.stringify(doc, null, 2)}`);
+  });
+
+  test("a value with toJSON (a Date in a local) is written as cdktf writes it, wherever it sits", () => {
+    const outdir = outdirOf();
+    const app = new App({ outdir });
+    const stack = awsStack(app, "user");
+    new TerraformLocal(stack, "approvedAt", [new Date(0)]);
+    // More than 32 entries: the streamed writer takes this object entry by entry.
+    new TerraformLocal(stack, "many", Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`k${String(i).padStart(2, "0")}`, i === 5 ? [new Date(0)] : i])));
+    HipaaCompliance.enable(app);
+    app.synth();
+    const text = readFileSync(join(outdir, "stacks", "user", "cdk.tf.json"), "utf8");
+    const doc = JSON.parse(text);
+    expect(doc.locals.approvedAt).toEqual(["1970-01-01T00:00:00.000Z"]);
+    expect(doc.locals.many.k05).toEqual(["1970-01-01T00:00:00.000Z"]);
+    const map = JSON.parse(readFileSync(join(outdir, "stacks", "user", "control-map.json"), "utf8"));
+    expect(map.input.sha256).toBe(createHash("sha256").update(text).digest("hex"));
   });
 });
 

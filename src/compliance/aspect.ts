@@ -392,7 +392,7 @@ class ChunkedWriter {
  * `JSON.stringify(value, null, 2)`, written piece by piece; a `VerdictsOnDemand` is written as the
  * array it stands for, one verdict at a time.
  */
-function writeJson(out: ChunkedWriter, value: unknown, indent = ""): void {
+function writeJson(out: ChunkedWriter, value: unknown, indent = "", applyToJSON = true): void {
   if (value === null || typeof value !== "object") {
     out.write(JSON.stringify(value) ?? "null");
     return;
@@ -400,13 +400,16 @@ function writeJson(out: ChunkedWriter, value: unknown, indent = ""): void {
   const inner = `${indent}  `;
   const skip = (v: unknown) => v === undefined || typeof v === "function" || typeof v === "symbol";
   if (value instanceof VerdictsOnDemand) return value.writeJson((piece) => out.write(piece), indent);
+  // As JSON.stringify: a value's toJSON (a Date's, say) is called once, and its result written.
+  if (applyToJSON && typeof (value as { toJSON?: unknown }).toJSON === "function") return writeJson(out, (value as { toJSON: () => unknown }).toJSON(), indent, false);
   if (Array.isArray(value)) {
     if (value.length === 0) return out.write("[]");
-    value.forEach((v, i) => {
+    // An index loop, not forEach: a hole is written as null, as JSON.stringify writes it.
+    for (let i = 0; i < value.length; i++) {
       out.write(i === 0 ? `[\n${inner}` : `,\n${inner}`);
-      if (skip(v)) out.write("null");
-      else writeJson(out, v, inner);
-    });
+      if (skip(value[i])) out.write("null");
+      else writeJson(out, value[i], inner);
+    }
     return out.write(`\n${indent}]`);
   }
   // A flat object (a verdict) by hand, as JSON.stringify(value, null, 2) writes it at this depth.
@@ -547,8 +550,10 @@ function moveInto(staging: string, outdir: string): void {
 }
 
 /** The value with every object's keys sorted (copied only where out of order): `JSON.stringify(sortKeys(v), null, 2)` is the format cdktf writes `cdk.tf.json` in. */
-function sortKeys(value: unknown): unknown {
+function sortKeys(value: unknown, applyToJSON = true): unknown {
   if (value === null || typeof value !== "object") return value;
+  // A value with toJSON (a Date in a local, say) is judged as JSON.stringify writes it.
+  if (applyToJSON && typeof (value as { toJSON?: unknown }).toJSON === "function") return sortKeys((value as { toJSON: () => unknown }).toJSON(), false);
   // What is already in order is returned as it is: cdktf resolves most objects with their keys
   // sorted, so copying a whole stack's JSON to sort it would be a second copy of the stack kept
   // while it is judged. Only the objects out of order (and those above them) are new.
@@ -568,11 +573,17 @@ function sortKeys(value: unknown): unknown {
     let copy: Record<string, unknown> | undefined;
     for (const k of keys) {
       const sorted = sortKeys(record[k]);
-      if (sorted !== record[k]) (copy ??= { ...record })[k] = sorted;
+      if (sorted !== record[k]) put((copy ??= { ...record }), k, sorted);
     }
     return copy ?? value;
   }
   const out: Record<string, unknown> = {};
-  for (const k of keys.sort()) out[k] = sortKeys(record[k]);
+  for (const k of keys.sort()) put(out, k, sortKeys(record[k]));
   return out;
+}
+
+/** `target[key] = value`, as an own property even for "__proto__" (which JSON.parse can produce). */
+function put(target: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === "__proto__") Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  else target[key] = value;
 }

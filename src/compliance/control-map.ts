@@ -104,17 +104,23 @@ export class VerdictsOnDemand implements Iterable<ControlMapVerdict> {
     if (this.findings.length === 0) return write("[]");
     const open = `\n${indent}  {`;
     const close = `\n${indent}  }`;
-    const field = `,\n${indent}    `;
+    const lead = `\n${indent}    `;
     let first = true;
     for (const f of this.findings) {
-      let text = `${first ? "[" : ","}${open}\n${indent}    "resource": ${JSON.stringify(f.resource)}`;
+      let text = "";
+      // In the verdict's key order; a missing value is left out, as JSON.stringify leaves it out.
+      const field = (key: string, value: string | undefined) => {
+        if (value !== undefined) text += `${text === "" ? "" : ","}${lead}"${key}": ${JSON.stringify(value)}`;
+      };
+      field("resource", f.resource);
+      field("name", this.names.get(f.resource));
+      field("constructPath", f.constructPath);
+      field("rule", f.rule);
+      field("verdict", f.verdict);
+      field("message", f.message);
+      field("suppressionReason", f.suppressionReason);
+      write(`${first ? "[" : ","}${text === "" ? `\n${indent}  {}` : `${open}${text}${close}`}`);
       first = false;
-      const name = this.names.get(f.resource);
-      if (name !== undefined) text += `${field}"name": ${JSON.stringify(name)}`;
-      if (f.constructPath !== undefined) text += `${field}"constructPath": ${JSON.stringify(f.constructPath)}`;
-      text += `${field}"rule": ${JSON.stringify(f.rule)}${field}"verdict": ${JSON.stringify(f.verdict)}${field}"message": ${JSON.stringify(f.message)}`;
-      if (f.suppressionReason !== undefined) text += `${field}"suppressionReason": ${JSON.stringify(f.suppressionReason)}`;
-      write(`${text}${close}`);
     }
     write(`\n${indent}]`);
   }
@@ -131,11 +137,11 @@ export function controlMapOnDemand(stack: IConstruct, findings: readonly Finding
   const names = context.unit ? resourceNames(context.unit) : new Map<string, string>();
   const bySection = new Map<string, FindingLike[]>();
   for (const f of findings) {
-    for (const section of f.controls) {
+    // A rule naming a section twice still gives one verdict there (`controls.includes`).
+    for (const section of new Set(f.controls)) {
       let of = bySection.get(section);
       if (!of) bySection.set(section, (of = []));
-      // A rule naming a section twice still gives one verdict there, as `controls.includes` did.
-      if (of[of.length - 1] !== f) of.push(f);
+      of.push(f);
     }
   }
   const sections = hipaaControls().map((control) => ({
@@ -148,7 +154,7 @@ export function controlMapOnDemand(stack: IConstruct, findings: readonly Finding
     exceptions: records.exceptions.filter((e) => e.section === control.section).map((e) => ({ construct: e.constructPath, what: e.what, reason: e.reason })),
   }));
   const summary = { pass: 0, fail: 0, suppressed: 0 };
-  for (const f of findings) summary[f.verdict]++;
+  for (const f of findings) if (f.verdict === "pass" || f.verdict === "fail" || f.verdict === "suppressed") summary[f.verdict]++;
   return {
     stack: stack.node.id,
     ...(context.version ? { generator: { name: "cdktf-hipaa-substrate", version: context.version } } : {}),
