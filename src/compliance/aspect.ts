@@ -399,7 +399,18 @@ function writeJson(out: ChunkedWriter, value: unknown, indent = "", applyToJSON 
   }
   const inner = `${indent}  `;
   const skip = (v: unknown) => v === undefined || typeof v === "function" || typeof v === "symbol";
-  if (value instanceof VerdictsOnDemand) return value.writeJson((piece) => out.write(piece), indent);
+  // Verdicts made on demand are written as the array they stand for, one verdict at a time (their
+  // toJSON would make them all at once).
+  if (value instanceof VerdictsOnDemand) {
+    if (value.length === 0) return out.write("[]");
+    let first = true;
+    for (const verdict of value) {
+      out.write(first ? `[\n${inner}` : `,\n${inner}`);
+      first = false;
+      writeJson(out, verdict, inner);
+    }
+    return out.write(`\n${indent}]`);
+  }
   // As JSON.stringify: a value's toJSON (a Date's, say) is called once, and its result written.
   if (applyToJSON && typeof (value as { toJSON?: unknown }).toJSON === "function") return writeJson(out, (value as { toJSON: () => unknown }).toJSON(), indent, false);
   if (Array.isArray(value)) {

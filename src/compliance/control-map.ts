@@ -93,37 +93,6 @@ export class VerdictsOnDemand implements Iterable<ControlMapVerdict> {
   public toJSON(): ControlMapVerdict[] {
     return [...this];
   }
-
-  /**
-   * Writes the array as `JSON.stringify(value, null, 2)` writes it inside a document, where
-   * `indent` is the indentation of the line it opens on: one verdict per `write`, made from its
-   * finding without a verdict object in between (test/control-map-stream.test.ts holds the bytes
-   * to `buildControlMap`'s).
-   */
-  public writeJson(write: (piece: string) => void, indent: string): void {
-    if (this.findings.length === 0) return write("[]");
-    const open = `\n${indent}  {`;
-    const close = `\n${indent}  }`;
-    const lead = `\n${indent}    `;
-    let first = true;
-    for (const f of this.findings) {
-      let text = "";
-      // In the verdict's key order; a missing value is left out, as JSON.stringify leaves it out.
-      const field = (key: string, value: string | undefined) => {
-        if (value !== undefined) text += `${text === "" ? "" : ","}${lead}"${key}": ${JSON.stringify(value)}`;
-      };
-      field("resource", f.resource);
-      field("name", this.names.get(f.resource));
-      field("constructPath", f.constructPath);
-      field("rule", f.rule);
-      field("verdict", f.verdict);
-      field("message", f.message);
-      field("suppressionReason", f.suppressionReason);
-      write(`${first ? "[" : ","}${text === "" ? `\n${indent}  {}` : `${open}${text}${close}`}`);
-      first = false;
-    }
-    write(`\n${indent}]`);
-  }
 }
 
 /** A control map whose verdicts are made on demand (see `VerdictsOnDemand`); `buildControlMap` is this, made whole. */

@@ -46,13 +46,9 @@ export function judgeUnit(unit: TfUnit, rules: readonly Rule[], everything: Read
   // One object per finding, made whole here (a large stack has tens of thousands of them, kept
   // until its control map is written), with the same keys in the same order as before.
   evaluateUnitEach(unit, rules, everything, readAcross, (rule, resource, j) => {
-    const message = findingMessage(rule, j);
     const suppression = j.verdict === "fail" ? unit.metadata?.suppressions.find((x) => x.resource === resource.address && patternCovers(x.rule, rule.id)) : undefined;
-    findings.push(
-      suppression
-        ? { rule: rule.id, equivalents: rule.equivalents, resource: resource.address, file: unit.file, verdict: "suppressed", controls: rule.controls, message, constructPath: resource.constructPath, suppressionReason: suppression.reason }
-        : { rule: rule.id, equivalents: rule.equivalents, resource: resource.address, file: unit.file, verdict: j.verdict, controls: rule.controls, message, constructPath: resource.constructPath },
-    );
+    const judged: JudgedFinding = { rule: rule.id, equivalents: rule.equivalents, resource: resource.address, file: unit.file, verdict: suppression ? "suppressed" : j.verdict, controls: rule.controls, message: findingMessage(rule, j), constructPath: resource.constructPath };
+    findings.push(suppression ? { ...judged, suppressionReason: suppression.reason } : judged);
   });
   return findings;
 }
